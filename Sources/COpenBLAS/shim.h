@@ -1,0 +1,4 @@
+#ifndef CHORUS_COPENBLAS_SHIM_H
+#define CHORUS_COPENBLAS_SHIM_H
+#include <cblas.h>
+#endif

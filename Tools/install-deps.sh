@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs the system packages Chorus builds against (Debian/Ubuntu, as root or with sudo).
+# Idempotent: does nothing when everything is already present.
+set -euo pipefail
+
+PACKAGES=(libsodium-dev libuv1-dev liblmdb-dev lmdb-utils libopenblas-dev pkg-config)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps: all system packages present (${PACKAGES[*]})"
+    exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-deps: error: apt-get not found; install these packages by hand: ${missing[*]}" >&2
+    exit 1
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        SUDO="sudo"
+    else
+        echo "install-deps: error: need root (or sudo) to install: ${missing[*]}" >&2
+        exit 1
+    fi
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# The package lists may be absent on a fresh machine, or too old to know a package: update once, then retry.
+if ! $SUDO apt-get install -y --no-install-recommends "${missing[@]}"; then
+    echo "install-deps: apt-get install failed; running apt-get update and retrying"
+    $SUDO apt-get update
+    if ! $SUDO apt-get install -y --no-install-recommends "${missing[@]}"; then
+        echo "install-deps: error: could not install ${missing[*]} (see apt-get output above)" >&2
+        exit 1
+    fi
+fi
+echo "install-deps: done"
