@@ -1,0 +1,44 @@
+import Foundation
+
+/// Runs a body repeatedly and reports operations per second. The first `warmup` fraction of
+/// the time budget is discarded so caches, page faults and CPU frequency settle first.
+enum BenchHarness {
+    /// Calls `body(batch)` until at least `seconds` have elapsed (after a short warm-up) and returns
+    /// the number of operations per second, where `body` performs `batch` operations per call.
+    static func rate(seconds: Double, batch: Int = 1, _ body: (Int) -> Void) -> Double {
+        let clock = ContinuousClock()
+        let warmupEnd = clock.now.advanced(by: .milliseconds(Int(seconds * 100)))
+        while clock.now < warmupEnd { body(batch) }
+        var ops = 0
+        let start = clock.now
+        let budget = Duration.milliseconds(Int(seconds * 1000))
+        var elapsed = Duration.zero
+        repeat {
+            body(batch)
+            ops += batch
+            elapsed = clock.now - start
+        } while elapsed < budget
+        return Double(ops) / elapsed.seconds
+    }
+
+    static func printJSON(_ object: [String: Any]) {
+        let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    static func rounded(_ x: Double, _ places: Int = 3) -> Double {
+        let p = pow(10.0, Double(places))
+        return (x * p).rounded() / p
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (s, attos) = components
+        return Double(s) + Double(attos) / 1e18
+    }
+}
+
+/// Keeps the optimiser from deleting benchmark work whose result is otherwise unused.
+@inline(never)
+func blackHole<T>(_ value: T) { _ = value }
