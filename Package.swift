@@ -32,6 +32,10 @@ let package = Package(
         .target(name: "ChorusCrypto", dependencies: ["CSodium"], swiftSettings: strict),
         .testTarget(name: "ChorusCryptoTests", dependencies: ["ChorusCrypto"], swiftSettings: strict),
 
+        // MARK: - Mesh (pure: handshake, connection rules, membership, gossip)
+        .target(name: "ChorusMesh", dependencies: ["ChorusCrypto"], swiftSettings: strict),
+        .testTarget(name: "ChorusMeshTests", dependencies: ["ChorusMesh"], swiftSettings: strict),
+
         // MARK: - Executables
         .executableTarget(
             name: "chorus",

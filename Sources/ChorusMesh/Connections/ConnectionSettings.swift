@@ -1,0 +1,22 @@
+/// The connection budget of a node (DESIGN.md, Transport): enough outbound links that an attacker
+/// must control many addresses to eclipse it, a bounded inbound set, and a per-group inbound cap so
+/// one subnet cannot fill the inbound slots.
+public struct ConnectionSettings: Sendable, Equatable {
+    /// Outbound connections the node keeps (dialing plus established).
+    public var outboundTarget = 8
+    /// Inbound connections accepted at most.
+    public var inboundLimit = 48
+    /// Inbound connections per /24 (IPv4) or /64 (IPv6) at most; `nil` disables the rule (devnets and
+    /// labs where every node shares one subnet). Loopback addresses are always exempt.
+    public var inboundPerGroup: Int? = 3
+    /// A handshake not finished within this closes the connection.
+    public var handshakeTimeout: Duration = .seconds(5)
+    /// Peers that break the protocol are refused for this long.
+    public var banDuration: Duration = .seconds(600)
+    /// First re-dial delay after a failure or a lost session; doubles per failure up to `redialMax`,
+    /// each delay jittered by ±50 %. Re-dialing never stops, so partitions heal on their own.
+    public var redialBase: Duration = .milliseconds(250)
+    public var redialMax: Duration = .seconds(30)
+
+    public init() {}
+}

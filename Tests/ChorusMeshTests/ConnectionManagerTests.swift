@@ -1,0 +1,153 @@
+import ChorusCrypto
+import Testing
+@testable import ChorusMesh
+
+private func identity(_ n: UInt8) -> Ed25519.PublicKey {
+    try! Ed25519.SigningKey(seed: SecretBytes([UInt8](repeating: n, count: 32))).publicKey
+}
+
+private func addr(_ s: String) -> NetAddress { try! NetAddress(parsing: s) }
+
+private func dials(_ ds: [ConnectionManager.Directive]) -> [(ConnectionManager.ConnectionID, NetAddress)] {
+    ds.compactMap { if case let .dial(id, a) = $0 { return (id, a) } else { return nil } }
+}
+
+@Suite struct ConnectionManagerTests {
+    let me = identity(1)
+
+    @Test func dialsUpToTheOutboundTargetAndNoMore() {
+        var m = ConnectionManager(localIdentity: me, seed: 7)
+        m.addCandidates((1...20).map { (addr("10.0.\($0).1:4000"), nil) })
+        let first = dials(m.onTick(now: .zero))
+        #expect(first.count == 8)
+        #expect(Set(first.map(\.1)).count == 8)
+        #expect(dials(m.onTick(now: .seconds(1))).isEmpty)
+    }
+
+    @Test func inboundLimitsPerGroupAndTotal() {
+        var settings = ConnectionSettings()
+        settings.inboundLimit = 5
+        var m = ConnectionManager(localIdentity: me, settings: settings, seed: 1)
+        var refused: [CloseReason] = []
+        for i in 1...4 {
+            let (_, ds) = m.onInbound(from: addr("203.0.113.\(i):5000"), now: .zero)
+            if case let .close(_, r) = ds.first! { refused.append(r) }
+        }
+        #expect(refused == [.groupLimit])  // the fourth from one /24
+        for i in 1...3 {
+            let (_, ds) = m.onInbound(from: addr("198.51.\(i).7:5000"), now: .zero)
+            if case let .close(_, r) = ds.first! { refused.append(r) }
+        }
+        #expect(refused == [.groupLimit, .inboundLimit])  // 3 + 2 accepted, then full
+        #expect(m.count(.inbound) == 5)
+    }
+
+    @Test func loopbackIsExemptFromTheGroupRule() {
+        var m = ConnectionManager(localIdentity: me, seed: 1)
+        for port in 1...10 {
+            let (_, ds) = m.onInbound(from: addr("127.0.0.1:\(port)"), now: .zero)
+            guard case .startHandshake = ds.first! else { Issue.record("refused loopback inbound #\(port)"); return }
+        }
+    }
+
+    @Test func handshakeTimeoutClosesAndBacksOff() {
+        var m = ConnectionManager(localIdentity: me, seed: 3)
+        m.addCandidates([(addr("10.1.1.1:4000"), nil)])
+        let (id, _) = dials(m.onTick(now: .zero))[0]
+        _ = m.onDialConnected(id, now: .zero)
+        let ds = m.onTick(now: .seconds(5.01))
+        #expect(ds.contains(.close(id, .handshakeTimeout)))
+        // Backoff: not re-dialed immediately, but within redialBase * 1.5.
+        #expect(dials(ds).isEmpty)
+        #expect(dials(m.onTick(now: .seconds(5.01 + 0.376))).count == 1)
+    }
+
+    @Test func simultaneousDialsKeepTheConnectionInitiatedByTheLowerKey() {
+        let peer = identity(2)
+        var a = ConnectionManager(localIdentity: me, seed: 1)
+        var b = ConnectionManager(localIdentity: peer, seed: 2)
+        a.addCandidates([(addr("10.0.0.2:4000"), peer)])
+        b.addCandidates([(addr("10.0.0.1:4000"), me)])
+        let (aOut, _) = dials(a.onTick(now: .zero))[0]
+        let (bOut, _) = dials(b.onTick(now: .zero))[0]
+        let (aIn, _) = a.onInbound(from: addr("10.0.0.2:50000"), now: .zero)
+        let (bIn, _) = b.onInbound(from: addr("10.0.0.1:50001"), now: .zero)
+        _ = a.onDialConnected(aOut, now: .zero)
+        _ = b.onDialConnected(bOut, now: .zero)
+        // a's outbound pairs with b's inbound, and vice versa; completions arrive in different orders.
+        let a1 = a.onHandshakeComplete(aOut, identity: peer, advertised: nil, now: .zero)
+        let a2 = a.onHandshakeComplete(aIn, identity: peer, advertised: nil, now: .zero)
+        let b1 = b.onHandshakeComplete(bIn, identity: me, advertised: nil, now: .zero)
+        let b2 = b.onHandshakeComplete(bOut, identity: me, advertised: nil, now: .zero)
+        let lower = min(me, peer)
+        // Connection "A dials B" survives iff A holds the lower key.
+        let keepAOut = lower == me
+        #expect(a.establishedPeers[peer] == (keepAOut ? aOut : aIn))
+        #expect(b.establishedPeers[me] == (keepAOut ? bIn : bOut))
+        #expect((a1 + a2 + b1 + b2).filter { if case .close(_, .duplicateSession) = $0 { return true }; return false }.count == 2)
+    }
+
+    @Test func lostOutboundSessionIsRedialedQuickly() {
+        let peer = identity(9)
+        var m = ConnectionManager(localIdentity: me, seed: 5)
+        m.addCandidates([(addr("10.9.9.9:4000"), peer)])
+        let (id, a) = dials(m.onTick(now: .zero))[0]
+        _ = m.onDialConnected(id, now: .zero)
+        let up = m.onHandshakeComplete(id, identity: peer, advertised: nil, now: .zero)
+        #expect(up.contains(.rememberAddress(peer, a)))
+        let down = m.onClosed(id, reason: .peerClosed, now: .seconds(10))
+        #expect(down.contains(.peerDisconnected(id, peer, .peerClosed)))
+        #expect(dials(m.onTick(now: .seconds(10.4))).count == 1)
+    }
+
+    @Test func misbehaviourBansIdentityAndHostUntilExpiry() {
+        let peer = identity(4)
+        var m = ConnectionManager(localIdentity: me, seed: 5)
+        let (id, _) = m.onInbound(from: addr("192.0.2.8:1234"), now: .zero)
+        _ = m.onHandshakeComplete(id, identity: peer, advertised: addr("192.0.2.8:4000"), now: .zero)
+        let ds = m.onMisbehaviour(id, reason: .protocolViolation("bad frame"), now: .zero)
+        #expect(ds.contains(.close(id, .protocolViolation("bad frame"))))
+        #expect(m.isBanned(peer, now: .seconds(599)))
+        let (_, again) = m.onInbound(from: addr("192.0.2.8:1235"), now: .seconds(10))
+        #expect(again.first.map { if case .close(_, .banned) = $0 { return true }; return false } == true)
+        #expect(!m.isBanned(peer, now: .seconds(601)))
+    }
+
+    @Test func selfConnectionIsClosedAndNeverRedialed() {
+        var m = ConnectionManager(localIdentity: me, seed: 5)
+        m.addCandidates([(addr("10.2.2.2:4000"), nil)])
+        let (id, _) = dials(m.onTick(now: .zero))[0]
+        let ds = m.onHandshakeComplete(id, identity: me, advertised: nil, now: .zero)
+        #expect(ds == [.close(id, .selfConnection)])
+        #expect(dials(m.onTick(now: .seconds(100))).isEmpty)
+    }
+
+    @Test func sameSeedSameDirectives() {
+        func run() -> [ConnectionManager.Directive] {
+            var m = ConnectionManager(localIdentity: me, seed: 42)
+            m.addCandidates((1...30).map { (addr("10.3.\($0).1:4000"), nil) })
+            var out = m.onTick(now: .zero)
+            for (id, _) in dials(out) { out += m.onDialFailed(id, now: .seconds(1)) }
+            out += m.onTick(now: .seconds(3))
+            return out
+        }
+        #expect(run() == run())
+    }
+}
+
+@Suite struct NetAddressTests {
+    @Test func parsesAndPrints() throws {
+        #expect(try NetAddress(parsing: "192.168.1.20:9000").description == "192.168.1.20:9000")
+        #expect(try NetAddress(parsing: "[::1]:80").isLoopback)
+        #expect(try NetAddress(parsing: "[2001:db8::1]:4000").description == "[2001:db8:0:0:0:0:0:1]:4000")
+        #expect(try NetAddress(parsing: "10.1.2.3:1").isPrivateOrLoopback)
+        #expect(try !NetAddress(parsing: "8.8.8.8:53").isPrivateOrLoopback)
+        #expect(try NetAddress(parsing: "[2001:db8:1:2::5]:1").group == NetAddress(parsing: "[2001:db8:1:2::9]:1").group)
+    }
+
+    @Test func rejectsMalformed() {
+        for bad in ["", "1.2.3.4", "1.2.3:4", "1.2.3.256:1", "::1:80", "[::1::2]:1", "1.2.3.4:70000", "a.b.c.d:1"] {
+            #expect(throws: NetAddressError.self) { try NetAddress(parsing: bad) }
+        }
+    }
+}
