@@ -1,0 +1,69 @@
+/// Parameters of the gossip mesh (gossipsub v1.1/v1.2 semantics, DESIGN.md "Dissemination").
+/// Defaults are Ethereum's D=8 profile with a 0.7 s heartbeat.
+public struct GossipSettings: Sendable, Equatable {
+    public var d = 8
+    public var dLow = 6
+    public var dHigh = 12
+    public var dLazy = 6
+    /// Peers with the best scores kept when the mesh is trimmed; the rest are chosen at random.
+    public var dScore = 4
+    /// Outbound peers kept in every mesh, so inbound-only attackers cannot take it over.
+    public var dOut = 2
+    public var heartbeat: Duration = .milliseconds(700)
+    /// Heartbeats a message stays in the message cache (answerable by IWANT).
+    public var historyLength = 6
+    /// Heartbeats of history advertised in IHAVE.
+    public var historyGossip = 3
+    /// How long a message id is remembered, to drop duplicates.
+    public var seenTTL: Duration = .seconds(120)
+    /// Payloads at least this large trigger IDONTWANT to mesh peers on first receipt.
+    public var idontwantThreshold = 1024
+    /// IDONTWANT entries are kept this many heartbeats.
+    public var idontwantHeartbeats = 3
+    /// A pruned peer may not graft back for this long.
+    public var pruneBackoff: Duration = .seconds(60)
+    /// At most this many IHAVE messages accepted from one peer per heartbeat.
+    public var maxIHaveMessages = 10
+    /// At most this many message ids asked (IWANT) from one peer per heartbeat.
+    public var maxIHaveLength = 5000
+    /// At most this many ids in one IHAVE we send.
+    public var maxIHaveAdvertised = 5000
+    /// A message is sent again in answer to IWANT at most this many times per peer.
+    public var gossipRetransmission = 3
+    /// At most this many IDONTWANT ids remembered per peer.
+    public var maxIDontWantPerPeer = 10_000
+    /// Largest payload accepted (bytes); larger ones count as invalid.
+    public var maxPayload = 1 << 20
+    public var score = PeerScoreSettings()
+
+    public init() {}
+}
+
+/// Peer-score weights and thresholds (gossipsub v1.1 P1, P2, P4, P6, P7; P3/P5 are not used).
+/// Thresholds follow Lighthouse's: below `gossipThreshold` a peer gets no IHAVE and its IHAVEs are
+/// ignored; below `publishThreshold` it gets no own publishes; below `graylistThreshold` all its
+/// messages are ignored and the shell is asked to disconnect it.
+public struct PeerScoreSettings: Sendable, Equatable {
+    /// P1: points per second in a topic's mesh, capped.
+    public var timeInMeshWeight = 0.1
+    public var timeInMeshCap = 10.0
+    /// P2: points per first delivery of a valid message, capped; decays each heartbeat.
+    public var firstDeliveryWeight = 1.0
+    public var firstDeliveryCap = 100.0
+    public var firstDeliveryDecay = 0.995
+    /// P4: weight of the square of invalid messages; decays each heartbeat.
+    public var invalidMessageWeight = -1000.0
+    public var invalidMessageDecay = 0.999
+    /// P6: weight of the square of the number of peers sharing one IP beyond the threshold.
+    public var ipColocationWeight = -100.0
+    public var ipColocationThreshold = 8
+    /// P7: weight of the square of behaviour penalties (GRAFT in backoff, broken IWANT promises).
+    public var behaviourPenaltyWeight = -100.0
+    public var behaviourPenaltyDecay = 0.99
+
+    public var gossipThreshold = -4000.0
+    public var publishThreshold = -8000.0
+    public var graylistThreshold = -16000.0
+
+    public init() {}
+}
