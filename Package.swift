@@ -32,6 +32,10 @@ let package = Package(
         .target(name: "ChorusCrypto", dependencies: ["CSodium"], swiftSettings: strict),
         .testTarget(name: "ChorusCryptoTests", dependencies: ["ChorusCrypto"], swiftSettings: strict),
 
+        // MARK: - Loop
+        .target(name: "ChorusLoop", dependencies: ["CLibUV"], swiftSettings: strict),
+        .testTarget(name: "ChorusLoopTests", dependencies: ["ChorusLoop"], swiftSettings: strict),
+
         // MARK: - Executables
         .executableTarget(
             name: "chorus",
