@@ -45,6 +45,20 @@ public final class TCPConnection: StreamConnection {
             completion: { result in completion(result.map { connection }) })
     }
 
+    /// Connects to `address`; the async form of `connect(to:on:timeout:_:)` for actors bound to `loop`.
+    ///
+    /// It runs on the caller's executor (`nonisolated(nonsending)`), which must be the loop, for
+    /// example a ChorusNode actor whose executor is `loop`; elsewhere it traps.
+    nonisolated(nonsending)
+    public static func connect(
+        to address: SocketAddress, on loop: EventLoop, timeout: Duration = .seconds(5)
+    ) async throws(LoopError) -> TCPConnection {
+        let outcome = await withCheckedContinuation { continuation in
+            connect(to: address, on: loop, timeout: timeout) { continuation.resume(returning: LoopBound($0, loop: loop)) }
+        }
+        return try outcome.value.get()
+    }
+
     override var endpointDescription: String {
         peerAddress.map { "\($0)" } ?? "TCP peer"
     }

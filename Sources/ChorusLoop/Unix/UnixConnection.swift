@@ -38,5 +38,18 @@ public final class UnixConnection: StreamConnection {
             completion: { result in completion(result.map { connection }) })
     }
 
+    /// Connects to the socket at `path`; the async form of `connect(path:on:timeout:_:)` for actors
+    /// bound to `loop`. It runs on the caller's executor (`nonisolated(nonsending)`), which must be the
+    /// loop; elsewhere it traps.
+    nonisolated(nonsending)
+    public static func connect(
+        path: String, on loop: EventLoop, timeout: Duration = .seconds(5)
+    ) async throws(LoopError) -> UnixConnection {
+        let outcome = await withCheckedContinuation { continuation in
+            connect(path: path, on: loop, timeout: timeout) { continuation.resume(returning: LoopBound($0, loop: loop)) }
+        }
+        return try outcome.value.get()
+    }
+
     override var endpointDescription: String { "Unix socket \(path)" }
 }

@@ -1,0 +1,134 @@
+import Testing
+@testable import ChorusLoop
+
+@Suite(.timeLimit(.minutes(1)))
+struct TCPTests {
+    @Test(arguments: [SocketAddress.loopbackIPv4(port: 0), SocketAddress.loopbackIPv6(port: 0)])
+    func echoOverLoopback(listenOn requested: SocketAddress) async throws {
+        try await withLoop { loop in
+            let harness = LoopHarnessForTests(loop: loop)
+            let server = try await harness.startTCPEchoServer(at: requested)
+            #expect(server.port != 0, "port 0 must report the port actually bound")
+            #expect(server.family == requested.family)
+            #expect(server.host == requested.host)
+
+            let connection = try await harness.connectTCP(to: server)
+            let (local, peer) = await harness.addresses(ofClient: connection)
+            #expect(peer == server)
+            let payload = patternBytes(1 << 20)  // several reads and writes on each side
+            let echoed = try await harness.roundTrip(payload, over: connection)
+            #expect(echoed == payload)
+            #expect(await harness.acceptedPeerAddress(0) == local, "the server sees the client's own address")
+        }
+    }
+
+    @Test func manyConcurrentConnections() async throws {
+        try await withLoop { loop in
+            let harness = LoopHarnessForTests(loop: loop)
+            let server = try await harness.startTCPEchoServer(at: .loopbackIPv4(port: 0))
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<100 {
+                    group.addTask {
+                        let payload = patternBytes(4096, seed: UInt8(truncatingIfNeeded: index))
+                        return try await harness.echoTCP(payload, via: server) == payload
+                    }
+                }
+                var succeeded = 0
+                for try await ok in group where ok { succeeded += 1 }
+                #expect(succeeded == 100)
+            }
+            #expect(await harness.acceptedCount == 100)
+        }
+    }
+
+    @Test func connectRefusedReportsTheSystemError() async throws {
+        try await withLoop { loop in
+            let port = try UnacceptingListenerForTests.unusedPort()
+            let harness = LoopHarnessForTests(loop: loop)
+            let error = await #expect(throws: LoopError.self) {
+                _ = try await harness.connectTCP(to: .loopbackIPv4(port: port))
+            }
+            #expect(error?.systemErrorName == "ECONNREFUSED")
+            #expect(error?.description.contains("127.0.0.1:\(port)") == true)
+        }
+    }
+
+    @Test func connectTimesOut() async throws {
+        // A listener with backlog 0 that never accepts: the first connection fills its queue and the
+        // kernel drops the next SYN, so the second connect hangs until our timeout.
+        let blackHole = try UnacceptingListenerForTests()
+        defer { blackHole.close() }
+        try await withLoop { loop in
+            let harness = LoopHarnessForTests(loop: loop)
+            let first = try await harness.connectTCP(to: blackHole.address)
+            let start = ContinuousClock.now
+            let error = await #expect(throws: LoopError.self) {
+                _ = try await harness.connectTCP(to: blackHole.address, timeout: .milliseconds(200))
+            }
+            #expect(error?.code == .timedOut)
+            #expect(ContinuousClock.now - start >= .milliseconds(200), "a timeout never fires early")
+            await harness.close(client: first)
+        }
+    }
+
+    @Test func bindingABoundPortReportsAddressInUse() async throws {
+        try await withLoop { loop in
+            let harness = LoopHarnessForTests(loop: loop)
+            let server = try await harness.startTCPEchoServer(at: .loopbackIPv4(port: 0))
+            let error = await #expect(throws: LoopError.self) {
+                _ = try await harness.startTCPEchoServer(at: server)
+            }
+            #expect(error?.systemErrorName == "EADDRINUSE")
+        }
+    }
+
+    @Test func closeAfterFlushingDeliversEverythingThenEndOfStream() async throws {
+        try await withLoop { loop in
+            let harness = LoopHarnessForTests(loop: loop)
+            let payload = patternBytes(1 << 20)
+            let (received, reason) = try await harness.sendThenCloseAfterFlushing(payload)
+            #expect(received == payload)
+            #expect(reason == .peerClosed)
+        }
+    }
+
+    @Test func writeAfterCloseFailsWithClosed() async throws {
+        try await withLoop { loop in
+            let harness = LoopHarnessForTests(loop: loop)
+            let server = try await harness.startTCPEchoServer(at: .loopbackIPv4(port: 0))
+            let connection = try await harness.connectTCP(to: server)
+            let result = await harness.writeAfterClose(connection)
+            #expect(result?.code == .closed)
+        }
+    }
+}
+
+extension LoopHarnessForTests {
+    /// Closes client `id`, then writes: the completion must report `.closed` before `write` returns.
+    func writeAfterClose(_ id: Int) -> LoopError? {
+        let connection = client(id)
+        connection.close(.requested("test"))
+        var failure: LoopError?
+        connection.write([1, 2, 3]) { result in
+            if case let .failure(error) = result { failure = error }
+        }
+        return failure
+    }
+
+    /// A server that sends `payload` to the first client and then `closeAfterFlushing`; returns what
+    /// the client read and why its connection closed.
+    func sendThenCloseAfterFlushing(_ payload: [UInt8]) async throws -> ([UInt8], CloseReason) {
+        let listener = try TCPListener(bindingTo: .loopbackIPv4(port: 0), on: loop) { connection in
+            connection.write(payload)
+            connection.closeAfterFlushing(.requested("sent everything"))
+        }
+        defer { listener.close() }
+        let client = try await TCPConnection.connect(to: listener.localAddress, on: loop)
+        return await withCheckedContinuation { continuation in
+            var received: [UInt8] = []
+            client.onRead = { received += $0 }
+            client.onClose = { continuation.resume(returning: (received, $0)) }
+            client.startReading()
+        }
+    }
+}
