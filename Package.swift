@@ -49,6 +49,7 @@ let package = Package(
             name: "chorus-bench",
             dependencies: [
                 "ChorusCrypto",
+                "ChorusLoop",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

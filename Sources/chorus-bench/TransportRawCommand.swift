@@ -1,0 +1,37 @@
+import ArgumentParser
+
+/// `chorus-bench transport-raw`: raw TCP message throughput through ChorusLoop (see `RawTCPBenchmark`).
+struct TransportRawCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "transport-raw",
+        abstract: "Raw TCP message throughput over loopback between two loop threads (the transport baseline)."
+    )
+
+    @Option(name: .long, help: "Payload bytes per message (0...65535).")
+    var size = 200
+
+    @Option(name: .long, help: "Messages per run.")
+    var count = 200_000
+
+    @Option(name: .long, help: "Number of runs; the median is reported last.")
+    var runs = 3
+
+    func run() async throws {
+        guard runs > 0, count > 0 else { throw ValidationError("--runs and --count must be positive") }
+        var results: [RawTCPBenchmark.Result] = []
+        for run in 1...runs {
+            let result = try await RawTCPBenchmark.run(messageSize: size, count: count)
+            results.append(result)
+            print("run \(run): \(Self.describe(result))")
+        }
+        let median = results.sorted { $0.messagesPerSecond < $1.messagesPerSecond }[results.count / 2]
+        print("median: \(Self.describe(median))")
+    }
+
+    static func describe(_ result: RawTCPBenchmark.Result) -> String {
+        let messagesPerSecond = (result.messagesPerSecond / 1000).rounded() / 1000
+        let mebibytesPerSecond = (result.bytesPerSecond / 1_048_576 * 10).rounded() / 10
+        return "\(result.messages) messages of \(result.messageSize) B in \(result.elapsed): "
+            + "\(messagesPerSecond)M msg/s, \(mebibytesPerSecond) MiB/s payload"
+    }
+}
