@@ -102,14 +102,14 @@ struct ShutdownScenarioForTests {
             probe.watch(tcp)
             probe.watch(unix)
             for index in 0..<clients {
-                TCPConnection.connect(to: tcp.localAddress, on: loop) { result in
+                TCPConnection.connect(to: tcp.localAddress, on: loop, timeout: .seconds(60)) { result in
                     guard case let .success(connection) = result else { return }
                     watchConnection(connection)
                     connection.write(patternBytes(1000))
                     if index == 0 { reactToShutdownWithMoreWork(connection) }
                 }
             }
-            UnixConnection.connect(path: socketPath, on: loop) { result in
+            UnixConnection.connect(path: socketPath, on: loop, timeout: .seconds(60)) { result in
                 if case let .success(connection) = result { watchConnection(connection) }
             }
         } catch {
@@ -122,13 +122,14 @@ struct ShutdownScenarioForTests {
 
         // The black hole accepts one connection into its queue and then drops SYNs: the first connect
         // succeeds (its writes queue up, nobody reads), the second stays pending until shutdown.
-        TCPConnection.connect(to: blackHole, on: loop) { [probe] result in
+        TCPConnection.connect(to: blackHole, on: loop, timeout: .seconds(60)) { [probe] result in
             guard case let .success(connection) = result else { return }
             probe.watch(connection)
             connection.onClose = { probe.recordClose($0) }
             connection.writeWatermarks = WriteWatermarks(low: 0, high: 64 * 1024)
+            let chunk = patternBytes(16 * 1024)
             while connection.isWritable {
-                connection.write(patternBytes(16 * 1024)) { result in
+                connection.write(chunk) { result in
                     if case .failure(let error) = result, error.code == .loopShutDown {
                         probe.queuedWritesCancelled.add(1, ordering: .relaxed)
                     } else if case .failure = result {

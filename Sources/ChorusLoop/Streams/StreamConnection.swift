@@ -98,7 +98,11 @@ public class StreamConnection: HandleOwner {
     private func didRead(count: Int, buffer: UnsafePointer<uv_buf_t>?) {
         if count > 0, let base = buffer?.pointee.base {
             // The shared read buffer is reused by the next read, so the chunk is copied out here.
-            onRead?(Array(UnsafeRawBufferPointer(start: base, count: count)))
+            let chunk = [UInt8](unsafeUninitializedCapacity: count) { target, initialized in
+                UnsafeMutableRawBufferPointer(target).copyMemory(from: UnsafeRawBufferPointer(start: base, count: count))
+                initialized = count
+            }
+            onRead?(chunk)
         } else if count == Int(UV_EOF.rawValue) {
             close(.peerClosed)
         } else if count < 0 {
