@@ -16,8 +16,9 @@ import Synchronization
 /// frees the loop. A loop that is never shut down keeps its thread (and itself) alive.
 ///
 /// `@unchecked Sendable` invariant: the mutable state is split in two. `pending`, `state`,
-/// `stopRequested` and `rejectedJobs` are only touched with `lock` held. Everything else (`loop`,
-/// `wakeup`, `readBuffer`, `draining`, all libuv handles) is touched only on the loop thread, except
+/// `stopRequested` and `rejectedJobs` are only touched with `lock` held; `thread` and `joined` only
+/// with `shutdownLock` held. Everything else (`loop`, `wakeup`, the flush handles, `readBuffer`,
+/// `draining`, `streamsToFlush`, all libuv handles) is touched only on the loop thread, except
 /// in `init` before the thread starts and in `shutdown`/`deinit` after it was joined (`pthread_create`
 /// and `pthread_join` order those accesses). `uv_async_send`, the one libuv call made from other
 /// threads, is made with `lock` held while `state != .stopped`, so the wakeup handle is still open.
@@ -51,6 +52,13 @@ public final class EventLoop: @unchecked Sendable {
     let readBuffer: UnsafeMutablePointer<CChar>
     /// libuv handles opened through ChorusLoop and not yet closed (their memory not yet freed).
     let openHandles = Atomic<Int>(0)
+    /// Run before and after each wait for I/O to hand the turn's coalesced writes to libuv (see
+    /// `StreamConnection.write`); together they catch writes made in every phase of a turn.
+    private let flushBeforePoll: UnsafeMutablePointer<uv_prepare_t>
+    private let flushAfterPoll: UnsafeMutablePointer<uv_check_t>
+    /// Connections with writes waiting for the end of the turn (loop thread only).
+    private var streamsToFlush: [StreamConnection] = []
+    private var flushing: [StreamConnection] = []
 
     private let lock = PThreadLock()
     private var pending: [Job] = []
@@ -72,12 +80,16 @@ public final class EventLoop: @unchecked Sendable {
         loop = .allocate(capacity: 1)
         wakeup = .allocate(capacity: 1)
         readBuffer = .allocate(capacity: Self.readBufferSize)
+        flushBeforePoll = .allocate(capacity: 1)
+        flushAfterPoll = .allocate(capacity: 1)
 
         let rc = uv_loop_init(loop)
         guard rc == 0 else {
             loop.deallocate()
             wakeup.deallocate()
             readBuffer.deallocate()
+            flushBeforePoll.deallocate()
+            flushAfterPoll.deallocate()
             throw LoopError.uv(rc, "initialise event loop \(name)")
         }
         // The loop's `data` points back here (unretained: the thread holds the strong reference).
@@ -85,6 +97,15 @@ public final class EventLoop: @unchecked Sendable {
         uv_async_init(loop, wakeup) { handle in
             EventLoop.owning(cuv_handle(handle)).wakeupFired()
         }
+        // Owner-less handles: closed and freed by the shutdown walk like any other.
+        uv_prepare_init(loop, flushBeforePoll)
+        adopt(flushBeforePoll, owner: nil)
+        uv_prepare_start(flushBeforePoll) { handle in EventLoop.owning(cuv_handle(handle)).flushWrites() }
+        uv_unref(cuv_handle(flushBeforePoll))
+        uv_check_init(loop, flushAfterPoll)
+        adopt(flushAfterPoll, owner: nil)
+        uv_check_start(flushAfterPoll) { handle in EventLoop.owning(cuv_handle(handle)).flushWrites() }
+        uv_unref(cuv_handle(flushAfterPoll))
 
         let retained = Unmanaged.passRetained(self)
         var tid = pthread_t()
@@ -98,6 +119,8 @@ public final class EventLoop: @unchecked Sendable {
         guard created == 0 else {
             retained.release()
             uv_close(cuv_handle(wakeup), nil)
+            uv_close(cuv_handle(flushBeforePoll), closeHandleCallback)
+            uv_close(cuv_handle(flushAfterPoll), closeHandleCallback)
             uv_run(loop, UV_RUN_DEFAULT)
             uv_loop_close(loop)
             joined = true
@@ -190,6 +213,21 @@ public final class EventLoop: @unchecked Sendable {
         draining.removeAll(keepingCapacity: true)
     }
 
+    // MARK: - Coalesced writes
+
+    /// Asks for `connection.flush()` at the end of this loop turn.
+    func scheduleFlush(_ connection: StreamConnection) {
+        streamsToFlush.append(connection)
+    }
+
+    private func flushWrites() {
+        guard !streamsToFlush.isEmpty else { return }
+        // A flush may trigger callbacks that write again: those go to the next round.
+        swap(&streamsToFlush, &flushing)
+        for connection in flushing { connection.flush() }
+        flushing.removeAll(keepingCapacity: true)
+    }
+
     // MARK: - Thread body and shutdown
 
     private func threadMain() {
@@ -217,6 +255,8 @@ public final class EventLoop: @unchecked Sendable {
             }
             uv_run(loop, UV_RUN_NOWAIT)
         }
+        // Every connection has closed (failing its unsent writes), so pending flushes are moot.
+        streamsToFlush.removeAll()
         uv_close(cuv_handle(wakeup), nil)
         uv_run(loop, UV_RUN_DEFAULT)
     }

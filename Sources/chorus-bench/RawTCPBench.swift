@@ -2,8 +2,9 @@ import ChorusLoop
 
 /// Raw TCP throughput over loopback through ChorusLoop: one connection, the sender on one loop thread
 /// and the receiver on another, messages framed like transport messages (2-byte big-endian length +
-/// payload), one `write` per message, the sender pausing whenever the connection reports it is not
-/// writable. The receiver parses the frames and counts them without touching the payload.
+/// payload), `batch` messages per `write` (1: one write, so one `write(2)` call, per message), the
+/// sender pausing whenever the connection reports it is not writable. The receiver parses the frames
+/// and counts them without touching the payload.
 ///
 /// This is the baseline for `chorus-bench transport`: the encrypted transport's rate is reported as a
 /// ratio to this one, measured in the same run.
@@ -11,6 +12,7 @@ enum RawTCPBenchmark {
     struct Result: Sendable {
         let messageSize: Int
         let messages: Int
+        let batch: Int
         let elapsed: Duration
         /// Messages per second.
         let messagesPerSecond: Double
@@ -23,10 +25,11 @@ enum RawTCPBenchmark {
         var description: String { "message size \(size) is outside 0...65535 (the 2-byte frame length)" }
     }
 
-    /// Sends `count` messages of `messageSize` payload bytes and measures from the first write until
-    /// the receiver has parsed the last frame.
-    static func run(messageSize: Int, count: Int) async throws -> Result {
+    /// Sends `count` messages of `messageSize` payload bytes, `batch` frames per write, and measures
+    /// from the first write until the receiver has parsed the last frame.
+    static func run(messageSize: Int, count: Int, batch: Int = 1) async throws -> Result {
         guard (0...Int(UInt16.max)).contains(messageSize) else { throw InvalidMessageSize(size: messageSize) }
+        precondition(count > 0 && batch > 0, "count and batch must be positive")
         let serverLoop = try EventLoop(name: "bench-server")
         defer { serverLoop.shutdown() }
         let clientLoop = try EventLoop(name: "bench-client")
@@ -43,7 +46,8 @@ enum RawTCPBenchmark {
                 TCPConnection.connect(to: address, on: clientLoop) { result in
                     continuation.resume(
                         with: result.map {
-                            LoopBound(FrameSender($0, messageSize: messageSize, count: count), loop: clientLoop)
+                            LoopBound(
+                                FrameSender($0, messageSize: messageSize, count: count, batch: batch), loop: clientLoop)
                         })
                 }
             }
@@ -57,22 +61,26 @@ enum RawTCPBenchmark {
         let elapsed = end - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         return Result(
-            messageSize: messageSize, messages: count, elapsed: elapsed,
+            messageSize: messageSize, messages: count, batch: batch, elapsed: elapsed,
             messagesPerSecond: Double(count) / seconds,
             bytesPerSecond: Double(count) * Double(messageSize) / seconds)
     }
 }
 
-/// Writes `count` frames as fast as backpressure allows (loop-confined).
+/// Writes `count` frames, `batch` per write, as fast as backpressure allows (loop-confined).
 final class FrameSender {
     private let connection: TCPConnection
     private let frame: [UInt8]
+    private let batch: Int
+    private let batchBytes: [UInt8]
     private var remaining: Int
 
-    init(_ connection: TCPConnection, messageSize: Int, count: Int) {
+    init(_ connection: TCPConnection, messageSize: Int, count: Int, batch: Int) {
         self.connection = connection
         let length = UInt16(messageSize)
         frame = [UInt8(length >> 8), UInt8(length & 0xFF)] + [UInt8](repeating: 0xA5, count: messageSize)
+        self.batch = batch
+        batchBytes = Array([[UInt8]](repeating: frame, count: batch).joined())
         remaining = count
     }
 
@@ -85,8 +93,13 @@ final class FrameSender {
 
     private func pump() {
         while remaining > 0, connection.isWritable {
-            connection.write(frame)
-            remaining -= 1
+            if remaining >= batch {
+                connection.write(batchBytes)
+                remaining -= batch
+            } else {
+                connection.write(Array([[UInt8]](repeating: frame, count: remaining).joined()))
+                remaining = 0
+            }
         }
     }
 }

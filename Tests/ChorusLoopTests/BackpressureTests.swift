@@ -6,8 +6,12 @@ struct BackpressureTests {
     @Test func writerSeesHighWatermarkWhileReaderIsPausedThenDrains() async throws {
         try await withLoop { loop in
             let outcome = try await BackpressureHarnessForTests(loop: loop).fillWhileReaderPausedThenDrain()
-            #expect(outcome.transitions == [false, true], "not writable above high, writable again at low")
-            #expect(outcome.queuedWhenUnwritable > 1 << 20, "the queue passed the 1 MiB high watermark")
+            // Alternating signals, starting and (once the reader drained everything) ending the right way.
+            #expect(outcome.transitions.first == false)
+            #expect(outcome.transitions.last == true)
+            #expect(zip(outcome.transitions, outcome.transitions.dropFirst()).allSatisfy { $0 != $1 })
+            // The kernel buffers are full, so the bytes it refused wait in the queue, above the low mark.
+            #expect(outcome.queuedWhenUnwritable > 256 * 1024)
             #expect(outcome.received == outcome.written)
             #expect(outcome.queuedAtEnd == 0)
         }
@@ -77,15 +81,31 @@ actor BackpressureHarnessForTests {
         }
         var outcome = BackpressureOutcomeForTests()
         client.writeWatermarks = WriteWatermarks(low: 256 * 1024, high: 1 << 20)
-        client.onWritabilityChanged = { outcome.transitions.append($0) }
 
-        // The server is not reading: kernel buffers fill, then libuv's queue grows past the watermark.
+        // The server is not reading. Write whenever the client is writable (each burst ends above the
+        // 1 MiB high mark) until the kernel buffers are full and the queue no longer drains to the low
+        // mark: no "writable" signal for 50 ms.
         let chunk = patternBytes(64 * 1024)
-        while client.isWritable, outcome.written < 256 << 20 {
-            client.write(chunk)
-            outcome.written += chunk.count
+        let fill = {
+            while client.isWritable, outcome.written < 256 << 20 {
+                client.write(chunk)
+                outcome.written += chunk.count
+            }
+        }
+        let quiet = LoopTimer(on: loop)
+        defer { quiet.close() }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeWhenQuiet = { quiet.schedule(after: .milliseconds(50)) { continuation.resume() } }
+            client.onWritabilityChanged = { writable in
+                outcome.transitions.append(writable)
+                if writable { fill() }
+                resumeWhenQuiet()
+            }
+            fill()
+            resumeWhenQuiet()
         }
         outcome.queuedWhenUnwritable = client.writeQueueSize
+        #expect(outcome.transitions.last == false)
 
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             var resumed = false

@@ -127,16 +127,21 @@ struct ShutdownScenarioForTests {
             probe.watch(connection)
             connection.onClose = { probe.recordClose($0) }
             connection.writeWatermarks = WriteWatermarks(low: 0, high: 64 * 1024)
+            // Keep writing whenever writable: at any quiet moment more than 64 KiB then wait unsent.
             let chunk = patternBytes(16 * 1024)
-            while connection.isWritable {
-                connection.write(chunk) { result in
-                    if case .failure(let error) = result, error.code == .loopShutDown {
-                        probe.queuedWritesCancelled.add(1, ordering: .relaxed)
-                    } else if case .failure = result {
-                        probe.queuedWritesFailedOtherwise.add(1, ordering: .relaxed)
+            let fill = {
+                while connection.isWritable {
+                    connection.write(chunk) { result in
+                        if case .failure(let error) = result, error.code == .loopShutDown {
+                            probe.queuedWritesCancelled.add(1, ordering: .relaxed)
+                        } else if case .failure = result {
+                            probe.queuedWritesFailedOtherwise.add(1, ordering: .relaxed)
+                        }
                     }
                 }
             }
+            connection.onWritabilityChanged = { if $0 { fill() } }
+            fill()
             TCPConnection.connect(to: blackHole, on: loop, timeout: .seconds(60)) { result in
                 if case .failure(let error) = result, error.code == .loopShutDown {
                     probe.pendingConnectFailedWithShutdown.add(1, ordering: .relaxed)

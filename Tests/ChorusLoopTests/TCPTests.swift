@@ -92,6 +92,27 @@ struct TCPTests {
         }
     }
 
+    @Test func burstOfSmallWritesArrivesAndCompletesInOrder() async throws {
+        try await withLoop { loop in
+            let harness = LoopHarnessForTests(loop: loop)
+            let server = try await harness.startTCPEchoServer(at: .loopbackIPv4(port: 0))
+            let client = try await harness.connectTCP(to: server)
+            let (echoed, completions) = try await harness.burst(messages: 1000, over: client)
+            #expect(echoed == (0..<1000).flatMap { patternBytes(7, seed: UInt8(truncatingIfNeeded: $0)) })
+            #expect(completions == Array(0..<1000), "every write completed, in write order")
+        }
+    }
+
+    @Test func writesStillUnsentWhenTheConnectionClosesFailBeforeOnClose() async throws {
+        try await withLoop { loop in
+            let harness = LoopHarnessForTests(loop: loop)
+            let server = try await harness.startTCPEchoServer(at: .loopbackIPv4(port: 0))
+            let client = try await harness.connectTCP(to: server)
+            let events = await harness.writeThenCloseInOneTurn(client)
+            #expect(events == ["write 0: closed", "write 1: closed", "write 2: closed", "onClose: closed locally: test"])
+        }
+    }
+
     @Test func writeAfterCloseFailsWithClosed() async throws {
         try await withLoop { loop in
             let harness = LoopHarnessForTests(loop: loop)
@@ -113,6 +134,53 @@ extension LoopHarnessForTests {
             if case let .failure(error) = result { failure = error }
         }
         return failure
+    }
+
+    /// Writes `messages` small messages in one turn, each with a completion; returns the echo and the
+    /// order in which the completions ran.
+    func burst(messages: Int, over id: Int) async throws -> ([UInt8], [Int]) {
+        let connection = client(id)
+        var completions: [Int] = []
+        var expected = 0
+        var payloads: [[UInt8]] = []
+        for index in 0..<messages {
+            let payload = patternBytes(7, seed: UInt8(truncatingIfNeeded: index))
+            payloads.append(payload)
+            expected += payload.count
+        }
+        let echoed: [UInt8] = try await withCheckedThrowingContinuation { continuation in
+            var received: [UInt8] = []
+            connection.onRead = { bytes in
+                received += bytes
+                if received.count == expected { continuation.resume(returning: received) }
+            }
+            connection.onClose = { continuation.resume(throwing: ConnectionEndedForTests(reason: $0, received: received.count)) }
+            connection.startReading()
+            for (index, payload) in payloads.enumerated() {
+                connection.write(payload) { if case .success = $0 { completions.append(index) } }
+            }
+        }
+        connection.onClose = nil
+        connection.close(.requested("test finished"))
+        return (echoed, completions)
+    }
+
+    /// Writes three times and closes in the same turn: the writes never reached libuv.
+    func writeThenCloseInOneTurn(_ id: Int) async -> [String] {
+        let connection = client(id)
+        return await withCheckedContinuation { continuation in
+            var events: [String] = []
+            for index in 0..<3 {
+                connection.write([UInt8(index)]) { result in
+                    if case let .failure(error) = result { events.append("write \(index): \(error.code)") }
+                }
+            }
+            connection.onClose = { reason in
+                events.append("onClose: \(reason)")
+                continuation.resume(returning: events)
+            }
+            connection.close(.requested("test"))
+        }
     }
 
     /// A server that sends `payload` to the first client and then `closeAfterFlushing`; returns what

@@ -113,64 +113,92 @@ public class StreamConnection: HandleOwner {
 
     // MARK: - Writing
 
+    /// Writes made during this loop turn and not yet handed to libuv; nil when there are none.
+    private var outgoing: WriteBatch?
+
     /// Bytes accepted by `write` but not yet handed to the kernel.
     public var writeQueueSize: Int {
         loop.preconditionInLoop()
+        return queuedBytes
+    }
+
+    private var queuedBytes: Int {
         guard let handle else { return 0 }
-        return uv_stream_get_write_queue_size(cuv_stream(handle))
+        return uv_stream_get_write_queue_size(cuv_stream(handle)) + (outgoing?.count ?? 0)
     }
 
     /// Queues `bytes` for sending, after everything written before.
     ///
+    /// Writes made during one turn of the loop are coalesced and handed to the kernel together when
+    /// the turn ends (before the loop waits for I/O again), so a burst of small messages costs one
+    /// system call, not one each. The bytes are copied; the caller may reuse its array at once.
+    ///
     /// - Parameter completion: called on the loop thread once the bytes were handed to the kernel, or
-    ///   with the error that prevented it (`.closed` if the connection is closed or closing; the
-    ///   connection's own failure otherwise, in which case it also closes). On an already closed
-    ///   connection it is called before `write` returns.
+    ///   with the error that prevented it (`.closed` if the connection is closed or closes first,
+    ///   `.loopShutDown` if the loop shuts down first; the connection's own failure otherwise, in which
+    ///   case it also closes). Completions run in write order; on an already closed connection the
+    ///   completion is called before `write` returns.
     public func write(_ bytes: [UInt8], completion: ((Result<Void, LoopError>) -> Void)? = nil) {
         loop.preconditionInLoop()
-        guard case .open = state, let handle else {
+        guard case .open = state, handle != nil else {
             completion?(.failure(.closed("write to \(endpointDescription)")))
             return
         }
-        let request = WriteRequest.make(bytes, completion: completion)
-        var buffer = cuv_buf(request.payload, bytes.count)
-        let rc = uv_write(
-            request.request, cuv_stream(handle), &buffer, 1,
-            { request, status in
-                guard let request else { return }
-                let (stream, completion) = WriteRequest.finish(request)
-                handleOwner(stream, as: StreamConnection.self)?.writeFinished(status: status, completion: completion)
-            })
-        guard rc == 0 else {
-            let (_, completion) = WriteRequest.finish(request.request)
-            writeFinished(status: rc, completion: completion)
-            return
+        let batch: WriteBatch
+        if let outgoing {
+            batch = outgoing
+        } else {
+            batch = WriteBatch()
+            outgoing = batch
+            loop.scheduleFlush(self)
         }
+        batch.append(bytes, completion: completion)
         updateWritability()
     }
 
-    private func writeFinished(status: Int32, completion: ((Result<Void, LoopError>) -> Void)?) {
+    /// Hands this turn's writes to libuv as one `uv_write`. Called by the loop when the turn ends, and
+    /// before a graceful close. Does nothing once closing: `handleDidClose` fails those writes.
+    func flush() {
+        guard case .open = state, let handle, let batch = outgoing else { return }
+        outgoing = nil
+        let rc = batch.send(on: handle) { request, status in
+            guard let request else { return }
+            let (stream, batch) = WriteBatch.finish(request)
+            handleOwner(stream, as: StreamConnection.self)?.writeFinished(status: status, batch: batch)
+        }
+        if rc == 0 {
+            updateWritability()
+        } else {
+            writeFinished(status: rc, batch: batch)
+        }
+    }
+
+    private func writeFinished(status: Int32, batch: WriteBatch?) {
         if status == 0 {
-            completion?(.success(()))
+            batch?.complete(.success(()))
             updateWritability()
         } else if status == UV_ECANCELED.rawValue {
             // libuv cancels queued writes when the handle closes.
-            let operation = "write to \(endpointDescription)"
-            if case .closing(.loopShutdown) = state {
-                completion?(.failure(.shutDown(operation)))
-            } else {
-                completion?(.failure(.closed(operation)))
-            }
+            batch?.complete(.failure(cancelledWriteError()))
         } else {
             let error = LoopError.uv(status, "write to \(endpointDescription)")
-            completion?(.failure(error))
+            batch?.complete(.failure(error))
             close(.failed(error))
         }
     }
 
+    /// The error for writes dropped because the connection closed before sending them.
+    private func cancelledWriteError() -> LoopError {
+        let operation = "write to \(endpointDescription)"
+        switch state {
+        case .closing(.loopShutdown), .closed(.loopShutdown): return .shutDown(operation)
+        default: return .closed(operation)
+        }
+    }
+
     private func updateWritability() {
-        guard case .open = state, let handle else { return }
-        let queued = uv_stream_get_write_queue_size(cuv_stream(handle))
+        guard case .open = state else { return }
+        let queued = queuedBytes
         if isWritable, queued > writeWatermarks.high {
             isWritable = false
             onWritabilityChanged?(false)
@@ -207,6 +235,8 @@ public class StreamConnection: HandleOwner {
         loop.preconditionInLoop()
         guard case .open = state, let handle else { return }
         stopReading()
+        flush()
+        guard case .open = state else { return }  // the flush itself failed and closed the connection
         let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
         request.initialize(to: uv_shutdown_t())
         let rc = uv_shutdown(request, cuv_stream(handle)) { request, _ in
@@ -251,6 +281,11 @@ public class StreamConnection: HandleOwner {
         handle = nil
         state = .closed(reason)
         isReading = false
+        if let unsent = outgoing {
+            // Written during the turn in which the connection closed: never handed to libuv.
+            outgoing = nil
+            unsent.complete(.failure(cancelledWriteError()))
+        }
         if let completion = connectCompletion {
             // The handle closed before the connect callback reported anything (a setup error).
             connectCompletion = nil
@@ -332,42 +367,3 @@ public class StreamConnection: HandleOwner {
 
 @available(*, unavailable, message: "connections are confined to their loop's thread")
 extension StreamConnection: Sendable {}
-
-/// One `uv_write_t` and a private copy of its payload in a single allocation, alive until `write_cb`.
-///
-/// Layout: `[uv_write_t][payload bytes]`. `data` holds the retained completion closure (or nil), so a
-/// write without a completion allocates nothing but this block.
-struct WriteRequest {
-    let request: UnsafeMutablePointer<uv_write_t>
-    let payload: UnsafeMutableRawPointer
-
-    private final class Completion {
-        let body: (Result<Void, LoopError>) -> Void
-        init(_ body: @escaping (Result<Void, LoopError>) -> Void) { self.body = body }
-    }
-
-    private static let headerSize = MemoryLayout<uv_write_t>.stride
-
-    static func make(_ bytes: [UInt8], completion: ((Result<Void, LoopError>) -> Void)?) -> WriteRequest {
-        let block = UnsafeMutableRawPointer.allocate(
-            byteCount: headerSize + bytes.count, alignment: MemoryLayout<uv_write_t>.alignment)
-        let request = block.bindMemory(to: uv_write_t.self, capacity: 1)
-        request.initialize(to: uv_write_t())
-        let payload = block + headerSize
-        bytes.withUnsafeBytes { source in
-            if let base = source.baseAddress { payload.copyMemory(from: base, byteCount: source.count) }
-        }
-        request.pointee.data = completion.map { Unmanaged.passRetained(Completion($0)).toOpaque() }
-        return WriteRequest(request: request, payload: payload)
-    }
-
-    /// Frees the block and hands back the stream it was written to and the completion.
-    static func finish(
-        _ request: UnsafeMutablePointer<uv_write_t>
-    ) -> (UnsafeMutableRawPointer?, ((Result<Void, LoopError>) -> Void)?) {
-        let stream = request.pointee.handle.map { UnsafeMutableRawPointer($0) }
-        let completion = request.pointee.data.map { Unmanaged<Completion>.fromOpaque($0).takeRetainedValue().body }
-        UnsafeMutableRawPointer(request).deallocate()
-        return (stream, completion)
-    }
-}
