@@ -308,7 +308,8 @@ public final class EventLoop: @unchecked Sendable {
             }
             pthread_join(thread, nil)
             let rc = uv_loop_close(loop)
-            precondition(rc == 0, "uv_loop_close failed after every handle was closed: \(LoopError.uv(rc, "close loop"))")
+            precondition(
+                rc == 0, "uv_loop_close failed after every handle was closed: \(LoopError.uv(rc, "close loop"))")
             joined = true
         }
     }

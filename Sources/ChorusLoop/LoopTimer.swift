@@ -11,6 +11,7 @@ internal import CLibUV
 public final class LoopTimer: HandleOwner {
     /// The loop the timer belongs to.
     public let loop: EventLoop
+    /// The `uv_timer_t`; nil once its close callback ran and the memory is freed.
     private var handle: UnsafeMutablePointer<uv_timer_t>?
     private var handler: (() -> Void)?
 
@@ -24,13 +25,15 @@ public final class LoopTimer: HandleOwner {
         loop.adopt(handle, owner: self)
     }
 
-    /// Arms the timer, replacing any earlier schedule and handler.
+    /// Arms the timer, replacing any earlier schedule and handler. Does nothing once the timer is closed.
     ///
     /// - Parameters:
     ///   - delay: time until the first call (negative counts as zero).
     ///   - interval: if given, the handler repeats every `interval` (at least 1 ms) until cancelled.
     ///   - handler: runs on the loop thread; it may cancel, reschedule or close this timer.
-    public func schedule(after delay: Duration, repeatingEvery interval: Duration? = nil, _ handler: @escaping () -> Void) {
+    public func schedule(
+        after delay: Duration, repeatingEvery interval: Duration? = nil, _ handler: @escaping () -> Void
+    ) {
         loop.preconditionInLoop()
         guard let handle else { return }
         self.handler = handler
@@ -69,6 +72,7 @@ public final class LoopTimer: HandleOwner {
 
     /// Whether `close()` was called (or the loop shut down).
     public var isClosed: Bool {
+        loop.preconditionInLoop()
         guard let handle else { return true }
         return uv_is_closing(cuv_handle(handle)) != 0
     }

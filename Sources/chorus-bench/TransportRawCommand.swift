@@ -36,7 +36,8 @@ struct TransportRawCommand: AsyncParsableCommand {
     static func describe(_ result: RawTCPBenchmark.Result) -> String {
         let messagesPerSecond = (result.messagesPerSecond / 1000).rounded() / 1000
         let mebibytesPerSecond = (result.bytesPerSecond / 1_048_576 * 10).rounded() / 10
-        return "\(result.messages) messages of \(result.messageSize) B, \(result.batch) per write, in \(result.elapsed): "
+        return "\(result.messages) messages of \(result.messageSize) B, \(result.batch) per write, "
+            + "in \(result.elapsed): "
             + "\(messagesPerSecond)M msg/s, \(mebibytesPerSecond) MiB/s payload"
     }
 }

@@ -52,7 +52,8 @@ import Testing
 
     @Test func fromAddressBytes() throws {
         #expect(try SocketAddress(addressBytes: [127, 0, 0, 1], port: 80) == .loopbackIPv4(port: 80))
-        #expect(try SocketAddress(addressBytes: Array(repeating: 0, count: 15) + [1], port: 80) == .loopbackIPv6(port: 80))
+        let loopbackIPv6Bytes: [UInt8] = Array(repeating: 0, count: 15) + [1]
+        #expect(try SocketAddress(addressBytes: loopbackIPv6Bytes, port: 80) == .loopbackIPv6(port: 80))
         #expect(throws: LoopError.self) { try SocketAddress(addressBytes: [1, 2, 3], port: 80) }
     }
 
@@ -73,7 +74,8 @@ import Testing
             let back = address.withSockAddr { pointer in
                 var storage = sockaddr_storage()
                 withUnsafeMutableBytes(of: &storage) { target in
-                    target.copyMemory(from: UnsafeRawBufferPointer(start: pointer, count: address.family == .ipv4 ? 16 : 28))
+                    let length = address.family == .ipv4 ? 16 : 28  // sizeof sockaddr_in / sockaddr_in6
+                    target.copyMemory(from: UnsafeRawBufferPointer(start: pointer, count: length))
                 }
                 return SocketAddress(storage)
             }

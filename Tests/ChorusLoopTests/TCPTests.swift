@@ -109,7 +109,8 @@ struct TCPTests {
             let server = try await harness.startTCPEchoServer(at: .loopbackIPv4(port: 0))
             let client = try await harness.connectTCP(to: server)
             let events = await harness.writeThenCloseInOneTurn(client)
-            #expect(events == ["write 0: closed", "write 1: closed", "write 2: closed", "onClose: closed locally: test"])
+            #expect(
+                events == ["write 0: closed", "write 1: closed", "write 2: closed", "onClose: closed locally: test"])
         }
     }
 
@@ -154,7 +155,9 @@ extension LoopHarnessForTests {
                 received += bytes
                 if received.count == expected { continuation.resume(returning: received) }
             }
-            connection.onClose = { continuation.resume(throwing: ConnectionEndedForTests(reason: $0, received: received.count)) }
+            connection.onClose = {
+                continuation.resume(throwing: ConnectionEndedForTests(reason: $0, received: received.count))
+            }
             connection.startReading()
             for (index, payload) in payloads.enumerated() {
                 connection.write(payload) { if case .success = $0 { completions.append(index) } }

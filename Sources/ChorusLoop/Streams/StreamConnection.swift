@@ -99,7 +99,8 @@ public class StreamConnection: HandleOwner {
         if count > 0, let base = buffer?.pointee.base {
             // The shared read buffer is reused by the next read, so the chunk is copied out here.
             let chunk = [UInt8](unsafeUninitializedCapacity: count) { target, initialized in
-                UnsafeMutableRawBufferPointer(target).copyMemory(from: UnsafeRawBufferPointer(start: base, count: count))
+                let source = UnsafeRawBufferPointer(start: base, count: count)
+                UnsafeMutableRawBufferPointer(target).copyMemory(from: source)
                 initialized = count
             }
             onRead?(chunk)
@@ -237,6 +238,7 @@ public class StreamConnection: HandleOwner {
         stopReading()
         flush()
         guard case .open = state else { return }  // the flush itself failed and closed the connection
+        // Freed in the shutdown callback, which libuv always calls once started (ECANCELED on close).
         let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
         request.initialize(to: uv_shutdown_t())
         let rc = uv_shutdown(request, cuv_stream(handle)) { request, _ in
@@ -300,9 +302,10 @@ public class StreamConnection: HandleOwner {
 
     // MARK: - Connecting (used by the subclasses' `connect`)
 
-    /// Runs `start` (the subclass's `uv_*_connect` call, returning its synchronous error) with a timeout and reports the outcome to
-    /// `completion` exactly once, always from a later callback (never inside this call). On failure the
-    /// handle is closed; `onClose` is not involved because nobody has seen the connection yet.
+    /// Runs `start` (the subclass's `uv_*_connect` call, returning its synchronous error) with a
+    /// timeout and reports the outcome to `completion` exactly once, always from a later callback (never
+    /// inside this call). On failure the handle is closed; `onClose` is not involved because nobody has
+    /// seen the connection yet.
     func connect(
         timeout: Duration, operation: String,
         start: (UnsafeMutablePointer<uv_connect_t>, UnsafeMutableRawPointer) -> LoopError?,
@@ -310,6 +313,7 @@ public class StreamConnection: HandleOwner {
     ) {
         guard case .connecting = state, let handle else { return }
         connectCompletion = completion
+        // Freed in `connectCallback`, which libuv always calls once started (with ECANCELED on close).
         let request = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
         request.initialize(to: uv_connect_t())
         if let error = start(request, handle) {
@@ -322,7 +326,8 @@ public class StreamConnection: HandleOwner {
         timer.schedule(after: timeout) { [weak self] in
             guard let self else { return }
             let error = LoopError(
-                .timedOut, operation: operation, detail: "no answer within \(timeout); the peer may be down or unreachable")
+                .timedOut, operation: operation,
+                detail: "no answer within \(timeout); the peer may be down or unreachable")
             self.connectError = error
             self.close(.failed(error))
         }

@@ -64,7 +64,9 @@ final class WriteBatch {
     }
 
     /// Frees a write request and hands back its stream and batch.
-    static func finish(_ request: UnsafeMutablePointer<uv_write_t>) -> (stream: UnsafeMutableRawPointer?, batch: WriteBatch?) {
+    static func finish(
+        _ request: UnsafeMutablePointer<uv_write_t>
+    ) -> (stream: UnsafeMutableRawPointer?, batch: WriteBatch?) {
         let stream = request.pointee.handle.map { UnsafeMutableRawPointer($0) }
         let batch = request.pointee.data.map { Unmanaged<WriteBatch>.fromOpaque($0).takeRetainedValue() }
         request.deallocate()

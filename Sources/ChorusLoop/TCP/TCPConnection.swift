@@ -54,7 +54,9 @@ public final class TCPConnection: StreamConnection {
         to address: SocketAddress, on loop: EventLoop, timeout: Duration = .seconds(5)
     ) async throws(LoopError) -> TCPConnection {
         let outcome = await withCheckedContinuation { continuation in
-            connect(to: address, on: loop, timeout: timeout) { continuation.resume(returning: LoopBound($0, loop: loop)) }
+            connect(to: address, on: loop, timeout: timeout) {
+                continuation.resume(returning: LoopBound($0, loop: loop))
+            }
         }
         return try outcome.value.get()
     }

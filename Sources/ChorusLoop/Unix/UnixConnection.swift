@@ -46,7 +46,9 @@ public final class UnixConnection: StreamConnection {
         path: String, on loop: EventLoop, timeout: Duration = .seconds(5)
     ) async throws(LoopError) -> UnixConnection {
         let outcome = await withCheckedContinuation { continuation in
-            connect(path: path, on: loop, timeout: timeout) { continuation.resume(returning: LoopBound($0, loop: loop)) }
+            connect(path: path, on: loop, timeout: timeout) {
+                continuation.resume(returning: LoopBound($0, loop: loop))
+            }
         }
         return try outcome.value.get()
     }

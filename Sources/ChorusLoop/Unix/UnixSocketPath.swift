@@ -11,7 +11,8 @@ enum UnixSocketPath {
         if path.utf8.count > limit {
             return LoopError(
                 .invalidSocketPath, operation: operation,
-                detail: "the path is \(path.utf8.count) bytes but Unix socket paths hold at most \(limit); use a shorter directory")
+                detail: "the path is \(path.utf8.count) bytes but Unix socket paths hold at most \(limit); "
+                    + "use a shorter directory")
         }
         if path.utf8.contains(0) {
             return LoopError(.invalidSocketPath, operation: operation, detail: "the path contains a NUL byte")
