@@ -111,6 +111,21 @@ struct EventLoopTests {
         #expect(error?.code == .loopShutDown)
     }
 
+    @Test func shutdownCalledOnTheLoopThreadTraps() async {
+        await #expect(processExitsWith: .failure) {
+            let loop = try EventLoop()
+            try await loop.run { loop.shutdown() }
+        }
+    }
+
+    @Test func loopBoundValueUsedOffTheLoopTraps() async {
+        await #expect(processExitsWith: .failure) {
+            let loop = try EventLoop()
+            let box = try await loop.run { LoopBound(1, loop: loop) }
+            _ = box.value
+        }
+    }
+
     @Test func twoLoopsInOneProcessTalkOverTCP() async throws {
         try await withLoop("server-loop") { serverLoop in
             try await withLoop("client-loop") { clientLoop in
