@@ -6,8 +6,9 @@ internal import CLibUV
 /// cancelled and rescheduled any number of times; it stays open (and keeps this object alive) until
 /// `close()` or loop shutdown, so long-lived protocol timers reuse one `LoopTimer` each.
 ///
-/// Resolution is one millisecond (libuv's); delays are rounded up, so a timer never fires early.
-/// Timers due at the same time fire in the order they were scheduled.
+/// Resolution is one millisecond: delays are rounded up to whole milliseconds, and since libuv's clock
+/// counts whole milliseconds, a timer may fire up to 1 ms before the exact delay has passed (never
+/// more). Timers due at the same time fire in the order they were scheduled.
 public final class LoopTimer: HandleOwner {
     /// The loop the timer belongs to.
     public let loop: EventLoop
@@ -94,8 +95,9 @@ public final class LoopTimer: HandleOwner {
         let (seconds, attoseconds) = duration.components
         guard seconds >= 0, seconds > 0 || attoseconds > 0 else { return 0 }
         let millisecondsFromAttoseconds = (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-        let (total, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1000)
-        return overflow ? UInt64.max : total + UInt64(millisecondsFromAttoseconds)
+        let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1000)
+        let (total, carry) = whole.addingReportingOverflow(UInt64(millisecondsFromAttoseconds))
+        return overflow || carry ? UInt64.max : total  // libuv clamps huge timeouts to "never"
     }
 }
 

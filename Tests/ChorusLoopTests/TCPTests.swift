@@ -66,7 +66,8 @@ struct TCPTests {
                 _ = try await harness.connectTCP(to: blackHole.address, timeout: .milliseconds(200))
             }
             #expect(error?.code == .timedOut)
-            #expect(ContinuousClock.now - start >= .milliseconds(200), "a timeout never fires early")
+            // libuv's clock counts whole milliseconds, so the timer may fire up to 1 ms early.
+            #expect(ContinuousClock.now - start >= .milliseconds(199))
             await harness.close(client: first)
         }
     }

@@ -33,6 +33,7 @@ struct TimerTests {
         #expect(LoopTimer.milliseconds(roundingUp: .milliseconds(7)) == 7)
         #expect(LoopTimer.milliseconds(roundingUp: .seconds(3)) == 3000)
         #expect(LoopTimer.milliseconds(roundingUp: .milliseconds(-5)) == 0)
+        #expect(LoopTimer.milliseconds(roundingUp: .seconds(Int64.max)) == UInt64.max)
     }
 }
 
