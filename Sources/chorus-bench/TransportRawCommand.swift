@@ -11,7 +11,7 @@ struct TransportRawCommand: AsyncParsableCommand {
     var size = 200
 
     @Option(name: .long, help: "Messages per run.")
-    var count = 200_000
+    var count = 1_000_000
 
     @Option(name: .long, help: "Messages per write call (1 = one write per message, the transport's default).")
     var batch = 1
