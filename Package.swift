@@ -32,6 +32,10 @@ let package = Package(
         .target(name: "ChorusCrypto", dependencies: ["CSodium"], swiftSettings: strict),
         .testTarget(name: "ChorusCryptoTests", dependencies: ["ChorusCrypto"], swiftSettings: strict),
 
+        // MARK: - Loop
+        .target(name: "ChorusLoop", dependencies: ["CLibUV"], swiftSettings: strict),
+        .testTarget(name: "ChorusLoopTests", dependencies: ["ChorusLoop"], swiftSettings: strict),
+
         // MARK: - Mesh (pure: handshake, connection rules, membership, gossip)
         .target(name: "ChorusMesh", dependencies: ["ChorusCrypto"], swiftSettings: strict),
         .testTarget(name: "ChorusMeshTests", dependencies: ["ChorusMesh"], swiftSettings: strict),
@@ -49,6 +53,7 @@ let package = Package(
             name: "chorus-bench",
             dependencies: [
                 "ChorusCrypto",
+                "ChorusLoop",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
