@@ -32,11 +32,16 @@ let package = Package(
         .target(name: "ChorusCrypto", dependencies: ["CSodium"], swiftSettings: strict),
         .testTarget(name: "ChorusCryptoTests", dependencies: ["ChorusCrypto"], swiftSettings: strict),
 
+        // MARK: - Wire (pure: canonical encoding, signed statements)
+        .target(name: "ChorusWire", dependencies: ["ChorusCrypto"], swiftSettings: strict),
+        .testTarget(name: "ChorusWireTests", dependencies: ["ChorusWire", "ChorusCrypto"], swiftSettings: strict),
+
         // MARK: - Executables
         .executableTarget(
             name: "chorus",
             dependencies: [
                 "ChorusCrypto",
+                "ChorusWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
