@@ -55,5 +55,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+
+        // MARK: - CLI end-to-end tests (run the built `chorus` binary; no module dependencies)
+        .testTarget(name: "ChorusCLITests", swiftSettings: strict),
     ]
 )
