@@ -83,11 +83,13 @@ public struct WireReader: Sendable {
 
     public mutating func readBytes32(field: String) throws(WireError) -> Bytes32 {
         try need(32, field)
-        defer { position += 32 }
-        // 32 bytes are present (checked above), so the initialiser cannot fail.
-        guard let value = Bytes32(input[position..<position + 32]) else {
+        let offset = position - input.startIndex
+        // Invariant: 32 bytes at `offset` lie inside `input` (checked by `need`). Copying from
+        // raw memory avoids the generic Collection initialiser, which is slow across modules.
+        guard let value = input.withUnsafeBytes({ Bytes32(copying: UnsafeRawBufferPointer(rebasing: $0[offset..<offset + 32])) }) else {
             throw .truncated(field: field, needed: 32, remaining: remaining)
         }
+        position += 32
         return value
     }
 
@@ -96,12 +98,8 @@ public struct WireReader: Sendable {
     }
 
     public mutating func readSignature(field: String) throws(WireError) -> Ed25519.Signature {
-        let raw = try readRaw(field: field, count: Ed25519.signatureLength)
-        do {
-            return try Ed25519.Signature(bytes: raw)
-        } catch {
-            throw .invalidValue(field: field, reason: error.description)
-        }
+        try need(Ed25519.signatureLength, field)
+        return Ed25519.Signature(r: try readBytes32(field: field), s: try readBytes32(field: field))
     }
 
     /// A u32 length (at most `maxLength`), then that many bytes, returned without copying.

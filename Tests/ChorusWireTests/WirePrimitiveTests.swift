@@ -97,6 +97,11 @@ struct WirePrimitiveTests {
                 try r.readBytes(field: "body", maxLength: 100)
             }
         }
+        #expect(throws: WireError.truncated(field: "sig", needed: 64, remaining: 40)) {
+            try WireReader.decode([UInt8](repeating: 0, count: 40)) { (r: inout WireReader) throws(WireError) in
+                try r.readSignature(field: "sig")
+            }
+        }
         #expect(throws: WireError.truncated(field: "key", needed: 32, remaining: 31)) {
             try WireReader.decode([UInt8](repeating: 0, count: 31)) { (r: inout WireReader) throws(WireError) in
                 try r.readBytes32(field: "key")
