@@ -169,7 +169,8 @@ public struct WireReader: Sendable {
     }
 
     /// Refuses `values` unless each is strictly greater than the one before: the canonical form
-    /// of sets and maps (no duplicates, one order).
+    /// of sets and maps (no duplicates, one order). `T`'s order must be the spec's key order:
+    /// integers and `Bytes32` qualify; compare strings as `Array(s.utf8)`, not as `String`.
     public static func requireStrictlyAscending<T: Comparable>(_ values: [T], field: String) throws(WireError) {
         for i in values.indices.dropFirst() where !(values[i - 1] < values[i]) {
             throw .invalidValue(field: field, reason: "elements must be in strictly ascending order (element \(i) is not greater than element \(i - 1))")

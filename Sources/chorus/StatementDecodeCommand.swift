@@ -25,20 +25,20 @@ struct StatementDecodeCommand: ParsableCommand {
     @Flag(name: .long, help: "The input is hex text rather than binary.")
     var hex = false
 
-    /// The JSON shape; keys are printed sorted.
+    /// The JSON shape (keys in snake_case, sorted); `body_text` only when the body is UTF-8.
     struct Output: Encodable {
         let version: UInt8
-        let network_id: String
+        let networkID: String
         let type: String
         let epoch: UInt64
         let author: String
         let seq: UInt64
         let id: String
         let signature: String
-        let body_length: Int
-        let body_hex: String
-        let body_text: String?
-        let encoded_length: Int
+        let bodyLength: Int
+        let bodyHex: String
+        let bodyText: String?
+        let encodedLength: Int
     }
 
     func run() throws {
@@ -57,11 +57,11 @@ struct StatementDecodeCommand: ParsableCommand {
             throw CLIFailure.failed("not a valid signed statement (\(error.code)): \(error.description)")
         }
         try Console.printJSON(Output(
-            version: statement.version, network_id: statement.networkID, type: statement.type.name,
+            version: statement.version, networkID: statement.networkID, type: statement.type.name,
             epoch: statement.epoch, author: statement.author.hex, seq: statement.seq,
             id: statement.id.hex, signature: statement.signature.hex,
-            body_length: statement.body.count, body_hex: Hex.encode(statement.body),
-            body_text: String(validating: statement.body, as: UTF8.self),
-            encoded_length: statement.encoded.count))
+            bodyLength: statement.body.count, bodyHex: Hex.encode(statement.body),
+            bodyText: String(validating: statement.body, as: UTF8.self),
+            encodedLength: statement.encoded.count))
     }
 }

@@ -4,8 +4,8 @@ import Testing
 struct Ed25519VectorFile: Decodable {
     struct Vector: Decodable, CustomTestStringConvertible {
         let name: String
-        let secret_key: String
-        let public_key: String
+        let secretKey: String
+        let publicKey: String
         let message: String
         let signature: String
         var testDescription: String { name }
@@ -23,18 +23,18 @@ struct Ed25519Tests {
 
     @Test(arguments: vectors)
     func signsAndVerifiesLikeTheRFC(_ v: Ed25519VectorFile.Vector) throws {
-        let key = try Ed25519.SigningKey(seed: SecretBytes(bytes(v.secret_key)))
+        let key = try Ed25519.SigningKey(seed: SecretBytes(bytes(v.secretKey)))
         let message = try bytes(v.message)
-        #expect(key.publicKey.hex == v.public_key)
+        #expect(key.publicKey.hex == v.publicKey)
         let signature = key.sign(message)
         #expect(signature.hex == v.signature)
-        let publicKey = try Ed25519.PublicKey(hex: v.public_key)
+        let publicKey = try Ed25519.PublicKey(hex: v.publicKey)
         #expect(publicKey.isValidSignature(try Ed25519.Signature(hex: v.signature), for: message))
     }
 
     @Test(arguments: vectors)
     func rejectsAlteredMessageOrSignature(_ v: Ed25519VectorFile.Vector) throws {
-        let publicKey = try Ed25519.PublicKey(hex: v.public_key)
+        let publicKey = try Ed25519.PublicKey(hex: v.publicKey)
         let message = try bytes(v.message)
         let signature = try bytes(v.signature)
         for position in [0, 31, 32, 63] {

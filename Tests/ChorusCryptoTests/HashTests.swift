@@ -27,7 +27,7 @@ struct Blake2bVectorFile: Decodable {
         let name: String
         let input: String
         let key: String
-        let output_length: Int
+        let outputLength: Int
         let digest: String
         var testDescription: String { name }
     }
@@ -66,16 +66,16 @@ struct Blake2bTests {
 
     @Test(arguments: vectors)
     func oneShotMatches(_ v: Blake2bVectorFile.Vector) throws {
-        let digest = try Blake2b.hash(bytes(v.input), outputLength: v.output_length, key: bytes(v.key))
+        let digest = try Blake2b.hash(bytes(v.input), outputLength: v.outputLength, key: bytes(v.key))
         #expect(Hex.encode(digest) == v.digest)
-        if v.output_length == 32 && v.key.isEmpty {
+        if v.outputLength == 32 && v.key.isEmpty {
             #expect(Blake2b.hash256(try bytes(v.input)).hex == v.digest)
         }
     }
 
     @Test(arguments: vectors)
     func streamingMatchesTheVector(_ v: Blake2bVectorFile.Vector) throws {
-        var hasher = try Blake2b.Hasher(outputLength: v.output_length, key: bytes(v.key))
+        var hasher = try Blake2b.Hasher(outputLength: v.outputLength, key: bytes(v.key))
         for byte in try bytes(v.input) { hasher.update([byte]) }
         #expect(Hex.encode(hasher.finalize()) == v.digest)
     }

@@ -10,8 +10,11 @@ enum VectorFiles {
         .deletingLastPathComponent()  // package root
         .appendingPathComponent("Specs/vectors")
 
+    /// Decodes `name`; the files' snake_case keys map to camelCase properties (`secret_key` → `secretKey`).
     static func load<T: Decodable>(_ name: String, as type: T.Type = T.self) throws -> T {
-        try JSONDecoder().decode(T.self, from: Data(contentsOf: directory.appendingPathComponent(name)))
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(T.self, from: Data(contentsOf: directory.appendingPathComponent(name)))
     }
 }
 

@@ -11,19 +11,19 @@ struct X25519VectorFile: Decodable {
     }
     struct Iterated: Decodable {
         let start: String
-        let after_1: String
-        let after_1000: String
+        let after1: String
+        let after1000: String
     }
     struct DiffieHellman: Decodable {
-        let alice_private: String
-        let alice_public: String
-        let bob_private: String
-        let bob_public: String
-        let shared_secret: String
+        let alicePrivate: String
+        let alicePublic: String
+        let bobPrivate: String
+        let bobPublic: String
+        let sharedSecret: String
     }
-    let scalar_multiplication: [ScalarMultiplication]
+    let scalarMultiplication: [ScalarMultiplication]
     let iterated: Iterated
-    let diffie_hellman: DiffieHellman
+    let diffieHellman: DiffieHellman
 }
 
 @Suite("X25519 (RFC 7748)")
@@ -37,7 +37,7 @@ struct X25519Tests {
         return try key.sharedSecret(with: try #require(Bytes32(u))).withUnsafeBytes { Array($0) }
     }
 
-    @Test(arguments: file?.scalar_multiplication ?? [])
+    @Test(arguments: file?.scalarMultiplication ?? [])
     func scalarMultiplicationMatchesSection5_2(_ v: X25519VectorFile.ScalarMultiplication) throws {
         #expect(Hex.encode(try x25519(bytes(v.scalar), bytes(v.u))) == v.output)
     }
@@ -48,19 +48,19 @@ struct X25519Tests {
         var u = k
         for round in 1...1000 {
             (k, u) = (try x25519(k, u), k)
-            if round == 1 { #expect(Hex.encode(k) == it.after_1) }
+            if round == 1 { #expect(Hex.encode(k) == it.after1) }
         }
-        #expect(Hex.encode(k) == it.after_1000)
+        #expect(Hex.encode(k) == it.after1000)
     }
 
     @Test func diffieHellmanMatchesSection6_1() throws {
-        let dh = try #require(Self.file).diffie_hellman
-        let alice = try X25519.PrivateKey(secret: SecretBytes(bytes(dh.alice_private)))
-        let bob = try X25519.PrivateKey(secret: SecretBytes(bytes(dh.bob_private)))
-        #expect(alice.publicKey.hex == dh.alice_public)
-        #expect(bob.publicKey.hex == dh.bob_public)
-        #expect(hexOf(try alice.sharedSecret(with: bob.publicKey)) == dh.shared_secret)
-        #expect(hexOf(try bob.sharedSecret(with: alice.publicKey)) == dh.shared_secret)
+        let dh = try #require(Self.file).diffieHellman
+        let alice = try X25519.PrivateKey(secret: SecretBytes(bytes(dh.alicePrivate)))
+        let bob = try X25519.PrivateKey(secret: SecretBytes(bytes(dh.bobPrivate)))
+        #expect(alice.publicKey.hex == dh.alicePublic)
+        #expect(bob.publicKey.hex == dh.bobPublic)
+        #expect(hexOf(try alice.sharedSecret(with: bob.publicKey)) == dh.sharedSecret)
+        #expect(hexOf(try bob.sharedSecret(with: alice.publicKey)) == dh.sharedSecret)
     }
 
     /// Points of small order give an all-zero shared secret; Noise must refuse them.

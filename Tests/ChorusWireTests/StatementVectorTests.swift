@@ -6,14 +6,14 @@ struct StatementVectorFile: Decodable {
     struct Valid: Decodable, CustomTestStringConvertible {
         let name: String
         let seed: String
-        let public_key: String
-        let network_id: String
+        let publicKey: String
+        let networkId: String
         let type: String
         let epoch: String
         let seq: String
         let body: String
         let encoded: String
-        let signed_message: String
+        let signedMessage: String
         let signature: String
         let id: String
         var testDescription: String { name }
@@ -43,9 +43,9 @@ struct StatementVectorTests {
     @Test(arguments: file?.valid ?? [])
     func signingReproducesTheVector(_ v: StatementVectorFile.Valid) throws {
         let key = try Ed25519.SigningKey(seed: SecretBytes(Hex.decode(v.seed)))
-        #expect(key.publicKey.hex == v.public_key)
+        #expect(key.publicKey.hex == v.publicKey)
         let statement = try SignedStatement.sign(
-            networkID: v.network_id, type: StatementType(v.type), epoch: try #require(UInt64(v.epoch)),
+            networkID: v.networkId, type: StatementType(v.type), epoch: try #require(UInt64(v.epoch)),
             seq: try #require(UInt64(v.seq)), body: Hex.decode(v.body), key: key)
         #expect(Hex.encode(statement.encoded) == v.encoded)
         #expect(statement.signature.hex == v.signature)
@@ -56,15 +56,15 @@ struct StatementVectorTests {
     func decodingRecoversEveryField(_ v: StatementVectorFile.Valid) throws {
         let statement = try SignedStatement.decode(Hex.decode(v.encoded))
         #expect(statement.version == 1)
-        #expect(statement.networkID == v.network_id)
+        #expect(statement.networkID == v.networkId)
         #expect(statement.type.name == v.type)
         #expect(statement.epoch == UInt64(v.epoch))
         #expect(statement.seq == UInt64(v.seq))
-        #expect(statement.author.hex == v.public_key)
+        #expect(statement.author.hex == v.publicKey)
         #expect(Hex.encode(statement.body) == v.body)
         #expect(statement.signature.hex == v.signature)
         #expect(statement.id.hex == v.id)
-        #expect(Blake2b.hash256(try Hex.decode(v.signed_message)).hex == v.id)
+        #expect(Blake2b.hash256(try Hex.decode(v.signedMessage)).hex == v.id)
     }
 
     @Test(arguments: file?.invalid ?? [])

@@ -7,9 +7,10 @@ enum Console {
         FileHandle.standardError.write(Data((line.hasSuffix("\n") ? line : line + "\n").utf8))
     }
 
-    /// Prints `value` as JSON with sorted keys, so output is stable for scripts and tests.
+    /// Prints `value` as JSON with snake_case keys, sorted, so output is stable for scripts and tests.
     static func printJSON(_ value: some Encodable) throws {
         let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let data = try encoder.encode(value)
         print(String(decoding: data, as: UTF8.self))

@@ -23,10 +23,17 @@ enum InputFiles {
 
     /// Writes `bytes` to `path`, replacing it. A failure is reported with the OS reason (exit 1).
     static func write(_ bytes: [UInt8], to path: String) throws(CLIFailure) {
-        do {
-            try Data(bytes).write(to: URL(fileURLWithPath: path))
-        } catch {
-            throw .failed("cannot write \(path): \(error.localizedDescription)")
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .failed("cannot write \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress! + written, $0.count - written) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .failed("cannot write \(path): \(String(cString: strerror(errno)))")
+            }
+            written += n
         }
     }
 }
