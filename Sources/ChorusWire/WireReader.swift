@@ -138,15 +138,15 @@ public struct WireReader: Sendable {
 
     /// A u32 count (at most `maxCount`), then the elements.
     ///
-    /// `minElementSize` is the smallest encoding one element can have. A count whose elements
-    /// could not fit in the bytes left is refused before any memory is reserved, so a forged
-    /// count of four billion costs nothing.
+    /// `minElementSize` is the smallest encoding one element can have (at least 1; every
+    /// encoding of a value takes a byte). A count whose elements could not fit in the bytes left
+    /// is refused before any memory is reserved, so a forged count of four billion costs nothing.
     public mutating func readArray<T>(
         field: String, maxCount: Int, minElementSize: Int = 1,
         _ decode: (inout WireReader) throws(WireError) -> T
     ) throws(WireError) -> [T] {
         let count = try readLength(field: field, limit: maxCount)
-        let smallest = count.multipliedReportingOverflow(by: max(minElementSize, 0))
+        let smallest = count.multipliedReportingOverflow(by: max(minElementSize, 1))
         if smallest.overflow || smallest.partialValue > remaining {
             throw .truncated(field: field, needed: smallest.overflow ? Int.max : smallest.partialValue, remaining: remaining)
         }
