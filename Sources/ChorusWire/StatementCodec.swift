@@ -63,8 +63,7 @@ enum StatementCodec {
         writer.writeU64(epoch)
         writer.writePublicKey(author)
         writer.writeU64(seq)
-        writer.writeU32(UInt32(body.count))
-        writer.writeRaw(body)
+        writer.writeBytes(body)
     }
 
     /// Lends `body` the signed message `"chorus/v1/" ‖ type ‖ 0x00 ‖ encoded[0..<signedFieldsEnd]`

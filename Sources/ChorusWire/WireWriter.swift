@@ -35,14 +35,15 @@ public struct WireWriter: Sendable {
 
     // MARK: Raw and length-prefixed bytes
 
-    /// Appends `raw` with no length prefix: for fixed-size fields (keys, digests, signatures).
-    public mutating func writeRaw<C: Collection>(_ raw: C) where C.Element == UInt8 {
-        bytes.append(contentsOf: raw)
-    }
+    // The byte-sequence methods take concrete types rather than a generic `Collection`: generic
+    // code called from another module is not specialised and copies byte by byte.
 
-    public mutating func writeRaw(_ raw: UnsafeRawBufferPointer) {
-        bytes.append(contentsOf: raw)
-    }
+    /// Appends `raw` with no length prefix: for fixed-size fields (keys, digests, signatures).
+    public mutating func writeRaw(_ raw: [UInt8]) { bytes.append(contentsOf: raw) }
+
+    public mutating func writeRaw(_ raw: ArraySlice<UInt8>) { bytes.append(contentsOf: raw) }
+
+    public mutating func writeRaw(_ raw: UnsafeRawBufferPointer) { bytes.append(contentsOf: raw) }
 
     public mutating func writeBytes32(_ value: Bytes32) {
         value.withUnsafeBytes { bytes.append(contentsOf: $0) }
@@ -55,7 +56,17 @@ public struct WireWriter: Sendable {
     }
 
     /// A u32 length, then the bytes.
-    public mutating func writeBytes<C: Collection>(_ data: C) where C.Element == UInt8 {
+    public mutating func writeBytes(_ data: [UInt8]) {
+        writeLength(data.count)
+        bytes.append(contentsOf: data)
+    }
+
+    public mutating func writeBytes(_ data: ArraySlice<UInt8>) {
+        writeLength(data.count)
+        bytes.append(contentsOf: data)
+    }
+
+    public mutating func writeBytes(_ data: UnsafeRawBufferPointer) {
         writeLength(data.count)
         bytes.append(contentsOf: data)
     }
