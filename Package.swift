@@ -32,6 +32,10 @@ let package = Package(
         .target(name: "ChorusCrypto", dependencies: ["CSodium"], swiftSettings: strict),
         .testTarget(name: "ChorusCryptoTests", dependencies: ["ChorusCrypto"], swiftSettings: strict),
 
+        // MARK: - Wire (pure: canonical encoding, signed statements)
+        .target(name: "ChorusWire", dependencies: ["ChorusCrypto"], swiftSettings: strict),
+        .testTarget(name: "ChorusWireTests", dependencies: ["ChorusWire", "ChorusCrypto"], swiftSettings: strict),
+
         // MARK: - Loop
         .target(name: "ChorusLoop", dependencies: ["CLibUV"], swiftSettings: strict),
         .testTarget(name: "ChorusLoopTests", dependencies: ["ChorusLoop"], swiftSettings: strict),
@@ -45,6 +49,7 @@ let package = Package(
             name: "chorus",
             dependencies: [
                 "ChorusCrypto",
+                "ChorusWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -59,5 +64,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+
+        // MARK: - CLI end-to-end tests (run the built `chorus` binary; no module dependencies)
+        .testTarget(name: "ChorusCLITests", swiftSettings: strict),
     ]
 )

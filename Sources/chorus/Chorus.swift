@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+
+/// The `chorus` developer CLI. Each subcommand lives in its own file; add new ones to
+/// `subcommands` below.
+@main
+struct Chorus: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chorus",
+        abstract: "Developer tool for Chorus nodes: keys, signatures and signed statements.",
+        discussion: """
+            Every command that prints data accepts --json for machine-readable output.
+
+            Exit status: 0 on success; 1 when the operation ran and failed or the answer is \
+            "no" (an invalid signature, a refused key file, an undecodable statement); 2 when \
+            the invocation itself is wrong (unknown option, malformed argument, unreadable input).
+
+            EXAMPLES:
+              chorus key new --out node.key
+              chorus key show node.key --json
+              echo -n hello | chorus sign --key node.key
+              chorus statement sign --key node.key --network chorus-devnet --type text \\
+                --epoch 0 --seq 1 --data hello | chorus statement decode --hex
+            """,
+        subcommands: [
+            KeyCommand.self,
+            SignCommand.self,
+            VerifyCommand.self,
+            StatementCommand.self,
+        ]
+    )
+
+    /// Like ArgumentParser's `main`, with Chorus's exit statuses: a `CLIFailure` prints its
+    /// one-line reason and exits with its status, and usage errors exit 2 instead of 64.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let failure as CLIFailure {
+            Console.error("chorus: \(failure.message)")
+            Foundation.exit(failure.status)
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                Console.error(fullMessage(for: error))
+                Foundation.exit(CLIFailure.usageStatus)
+            }
+            exit(withError: error)
+        }
+    }
+}
