@@ -32,11 +32,18 @@ let package = Package(
         .target(name: "ChorusCrypto", dependencies: ["CSodium"], swiftSettings: strict),
         .testTarget(name: "ChorusCryptoTests", dependencies: ["ChorusCrypto"], swiftSettings: strict),
 
+        // MARK: - Store
+        .target(name: "ChorusStore", dependencies: ["CLMDB", "ChorusCrypto"], swiftSettings: strict),
+        .testTarget(name: "ChorusStoreTests", dependencies: ["ChorusStore"], swiftSettings: strict),
+        // Child process for ChorusStoreTests' crash test (SIGKILLed while writing); not shipped.
+        .executableTarget(name: "chorus-store-crash-child", dependencies: ["ChorusStore"], swiftSettings: strict),
+
         // MARK: - Executables
         .executableTarget(
             name: "chorus",
             dependencies: [
                 "ChorusCrypto",
+                "ChorusStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
