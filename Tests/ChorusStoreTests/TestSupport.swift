@@ -32,19 +32,19 @@ struct SeededGeneratorForTests: RandomNumberGenerator {
     }
 }
 
-/// The `chorus-store-crash-child` executable, run as a separate process.
+/// An executable of this package (by default `chorus-store-crash-child`), run as a separate process.
 struct ChildProcessForTests {
     let process: Process
     let outputPath: String
 
-    /// The child binary sits next to the test bundle in the build directory.
-    static func binaryPath() throws -> String {
+    /// The package's executables sit next to the test bundle in the build directory.
+    static func binaryPath(_ name: String = "chorus-store-crash-child") throws -> String {
         let runner = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments[0]
         var directory = URL(fileURLWithPath: runner).deletingLastPathComponent()
         // On macOS the runner is inside the .xctest bundle; walk up to the build directory.
         while directory.path.contains(".xctest") { directory.deleteLastPathComponent() }
-        let path = directory.appendingPathComponent("chorus-store-crash-child").path
+        let path = directory.appendingPathComponent(name).path
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw ChildMissing(path: path)
         }
@@ -57,13 +57,15 @@ struct ChildProcessForTests {
     }
 
     /// Starts the child with `arguments`, its stdout going to `outputPath`.
-    static func start(_ arguments: [String], outputPath: String) throws -> ChildProcessForTests {
+    static func start(
+        _ arguments: [String], outputPath: String, executable: String = "chorus-store-crash-child"
+    ) throws -> ChildProcessForTests {
         guard FileManager.default.createFile(atPath: outputPath, contents: nil) else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: outputPath])
         }
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try binaryPath())
+        process.executableURL = URL(fileURLWithPath: try binaryPath(executable))
         process.arguments = arguments
         process.standardOutput = output
         process.standardError = output
@@ -82,11 +84,14 @@ struct ChildProcessForTests {
         return process.terminationStatus
     }
 
+    /// Everything the child printed.
+    func output() -> String {
+        FileManager.default.contents(atPath: outputPath).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
+
     /// The complete lines the child printed so far.
     func lines() -> [String] {
-        guard let data = FileManager.default.contents(atPath: outputPath) else { return [] }
-        let text = String(decoding: data, as: UTF8.self)
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var lines = output().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         lines.removeLast()  // the text after the last newline: empty, or a line still being written
         return lines
     }
