@@ -83,6 +83,22 @@ public final class StorageWriter: @unchecked Sendable {
         return try result.get()
     }
 
+    /// `submit(_:)` for work that throws errors of any type (a closure written without an explicit
+    /// `throws(StoreError)`); its own errors come back unchanged.
+    public func submit<R: Sendable>(
+        _ work: @escaping @Sendable (borrowing WriteTransaction) throws -> R
+    ) async throws -> R {
+        let box = ResultBox<R>()
+        let failure = await withCheckedContinuation { (continuation: CheckedContinuation<(any Error)?, Never>) in
+            enqueue(WriterJob(
+                byteCount: 0,
+                work: { (transaction: borrowing WriteTransaction) throws in box.value = try work(transaction) },
+                finish: { (failure: (any Error)?) in continuation.resume(returning: failure) }))
+        }
+        if let failure { throw failure }
+        return try box.committedValue()
+    }
+
     /// Applies `batch` on the storage thread; returns once it has committed.
     public func submit(_ batch: WriteBatch) async throws(StoreError) {
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, StoreError>, Never>) in
@@ -102,11 +118,12 @@ public final class StorageWriter: @unchecked Sendable {
         let box = ResultBox<R>()
         let job = WriterJob(
             byteCount: 0,
-            work: { (transaction: borrowing WriteTransaction) throws(StoreError) in box.value = try work(transaction) },
-            finish: { (failure: StoreError?) in
-                if let failure { return completion(.failure(failure)) }
-                guard let value = box.value else { preconditionFailure("a committed job has no result") }
-                completion(.success(value))
+            work: { (transaction: borrowing WriteTransaction) throws in box.value = try work(transaction) },
+            finish: { (failure: (any Error)?) in
+                completion(Result { () throws(StoreError) in
+                    if let failure { throw StoreError.typed(failure) }
+                    return try box.committedValue()
+                })
             })
         enqueue(job)
     }
@@ -115,13 +132,15 @@ public final class StorageWriter: @unchecked Sendable {
     public func submit(_ batch: WriteBatch, completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
         let job = WriterJob(
             byteCount: batch.byteCount,
-            work: { (transaction: borrowing WriteTransaction) throws(StoreError) in try batch.apply(in: transaction) },
-            finish: { (failure: StoreError?) in completion(failure.map { .failure($0) } ?? .success(())) })
+            work: { (transaction: borrowing WriteTransaction) throws in try batch.apply(in: transaction) },
+            finish: { (failure: (any Error)?) in
+                completion(failure.map { .failure(StoreError.typed($0)) } ?? .success(()))
+            })
         enqueue(job)
     }
 
     private func enqueue(_ job: WriterJob) {
-        if !queue.append(job) { job.finish(.writerClosed(path: environment.path)) }
+        if !queue.append(job) { job.finish(StoreError.writerClosed(path: environment.path)) }
     }
 
     // MARK: - Lifecycle
@@ -143,19 +162,35 @@ public final class StorageWriter: @unchecked Sendable {
     public var statistics: Statistics { queue.statistics }
 }
 
-/// One submitted batch: its work and how to acknowledge it.
+/// One submitted batch: its work and how to acknowledge it (with nil once committed, or the failure).
 struct WriterJob: Sendable {
     let byteCount: Int
-    let work: @Sendable (borrowing WriteTransaction) throws(StoreError) -> Void
-    let finish: @Sendable (StoreError?) -> Void
+    let work: @Sendable (borrowing WriteTransaction) throws -> Void
+    let finish: @Sendable ((any Error)?) -> Void
 }
 
 /// Holds the value a job produced until it is acknowledged.
 ///
-/// `@unchecked Sendable` invariant: written and read only on the storage thread (by the job's `work`
-/// and then its `finish`), which are called one after the other.
+/// `@unchecked Sendable` invariant: written by the job's `work` on the storage thread; read after the
+/// job's `finish` has run there (on that thread, or by the task its continuation resumes, which the
+/// continuation orders after `finish`).
 final class ResultBox<R>: @unchecked Sendable {
     var value: R?
+
+    /// The value of a job that committed; `work` always sets it before a commit can succeed.
+    func committedValue() throws(StoreError) -> R {
+        guard let value else {
+            throw .transactionMisuse(path: "", reason: "internal error: a committed batch produced no result")
+        }
+        return value
+    }
+}
+
+extension StoreError {
+    /// Errors reaching a typed API: the writer and typed work only ever throw `StoreError`.
+    static func typed(_ error: any Error) -> StoreError {
+        error as? StoreError ?? .transactionMisuse(path: "", reason: "unexpected error from a batch: \(error)")
+    }
 }
 
 /// The queue between submitters and the storage thread, with the writer's counters.
@@ -242,14 +277,14 @@ struct WriterLoop: Sendable {
         var pending = group
         while !pending.isEmpty {
             var failedJob: Int?
-            do throws(StoreError) {
-                try environment.write { (transaction: borrowing WriteTransaction) throws(StoreError) in
+            do {
+                try environment.write { (transaction: borrowing WriteTransaction) throws in
                     for index in pending.indices {
-                        do throws(StoreError) {
+                        do {
                             try pending[index].work(transaction)
                         } catch {
                             // A full map is not the batch's fault: `write` grows it and runs all again.
-                            if case .mapGrowthNeeded = error { throw error }
+                            if case .mapGrowthNeeded? = error as? StoreError { throw error }
                             failedJob = index
                             throw error
                         }
@@ -279,8 +314,8 @@ struct WriterLoop: Sendable {
     }
 
     /// Errors that a smaller transaction might avoid.
-    private static func isTransactionTooLarge(_ error: StoreError) -> Bool {
-        switch error {
+    private static func isTransactionTooLarge(_ error: any Error) -> Bool {
+        switch error as? StoreError {
         case .mapFull: return true
         case let .lmdb(_, _, code, _, _): return code == LMDBStatus.transactionFull
         default: return false

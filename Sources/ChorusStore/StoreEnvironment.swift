@@ -208,6 +208,31 @@ public final class StoreEnvironment: @unchecked Sendable {
         }
     }
 
+    /// `read` for a body that throws errors of any type (Swift infers an untyped `throws` for a closure
+    /// written without an explicit `throws(StoreError)`).
+    @available(*, noasync)
+    public func read<R>(_ body: (borrowing ReadTransaction) throws -> R) throws -> R {
+        let transaction = try beginRead()
+        let result = try body(transaction)
+        transaction.abort()
+        return result
+    }
+
+    /// `write` for a body that throws errors of any type; a thrown error aborts the transaction.
+    @available(*, noasync)
+    public func write<R>(_ body: (borrowing WriteTransaction) throws -> R) throws -> R {
+        while true {
+            do {
+                let transaction = try beginWrite()
+                let result = try body(transaction)
+                try transaction.commit()
+                return result
+            } catch StoreError.mapGrowthNeeded {
+                continue
+            }
+        }
+    }
+
     /// Registers with the gate and begins an LMDB transaction, adopting a map another process grew.
     func begin(write: Bool) throws(StoreError) -> TransactionContext {
         let thread = currentThreadID()

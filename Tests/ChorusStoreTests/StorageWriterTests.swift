@@ -32,6 +32,21 @@ import Testing
         #expect(writer.statistics.batches == 2)
     }
 
+    @Test func untypedWorkGetsItsOwnErrorBack() async throws {
+        let (environment, items) = try open()
+        let writer = try StorageWriter(environment: environment)
+        await #expect(throws: ForeignErrorForTests()) {
+            try await writer.submit { transaction in
+                try items.put(1, 1, in: transaction)
+                throw ForeignErrorForTests()
+            }
+        }
+        let inserted = try await writer.submit { transaction in try items.insert(2, 2, in: transaction) }
+        #expect(inserted)
+        #expect(try count(environment, items) == 1)
+        writer.close()
+    }
+
     @Test func manySmallConcurrentBatchesShareCommits() async throws {
         let (environment, items) = try open()
         let writer = try StorageWriter(environment: environment)

@@ -1,6 +1,8 @@
 import ChorusStore
 import Testing
 
+struct ForeignErrorForTests: Error, Equatable {}
+
 @Suite struct TransactionTests {
     let directory = TemporaryDirectoryForTests("transactions")
 
@@ -49,6 +51,21 @@ import Testing
             }
         }
         #expect(try count(environment, items) == 0)
+    }
+
+    /// Closures written without `throws(StoreError)` use the untyped overloads; any error aborts.
+    @Test func untypedBodiesWorkAndTheirErrorsAbort() throws {
+        let environment = try open()
+        let items: Table<UInt64, UInt64> = try environment.table("items")
+        #expect(throws: ForeignErrorForTests.self) {
+            try environment.write { transaction in
+                try items.put(1, 1, in: transaction)
+                throw ForeignErrorForTests()
+            }
+        }
+        try environment.write { transaction in try items.put(2, 4, in: transaction) }
+        #expect(try environment.read { transaction in try items.get(2, in: transaction) } == 4)
+        #expect(try count(environment, items) == 1)
     }
 
     @Test func readTransactionIsASnapshot() throws {
