@@ -15,9 +15,14 @@ final class TransactionGate: @unchecked Sendable {
     private let lock = ConditionLock()
     private var open = 0
     private var resizing = false
-    /// Open transactions per thread, and the thread holding the write transaction, if any.
-    private var holders: [UInt: Int] = [:]
+    /// Open transactions per thread (few threads hold transactions at once, so a list scanned
+    /// linearly beats hashing), and the thread holding the write transaction, if any.
+    private var holders: [(thread: UInt, count: Int)] = []
     private var writerThread: UInt?
+
+    private func holderIndex(_ thread: UInt) -> Int? {
+        holders.firstIndex { $0.thread == thread }
+    }
 
     enum EnterFailure: Error { case nestedWrite }
 
@@ -27,9 +32,9 @@ final class TransactionGate: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if write && writerThread == thread { throw .nestedWrite }
-        while resizing && holders[thread] == nil { lock.wait() }
+        while resizing && holderIndex(thread) == nil { lock.wait() }
         open += 1
-        holders[thread, default: 0] += 1
+        if let index = holderIndex(thread) { holders[index].count += 1 } else { holders.append((thread, 1)) }
         if write { writerThread = thread }
     }
 
@@ -38,7 +43,10 @@ final class TransactionGate: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         open -= 1
-        if let count = holders[thread], count > 1 { holders[thread] = count - 1 } else { holders[thread] = nil }
+        if let index = holderIndex(thread) {
+            holders[index].count -= 1
+            if holders[index].count == 0 { holders.remove(at: index) }
+        }
         if write && writerThread == thread { writerThread = nil }
         if open == 0 { lock.broadcast() }
     }
@@ -50,7 +58,7 @@ final class TransactionGate: @unchecked Sendable {
     func exclusive(thread: UInt, _ body: () -> Void) throws(ExclusiveFailure) {
         lock.lock()
         defer { lock.unlock() }
-        if holders[thread] != nil { throw .heldByCaller }
+        if holderIndex(thread) != nil { throw .heldByCaller }
         while resizing { lock.wait() }
         resizing = true
         while open > 0 { lock.wait() }

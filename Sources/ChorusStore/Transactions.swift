@@ -120,20 +120,21 @@ extension TransactionContext {
             "table \"\(table.name)\" belongs to another StoreEnvironment than this transaction")
     }
 
-    /// Looks `key` up and lends the stored bytes to `body`; nil when absent.
-    func withRawValue<R>(
-        _ table: TableIdentity, key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws(StoreError) -> R
-    ) throws(StoreError) -> R? {
+    /// Looks `key` up; nil when absent. The bytes stay valid until the transaction ends or, in a write
+    /// transaction, the next write: callers lend them on inside a scope the transaction outlives.
+    @usableFromInline
+    func lookupRaw(_ table: TableIdentity, key: UnsafeRawBufferPointer) throws(StoreError) -> UnsafeRawBufferPointer? {
         checkTable(table)
         var k = Self.value(key)
         var v = MDB_val()
         let rc = mdb_get(handle, table.dbi, &k, &v)
         if rc == LMDBStatus.notFound { return nil }
         guard rc == LMDBStatus.success else { throw environment.error(rc, "get from table \"\(table.name)\"") }
-        return try body(Self.bytes(v))
+        return Self.bytes(v)
     }
 
     /// Stores `value` under `key`. With `overwrite == false` an existing entry is kept and the result is false.
+    @usableFromInline
     func putRaw(
         _ table: TableIdentity, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, overwrite: Bool
     ) throws(StoreError) -> Bool {
@@ -147,6 +148,7 @@ extension TransactionContext {
     }
 
     /// Deletes the entry under `key`; false when there was none.
+    @usableFromInline
     func deleteRaw(_ table: TableIdentity, key: UnsafeRawBufferPointer) throws(StoreError) -> Bool {
         checkTable(table)
         var k = Self.value(key)
