@@ -18,6 +18,9 @@ import Darwin
 /// A batch submitted while the writer is open always runs, even if the submitting task is cancelled:
 /// a durable write is not something to abandon halfway.
 ///
+/// Never block waiting for an acknowledgement while holding a transaction: when the map must grow,
+/// the storage thread waits for every open transaction in the process to end.
+///
 /// `@unchecked Sendable` invariant: the mutable state lives in `WriterQueue` behind its lock; `thread`
 /// is written once in `init`; `environment` is itself `Sendable`.
 public final class StorageWriter: @unchecked Sendable {

@@ -17,8 +17,9 @@ import Synchronization
 ///
 /// `@unchecked Sendable` invariant: the LMDB environment handle is thread-safe (LMDB documents
 /// `MDB_env` as shareable, and it is opened with `MDB_NOTLS` so read transactions are not tied to
-/// thread-local slots); `tableHandles` is written only while the environment is being opened (before
-/// `open` returns it to anyone) and read-only afterwards; the map-size state is behind a `Mutex`.
+/// thread-local slots); `tableHandles` and `schemaVersion` are written only while the environment is
+/// being opened (before `open` returns it to anyone) and only read afterwards; the map-size state is
+/// behind a `Mutex`; the gate synchronizes itself.
 public final class StoreEnvironment: @unchecked Sendable {
     /// The data file's name inside the store directory.
     public static let dataFileName = "data.mdb"
@@ -33,6 +34,8 @@ public final class StoreEnvironment: @unchecked Sendable {
     /// True when opened with `openReadOnly`; writes then throw `StoreError.readOnly`.
     public let isReadOnly: Bool
     /// How many reader slots of killed processes `mdb_reader_check` freed when the store was opened.
+    /// A stale slot pins old pages, so the file grows instead of reusing them. (When no other process
+    /// has the store open, LMDB resets the whole reader table at open and this is 0.)
     public let staleReadersCleared: Int
     /// The schema version stored in the file after opening (and migrating).
     public internal(set) var schemaVersion: Int = 0
@@ -293,11 +296,16 @@ public final class StoreEnvironment: @unchecked Sendable {
         guard let requestedAt = mapState.withLock({ $0.growthRequestedAt }) else { return }
         let target = Self.grownMapSize(from: requestedAt, maximum: options.maximumMapSize)
         try resizeExclusively(thread: thread, what: "grow the map") { () -> Int32? in
-            // Another thread may have grown the map since the request.
-            guard self.mapState.withLock({ $0.growthRequestedAt == requestedAt && $0.mapSize == requestedAt }) else {
-                return nil
+            // Another thread may have grown the map since the request; then drop the stale request.
+            let needed = self.mapState.withLock { state -> Bool in
+                guard state.growthRequestedAt == requestedAt else { return false }
+                guard state.mapSize == requestedAt else {
+                    state.growthRequestedAt = nil
+                    return false
+                }
+                return true
             }
-            return mdb_env_set_mapsize(self.handle, target)
+            return needed ? mdb_env_set_mapsize(self.handle, target) : nil
         }
     }
 

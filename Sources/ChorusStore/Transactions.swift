@@ -114,17 +114,20 @@ extension TransactionContext {
         UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size)
     }
 
-    func checkTable(_ table: TableIdentity) {
-        precondition(
-            table.environmentSerial == environment.serial,
-            "table \"\(table.name)\" belongs to another StoreEnvironment than this transaction")
+    /// A table's database number means something only in the environment that opened it.
+    func checkTable(_ table: TableIdentity) throws(StoreError) {
+        guard table.environmentSerial == environment.serial else {
+            throw .transactionMisuse(
+                path: environment.path,
+                reason: "table \"\(table.name)\" was obtained from another StoreEnvironment than this transaction's")
+        }
     }
 
     /// Looks `key` up; nil when absent. The bytes stay valid until the transaction ends or, in a write
     /// transaction, the next write: callers lend them on inside a scope the transaction outlives.
     @usableFromInline
     func lookupRaw(_ table: TableIdentity, key: UnsafeRawBufferPointer) throws(StoreError) -> UnsafeRawBufferPointer? {
-        checkTable(table)
+        try checkTable(table)
         var k = Self.value(key)
         var v = MDB_val()
         let rc = mdb_get(handle, table.dbi, &k, &v)
@@ -138,7 +141,7 @@ extension TransactionContext {
     func putRaw(
         _ table: TableIdentity, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, overwrite: Bool
     ) throws(StoreError) -> Bool {
-        checkTable(table)
+        try checkTable(table)
         var k = Self.value(key)
         var v = Self.value(value)
         let rc = mdb_put(handle, table.dbi, &k, &v, overwrite ? 0 : UInt32(MDB_NOOVERWRITE))
@@ -150,7 +153,7 @@ extension TransactionContext {
     /// Deletes the entry under `key`; false when there was none.
     @usableFromInline
     func deleteRaw(_ table: TableIdentity, key: UnsafeRawBufferPointer) throws(StoreError) -> Bool {
-        checkTable(table)
+        try checkTable(table)
         var k = Self.value(key)
         let rc = mdb_del(handle, table.dbi, &k, nil)
         if rc == LMDBStatus.notFound { return false }
@@ -160,13 +163,13 @@ extension TransactionContext {
 
     /// Deletes every entry of the table, keeping the table.
     func removeAllRaw(_ table: TableIdentity) throws(StoreError) {
-        checkTable(table)
+        try checkTable(table)
         let rc = mdb_drop(handle, table.dbi, 0)
         guard rc == LMDBStatus.success else { throw environment.error(rc, "empty table \"\(table.name)\"") }
     }
 
     func statistics(_ table: TableIdentity) throws(StoreError) -> MDB_stat {
-        checkTable(table)
+        try checkTable(table)
         var stat = MDB_stat()
         let rc = mdb_stat(handle, table.dbi, &stat)
         guard rc == LMDBStatus.success else { throw environment.error(rc, "read statistics of table \"\(table.name)\"") }
@@ -189,7 +192,7 @@ extension TransactionContext {
         _ table: TableIdentity, from start: CursorStart, reverse: Bool,
         _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(StoreError) -> Bool
     ) throws(StoreError) {
-        checkTable(table)
+        try checkTable(table)
         var opened: OpaquePointer?
         var rc = mdb_cursor_open(handle, table.dbi, &opened)
         guard rc == LMDBStatus.success, let cursor = opened else {

@@ -142,6 +142,19 @@ struct ForeignErrorForTests: Error, Equatable {}
         }
     }
 
+    @Test func aTableOfAnotherEnvironmentIsRefused() throws {
+        let environment = try open()
+        let otherDirectory = TemporaryDirectoryForTests("other")
+        let other = try StoreEnvironment.open(at: otherDirectory.path, schema: StoreSchema(tables: ["items"]))
+        let foreign: Table<UInt64, UInt64> = try other.table("items")
+        let error = #expect(throws: StoreError.self) {
+            try environment.write { (transaction: borrowing WriteTransaction) throws(StoreError) in
+                try foreign.put(1, 1, in: transaction)
+            }
+        }
+        #expect(error?.description.contains("another StoreEnvironment") == true)
+    }
+
     @Test func reopeningAfterReleaseWorks() throws {
         do {
             let environment = try open()
