@@ -15,10 +15,10 @@ final class TransactionGate: @unchecked Sendable {
     private let lock = ConditionLock()
     private var open = 0
     private var resizing = false
-    /// Open transactions per thread (few threads hold transactions at once, so a list scanned
-    /// linearly beats hashing), and the thread holding the write transaction, if any.
+    /// Open transactions per thread, and the threads holding or waiting for the write transaction
+    /// (few threads at once, so lists scanned linearly beat hashing).
     private var holders: [(thread: UInt, count: Int)] = []
-    private var writerThread: UInt?
+    private var writers: [UInt] = []
 
     private func holderIndex(_ thread: UInt) -> Int? {
         holders.firstIndex { $0.thread == thread }
@@ -31,11 +31,11 @@ final class TransactionGate: @unchecked Sendable {
     func enter(thread: UInt, write: Bool) throws(EnterFailure) {
         lock.lock()
         defer { lock.unlock() }
-        if write && writerThread == thread { throw .nestedWrite }
+        if write && writers.contains(thread) { throw .nestedWrite }
         while resizing && holderIndex(thread) == nil { lock.wait() }
         open += 1
         if let index = holderIndex(thread) { holders[index].count += 1 } else { holders.append((thread, 1)) }
-        if write { writerThread = thread }
+        if write { writers.append(thread) }
     }
 
     /// Unregisters a transaction that `enter` registered on `thread`.
@@ -47,7 +47,7 @@ final class TransactionGate: @unchecked Sendable {
             holders[index].count -= 1
             if holders[index].count == 0 { holders.remove(at: index) }
         }
-        if write && writerThread == thread { writerThread = nil }
+        if write, let index = writers.firstIndex(of: thread) { writers.remove(at: index) }
         if open == 0 { lock.broadcast() }
     }
 

@@ -1,14 +1,15 @@
 internal import CLMDB
 
 /// What `Table` needs from a transaction; `ReadTransaction` and `WriteTransaction` conform, so reads
-/// work in both. Only ChorusStore can produce a `TransactionContext`, so no other type can conform.
+/// work in both. Only ChorusStore creates `TransactionContext`s; other types must not conform.
 public protocol StoreTransaction: ~Copyable {
     /// The LMDB transaction behind this value; opaque outside ChorusStore.
     var transactionContext: TransactionContext { get }
 }
 
 /// The LMDB transaction handle with the environment and thread it belongs to. It has no public
-/// members; it exists so that `Table` can accept either kind of transaction.
+/// members; it exists so that `Table` can accept either kind of transaction. It is valid only while
+/// its transaction is open: never keep one.
 public struct TransactionContext {
     let handle: OpaquePointer
     let environment: StoreEnvironment

@@ -1,4 +1,6 @@
 import ChorusStore
+import Dispatch
+import Foundation
 import Testing
 
 struct ForeignErrorForTests: Error, Equatable {}
@@ -93,6 +95,29 @@ struct ForeignErrorForTests: Error, Equatable {}
         let error = #expect(throws: StoreError.self) { _ = try environment.beginWrite() }
         if case .transactionMisuse = error {} else { Issue.record("unexpected \(String(describing: error))") }
         outer.abort()
+    }
+
+    /// Also when another thread is already waiting for the write lock.
+    @Test func nestedWriteIsDetectedWhileAnotherThreadWaits() throws {
+        let environment = try open()
+        let items: Table<UInt64, UInt64> = try environment.table("items")
+        let outer = try environment.beginWrite()
+        let otherStarted = DispatchSemaphore(value: 0)
+        let otherDone = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            otherStarted.signal()
+            try? environment.write { (transaction: borrowing WriteTransaction) throws(StoreError) in
+                try items.put(2, 2, in: transaction)
+            }
+            otherDone.signal()
+        }
+        otherStarted.wait()
+        usleep(20_000)  // most likely now blocked on LMDB's writer lock; the check holds either way
+        #expect(throws: StoreError.self) { _ = try environment.beginWrite() }
+        try items.put(1, 1, in: outer)
+        try outer.commit()
+        otherDone.wait()
+        #expect(try count(environment, items) == 2)
     }
 
     /// The pattern for async code: transactions live in synchronous functions (they are `noasync`, so
