@@ -1,5 +1,7 @@
 import ChorusStore
+import Dispatch
 import Foundation
+import Synchronization
 import Testing
 
 @Suite struct MapGrowthTests {
@@ -48,6 +50,43 @@ import Testing
             options: StoreOptions(initialMapSize: 64 << 10, maximumMapSize: 64 << 20))
         #expect(reopened.mapSize == grown)
         #expect(try allIntact(reopened, try reopened.table("blobs"), 4000))
+    }
+
+    /// Growth remaps the file; readers on other threads must never see the old mapping go away under
+    /// them (that would crash), and must always read intact values.
+    @Test func mapGrowsSafelyWhileOtherThreadsRead() throws {
+        let environment = try StoreEnvironment.open(
+            at: directory.path, schema: StoreSchema(tables: ["blobs"]),
+            options: StoreOptions(initialMapSize: 64 << 10, maximumMapSize: 64 << 20))
+        let blobs: Table<UInt64, [UInt8]> = try environment.table("blobs")
+        let stop = Atomic<Bool>(false)
+        let damaged = Atomic<Int>(0)
+        let reads = Atomic<Int>(0)
+        let group = DispatchGroup()
+        for _ in 0..<3 {
+            DispatchQueue.global().async(group: group) {
+                while !stop.load(ordering: .relaxed) {
+                    do {
+                        try environment.read { (transaction: borrowing ReadTransaction) throws(StoreError) in
+                            try blobs.scan(in: transaction) { _, value in
+                                if value != Self.chunk { damaged.add(1, ordering: .relaxed) }
+                                return .continue
+                            }
+                        }
+                        reads.add(1, ordering: .relaxed)
+                    } catch {
+                        damaged.add(1, ordering: .relaxed)
+                    }
+                }
+            }
+        }
+        for start in stride(from: UInt64(0), to: 3000, by: 100) { try fill(environment, blobs, start..<start + 100) }
+        stop.store(true, ordering: .relaxed)
+        group.wait()
+        #expect(damaged.load(ordering: .relaxed) == 0)
+        #expect(reads.load(ordering: .relaxed) > 0)
+        #expect(environment.mapSize >= 2 << 20)
+        #expect(try allIntact(environment, blobs, 3000))
     }
 
     @Test func storageWriterGrowsTheMapToo() async throws {
