@@ -62,9 +62,12 @@ import Testing
         let stop = Atomic<Bool>(false)
         let damaged = Atomic<Int>(0)
         let reads = Atomic<Int>(0)
-        let group = DispatchGroup()
+        let started = DispatchSemaphore(value: 0)
+        let finished = DispatchSemaphore(value: 0)
+        // Dedicated threads: the test must not depend on a shared pool having a thread to spare.
         for _ in 0..<3 {
-            DispatchQueue.global().async(group: group) {
+            Thread {
+                var first = true
                 while !stop.load(ordering: .relaxed) {
                     do {
                         try environment.read { (transaction: borrowing ReadTransaction) throws(StoreError) in
@@ -77,12 +80,18 @@ import Testing
                     } catch {
                         damaged.add(1, ordering: .relaxed)
                     }
+                    if first {
+                        first = false
+                        started.signal()
+                    }
                 }
-            }
+                finished.signal()
+            }.start()
         }
+        for _ in 0..<3 { started.wait() }  // every reader is running before the map starts growing
         for start in stride(from: UInt64(0), to: 3000, by: 100) { try fill(environment, blobs, start..<start + 100) }
         stop.store(true, ordering: .relaxed)
-        group.wait()
+        for _ in 0..<3 { finished.wait() }
         #expect(damaged.load(ordering: .relaxed) == 0)
         #expect(reads.load(ordering: .relaxed) > 0)
         #expect(environment.mapSize >= 2 << 20)

@@ -104,13 +104,13 @@ struct ForeignErrorForTests: Error, Equatable {}
         let outer = try environment.beginWrite()
         let otherStarted = DispatchSemaphore(value: 0)
         let otherDone = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
+        Thread {
             otherStarted.signal()
             try? environment.write { (transaction: borrowing WriteTransaction) throws(StoreError) in
                 try items.put(2, 2, in: transaction)
             }
             otherDone.signal()
-        }
+        }.start()
         otherStarted.wait()
         usleep(20_000)  // most likely now blocked on LMDB's writer lock; the check holds either way
         #expect(throws: StoreError.self) { _ = try environment.beginWrite() }
