@@ -44,12 +44,19 @@ let package = Package(
         .target(name: "ChorusMesh", dependencies: ["ChorusCrypto"], swiftSettings: strict),
         .testTarget(name: "ChorusMeshTests", dependencies: ["ChorusMesh"], swiftSettings: strict),
 
+        // MARK: - Store
+        .target(name: "ChorusStore", dependencies: ["CLMDB", "ChorusCrypto"], swiftSettings: strict),
+        .testTarget(name: "ChorusStoreTests", dependencies: ["ChorusStore"], swiftSettings: strict),
+        // Child process for ChorusStoreTests' crash test (SIGKILLed while writing); not shipped.
+        .executableTarget(name: "chorus-store-crash-child", dependencies: ["ChorusStore"], swiftSettings: strict),
+
         // MARK: - Executables
         .executableTarget(
             name: "chorus",
             dependencies: [
                 "ChorusCrypto",
                 "ChorusWire",
+                "ChorusStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -7,7 +7,7 @@ import Foundation
 struct Chorus: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chorus",
-        abstract: "Developer tool for Chorus nodes: keys, signatures and signed statements.",
+        abstract: "Developer tool for Chorus nodes: keys, signatures, signed statements and stores.",
         discussion: """
             Every command that prints data accepts --json for machine-readable output.
 
@@ -27,6 +27,7 @@ struct Chorus: AsyncParsableCommand {
             SignCommand.self,
             VerifyCommand.self,
             StatementCommand.self,
+            DbCommand.self,
         ]
     )
 
