@@ -50,6 +50,14 @@ let package = Package(
         // Child process for ChorusStoreTests' crash test (SIGKILLed while writing); not shipped.
         .executableTarget(name: "chorus-store-crash-child", dependencies: ["ChorusStore"], swiftSettings: strict),
 
+        // MARK: - Node (the shell: runs the state machines on the loop, persists, talks to the worker)
+        .target(
+            name: "ChorusNode",
+            dependencies: ["ChorusCrypto", "ChorusWire", "ChorusStore", "ChorusMesh", "ChorusLoop"],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "ChorusNodeTests", dependencies: ["ChorusNode"], swiftSettings: strict),
+
         // MARK: - Executables
         .executableTarget(
             name: "chorus",
@@ -65,6 +73,9 @@ let package = Package(
             name: "chorus-bench",
             dependencies: [
                 "ChorusCrypto",
+                "ChorusWire",
+                "ChorusStore",
+                "ChorusNode",
                 "ChorusLoop",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),

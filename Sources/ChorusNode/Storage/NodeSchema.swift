@@ -1,0 +1,14 @@
+import ChorusStore
+
+/// The LMDB tables of a node's data directory, in one place so a reader sees the whole layout.
+/// Adding a table is a schema change: append a migration that creates it (never edit old ones).
+public enum NodeSchema {
+    /// Signed statements by id: `id (32) → encoded statement`.
+    public static let statements = "statements"
+    /// Index of statements by scope: `type length (1) ‖ type ‖ epoch (u64 BE) ‖ id (32) → empty`.
+    public static let statementsByScope = "statements-by-scope"
+
+    public static let tables = [statements, statementsByScope]
+
+    public static var schema: StoreSchema { StoreSchema(tables: tables) }
+}

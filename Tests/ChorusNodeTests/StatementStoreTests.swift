@@ -1,0 +1,60 @@
+import ChorusCrypto
+import ChorusStore
+import ChorusWire
+import Foundation
+import Testing
+@testable import ChorusNode
+
+@Suite struct StatementStoreTests {
+    static func withStore(_ body: (StatementStore) throws -> Void) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("chorus-stmt-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let env = try StoreEnvironment.open(at: dir, schema: NodeSchema.schema)
+        try body(try StatementStore(environment: env, policy: StatementPolicy(networkID: "test-net", allowedTypes: nil)))
+    }
+
+    let key = try! Ed25519.SigningKey(seed: SecretBytes([UInt8](repeating: 3, count: 32)))
+
+    func statement(_ seq: UInt64, epoch: UInt64 = 1, type: StatementType = .text, network: String = "test-net") throws -> SignedStatement {
+        try SignedStatement.sign(networkID: network, type: type, epoch: epoch, seq: seq, body: Array("s\(seq)".utf8), key: key)
+    }
+
+    @Test func storesDeduplicatesAndRejects() throws {
+        try Self.withStore { store in
+            let a = try statement(1), b = try statement(2)
+            var forged = try statement(4).encoded
+            forged[forged.count - 1] ^= 1  // a signature bit of a statement never stored
+            let wrongNet = try statement(3, network: "other-net")
+            let outcomes = try store.ingest([a.encoded, b.encoded, a.encoded, forged, wrongNet.encoded, [1, 2, 3]])
+            #expect(outcomes[0] == .stored(a.id))
+            #expect(outcomes[1] == .stored(b.id))
+            #expect(outcomes[2] == .duplicate(a.id))
+            #expect(outcomes[3] == .rejected(.badSignature))
+            if case .rejected(.wrongNetwork) = outcomes[4] {} else { Issue.record("expected wrongNetwork, got \(outcomes[4])") }
+            if case .rejected = outcomes[5] {} else { Issue.record("expected rejection of garbage") }
+            #expect(try store.count() == 2)
+            // Replays later are duplicates, not re-verified, and nothing changes.
+            #expect(try store.ingest([b.encoded]) == [.duplicate(b.id)])
+            #expect(try store.statement(a.id) == a.encoded)
+            // A copy of a stored statement with a damaged signature has the same id (the id covers the
+            // signed bytes, not the signature): it is dropped as a duplicate and the stored copy stays.
+            var damaged = a.encoded
+            damaged[damaged.count - 1] ^= 1
+            #expect(try store.ingest([damaged]) == [.duplicate(a.id)])
+            #expect(try store.statement(a.id) == a.encoded)
+        }
+    }
+
+    @Test func idsByScopeAreSortedAndSeparated() throws {
+        try Self.withStore { store in
+            let e1 = try (1...20).map { try statement($0, epoch: 1) }
+            let e2 = try (21...25).map { try statement($0, epoch: 2) }
+            let vote = try statement(30, epoch: 1, type: .vote)
+            _ = try store.ingest((e1 + e2 + [vote]).map(\.encoded))
+            #expect(try store.ids(type: .text, epoch: 1) == e1.map(\.id).sorted())
+            #expect(try store.ids(type: .text, epoch: 2) == e2.map(\.id).sorted())
+            #expect(try store.ids(type: .vote, epoch: 1) == [vote.id])
+            #expect(try store.ids(type: .vote, epoch: 2).isEmpty)
+        }
+    }
+}
