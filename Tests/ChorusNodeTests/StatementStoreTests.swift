@@ -2,15 +2,30 @@ import ChorusCrypto
 import ChorusStore
 import ChorusWire
 import Foundation
+import Synchronization
 import Testing
 @testable import ChorusNode
+
+extension StatementStore {
+    /// Test helper: ingests and blocks until the storage thread reports the batch durable.
+    func ingestDurably(_ batch: [[UInt8]]) throws -> [Outcome] {
+        let done = DispatchSemaphore(value: 0)
+        let result = Mutex<Result<Void, StoreError>?>(nil)
+        let outcomes = try ingest(batch) { r in result.withLock { $0 = r }; done.signal() }
+        done.wait()
+        try result.withLock { $0 }!.get()
+        return outcomes
+    }
+}
 
 @Suite struct StatementStoreTests {
     static func withStore(_ body: (StatementStore) throws -> Void) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("chorus-stmt-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let env = try StoreEnvironment.open(at: dir, schema: NodeSchema.schema)
-        try body(try StatementStore(environment: env, policy: StatementPolicy(networkID: "test-net", allowedTypes: nil)))
+        let writer = try StorageWriter(environment: env)
+        defer { writer.close() }
+        try body(try StatementStore(environment: env, writer: writer, policy: StatementPolicy(networkID: "test-net", allowedTypes: nil)))
     }
 
     let key = try! Ed25519.SigningKey(seed: SecretBytes([UInt8](repeating: 3, count: 32)))
@@ -25,7 +40,7 @@ import Testing
             var forged = try statement(4).encoded
             forged[forged.count - 1] ^= 1  // a signature bit of a statement never stored
             let wrongNet = try statement(3, network: "other-net")
-            let outcomes = try store.ingest([a.encoded, b.encoded, a.encoded, forged, wrongNet.encoded, [1, 2, 3]])
+            let outcomes = try store.ingestDurably([a.encoded, b.encoded, a.encoded, forged, wrongNet.encoded, [1, 2, 3]])
             #expect(outcomes[0] == .stored(a.id))
             #expect(outcomes[1] == .stored(b.id))
             #expect(outcomes[2] == .duplicate(a.id))
@@ -33,14 +48,24 @@ import Testing
             if case .rejected(.wrongNetwork) = outcomes[4] {} else { Issue.record("expected wrongNetwork, got \(outcomes[4])") }
             if case .rejected = outcomes[5] {} else { Issue.record("expected rejection of garbage") }
             #expect(try store.count() == 2)
+
+            // A concurrent ingest of a statement that is verified but not yet committed is a duplicate.
+            let c = try statement(9)
+            let first = try store.ingest([c.encoded])
+            let second = try store.ingest([c.encoded])
+            #expect(first == [.stored(c.id)])
+            #expect(second == [.duplicate(c.id)])
+            // Completions come in submission order: once a later batch is durable, c is too.
+            _ = try store.ingestDurably([statement(10).encoded])
+            #expect(try store.count() == 4)
             // Replays later are duplicates, not re-verified, and nothing changes.
-            #expect(try store.ingest([b.encoded]) == [.duplicate(b.id)])
+            #expect(try store.ingestDurably([b.encoded]) == [.duplicate(b.id)])
             #expect(try store.statement(a.id) == a.encoded)
             // A copy of a stored statement with a damaged signature has the same id (the id covers the
             // signed bytes, not the signature): it is dropped as a duplicate and the stored copy stays.
             var damaged = a.encoded
             damaged[damaged.count - 1] ^= 1
-            #expect(try store.ingest([damaged]) == [.duplicate(a.id)])
+            #expect(try store.ingestDurably([damaged]) == [.duplicate(a.id)])
             #expect(try store.statement(a.id) == a.encoded)
         }
     }
@@ -50,7 +75,7 @@ import Testing
             let e1 = try (1...20).map { try statement($0, epoch: 1) }
             let e2 = try (21...25).map { try statement($0, epoch: 2) }
             let vote = try statement(30, epoch: 1, type: .vote)
-            _ = try store.ingest((e1 + e2 + [vote]).map(\.encoded))
+            _ = try store.ingestDurably((e1 + e2 + [vote]).map(\.encoded))
             #expect(try store.ids(type: .text, epoch: 1) == e1.map(\.id).sorted())
             #expect(try store.ids(type: .text, epoch: 2) == e2.map(\.id).sorted())
             #expect(try store.ids(type: .vote, epoch: 1) == [vote.id])

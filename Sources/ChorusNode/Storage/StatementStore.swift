@@ -1,43 +1,50 @@
 import ChorusCrypto
 import ChorusStore
 import ChorusWire
+import Synchronization
 
 /// The node's store of signed statements: the ingest path every statement from the mesh takes
 /// (decode → deduplicate → verify → store), and the queries anti-entropy and the protocol need.
 ///
 /// Deduplication happens before verification, so a replayed or re-gossiped statement costs a
-/// hash and a lookup, not an Ed25519 verification. A batch is stored in one LMDB write
-/// transaction. Methods are synchronous and must run on one thread at a time for writes (the
-/// node runs them on its storage thread); they never cross an `await` while a transaction is open.
+/// hash and a lookup, not an Ed25519 verification. Decoding and verification run on the calling
+/// thread; accepted statements are handed to the `StorageWriter`, whose thread commits them in
+/// batches while the caller goes on verifying, so durable commits never stall verification.
+/// Statements accepted but not yet committed are remembered, so they are deduplicated too.
 public final class StatementStore: Sendable {
     /// What happened to one ingested statement.
     public enum Outcome: Sendable, Equatable {
+        /// Verified and queued for storage (durable once the batch's completion reports success).
         case stored(Bytes32)
         case duplicate(Bytes32)
         case rejected(WireError)
     }
 
     public let environment: StoreEnvironment
+    public let writer: StorageWriter
     public let policy: StatementPolicy
     private let byID: Table<Bytes32, [UInt8]>
     private let byScope: Table<[UInt8], [UInt8]>
+    /// Ids accepted but not yet committed.
+    private let inFlight = Mutex<Set<Bytes32>>([])
 
-    public init(environment: StoreEnvironment, policy: StatementPolicy) throws(StoreError) {
+    public init(environment: StoreEnvironment, writer: StorageWriter, policy: StatementPolicy) throws(StoreError) {
         self.environment = environment
+        self.writer = writer
         self.policy = policy
         byID = try environment.table(NodeSchema.statements)
         byScope = try environment.table(NodeSchema.statementsByScope)
     }
 
-    /// Ingests encoded statements; returns one outcome per input, in order. Statements repeated
-    /// inside the batch are stored once. Throws only on storage failure (nothing of the batch is
-    /// stored then).
-    @available(*, noasync, message: "runs LMDB transactions; call from the storage thread")
-    public func ingest(_ batch: [[UInt8]]) throws(StoreError) -> [Outcome] {
+    /// Ingests encoded statements and returns one outcome per input, in order (repeats inside the
+    /// batch are stored once). The accepted ones are committed by the storage thread; `completion`
+    /// runs there once they are durable (or failed; then none of them is stored).
+    @available(*, noasync, message: "runs an LMDB read transaction; call from a thread, not a task")
+    public func ingest(_ batch: [[UInt8]],
+                       completion: @escaping @Sendable (Result<Void, StoreError>) -> Void = { _ in }) throws(StoreError) -> [Outcome] {
         var outcomes: [Outcome] = []
         outcomes.reserveCapacity(batch.count)
         var accepted: [SignedStatement] = []
-        var inBatch: Set<Bytes32> = []
         try environment.read { (txn: borrowing ReadTransaction) throws(StoreError) in
             for bytes in batch {
                 let unverified: UnverifiedStatement
@@ -46,37 +53,49 @@ public final class StatementStore: Sendable {
                     continue
                 }
                 let id = unverified.id
-                let alreadyStored = try byID.contains(id, in: txn)
-                if inBatch.contains(id) || alreadyStored {
+                let stored = try byID.contains(id, in: txn)
+                if stored || inFlight.withLock({ $0.contains(id) }) {
                     outcomes.append(.duplicate(id))
                     continue
                 }
                 do throws(WireError) {
-                    accepted.append(try unverified.verified())
-                    inBatch.insert(id)
+                    let statement = try unverified.verified()
+                    // Claim the id; a concurrent ingest of the same statement loses the race cleanly.
+                    guard inFlight.withLock({ $0.insert(id).inserted }) else {
+                        outcomes.append(.duplicate(id))
+                        continue
+                    }
+                    accepted.append(statement)
                     outcomes.append(.stored(id))
                 } catch {
                     outcomes.append(.rejected(error))
                 }
             }
         }
-        guard !accepted.isEmpty else { return outcomes }
-        try environment.write { (txn: borrowing WriteTransaction) throws(StoreError) in
-            for s in accepted {
-                try byID.put(s.id, s.encoded, in: txn)
-                try byScope.put(Self.scopeKey(type: s.type, epoch: s.epoch, id: s.id), [], in: txn)
-            }
+        guard !accepted.isEmpty else {
+            completion(.success(()))
+            return outcomes
+        }
+        var write = WriteBatch()
+        for s in accepted {
+            write.put(s.id, s.encoded, into: byID)
+            write.put(Self.scopeKey(type: s.type, epoch: s.epoch, id: s.id), [UInt8](), into: byScope)
+        }
+        let ids = accepted.map(\.id)
+        writer.submit(write) { result in
+            self.inFlight.withLock { pending in for id in ids { pending.remove(id) } }
+            completion(result)
         }
         return outcomes
     }
 
-    /// The stored statement with `id`, if any (signature already verified at ingest).
+    /// The stored statement with `id`, if any (signature verified at ingest).
     @available(*, noasync)
     public func statement(_ id: Bytes32) throws(StoreError) -> [UInt8]? {
         try environment.read { (txn: borrowing ReadTransaction) throws(StoreError) in try byID.get(id, in: txn) }
     }
 
-    /// Ids of the statements of `type` in `epoch`, ascending: the set anti-entropy reconciles.
+    /// Ids of the stored statements of `type` in `epoch`, ascending: the set anti-entropy reconciles.
     @available(*, noasync)
     public func ids(type: StatementType, epoch: UInt64) throws(StoreError) -> [Bytes32] {
         let prefix = Self.scopePrefix(type: type, epoch: epoch)
@@ -89,7 +108,7 @@ public final class StatementStore: Sendable {
         return out
     }
 
-    /// Number of stored statements.
+    /// Number of stored (committed) statements.
     @available(*, noasync)
     public func count() throws(StoreError) -> Int {
         try environment.read { (txn: borrowing ReadTransaction) throws(StoreError) in try byID.count(in: txn) }
