@@ -86,7 +86,7 @@ public enum KeyFile {
                 var bad = false
                 let seed = SecretBytes(count: 32) { out in
                     for i in 0..<32 {
-                        guard let hi = nibble(raw[hexStart + 2 * i]), let lo = nibble(raw[hexStart + 2 * i + 1]) else { bad = true; return }
+                        guard let hi = Hex.nibble(raw[hexStart + 2 * i]), let lo = Hex.nibble(raw[hexStart + 2 * i + 1]) else { bad = true; return }
                         out[i] = hi << 4 | lo
                     }
                 }
@@ -96,15 +96,6 @@ public enum KeyFile {
             lineStart = lineEnd + 1
         }
         throw .keyFile(path: path, reason: "no `\(tag.trimmingSuffix())` line; is this a Chorus key file?")
-    }
-
-    private static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: return c - 0x30
-        case 0x61...0x66: return c - 0x61 + 10
-        case 0x41...0x46: return c - 0x41 + 10
-        default: return nil
-        }
     }
 }
 
