@@ -42,3 +42,13 @@ extension Duration {
 /// Keeps the optimiser from deleting benchmark work whose result is otherwise unused.
 @inline(never)
 func blackHole<T>(_ value: T) { _ = value }
+
+/// CPU time consumed by this process (all threads), in seconds: a per-core cost that other
+/// processes on a busy machine do not inflate, unlike wall-clock time.
+enum ProcessCPUTime {
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}

@@ -11,7 +11,8 @@ extension StatementStore {
     func ingestDurably(_ batch: [[UInt8]]) throws -> [Outcome] {
         let done = DispatchSemaphore(value: 0)
         let result = Mutex<Result<Void, StoreError>?>(nil)
-        let outcomes = try ingest(batch) { r in result.withLock { $0 = r }; done.signal() }
+        let outcomes = try ingest(batch)
+        flush { r in result.withLock { $0 = r }; done.signal() }
         done.wait()
         try result.withLock { $0 }!.get()
         return outcomes
@@ -55,8 +56,9 @@ extension StatementStore {
             let second = try store.ingest([c.encoded])
             #expect(first == [.stored(c.id)])
             #expect(second == [.duplicate(c.id)])
-            // Completions come in submission order: once a later batch is durable, c is too.
+            #expect(store.pendingCount == 1)
             _ = try store.ingestDurably([statement(10).encoded])
+            #expect(store.pendingCount == 0)
             #expect(try store.count() == 4)
             // Replays later are duplicates, not re-verified, and nothing changes.
             #expect(try store.ingestDurably([b.encoded]) == [.duplicate(b.id)])
@@ -68,6 +70,23 @@ extension StatementStore {
             #expect(try store.ingestDurably([damaged]) == [.duplicate(a.id)])
             #expect(try store.statement(a.id) == a.encoded)
         }
+    }
+
+    @Test func reachingTheThresholdCommitsWithoutAFlush() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("chorus-stmt-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let env = try StoreEnvironment.open(at: dir, schema: NodeSchema.schema)
+        let writer = try StorageWriter(environment: env)
+        let store = try StatementStore(environment: env, writer: writer, policy: .any, flushThreshold: 10)
+        let done = DispatchSemaphore(value: 0)
+        let batch = try (1...10).map { try statement($0).encoded }
+        let outcomes = try store.ingest(batch) { result in
+            if case .success = result { done.signal() }
+        }
+        #expect(outcomes.count == 10)
+        done.wait()  // signalled only by the automatic commit
+        #expect(try store.count() == 10)
+        writer.close()
     }
 
     @Test func idsByScopeAreSortedAndSeparated() throws {
