@@ -227,7 +227,12 @@ class PoCComputer:
         """Artifact vectors of `nonces` (one batched forward pass); None where no artifact."""
         if not nonces:
             return []
-        keys, x = self.inputs(nonces)
+        make_on_device = getattr(self.runner, "poc_inputs", None)
+        if make_on_device is not None:  # the torch backend generates the (bit-identical) inputs itself
+            keys = [self.task.nonce_key(n) for n in nonces]
+            x = make_on_device(keys, self.task.seq_len)
+        else:
+            keys, x = self.inputs(nonces)
         h = np.asarray(self.runner.poc_hidden(x, self.layers), dtype=np.float32)
         return [project(h[i], keys[i]) for i in range(len(nonces))]
 

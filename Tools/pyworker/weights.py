@@ -60,32 +60,39 @@ def ggml_dimensions(config: LlamaConfig) -> dict[str, list[int]]:
     return dims
 
 
-def unpermute_qk(w: np.ndarray, heads: int) -> np.ndarray:
-    """Inverse of llama.cpp's Q/K row permutation: GGUF row 2i+s of a head → HF row s·(hd/2)+i."""
+def unpermute_qk(w, heads: int):
+    """Inverse of llama.cpp's Q/K row permutation: GGUF row 2i+s of a head → HF row s·(hd/2)+i.
+    Works on numpy arrays and torch tensors alike (reshape/swapaxes only)."""
     rows, cols = w.shape
     hd = rows // heads
-    return np.ascontiguousarray(w.reshape(heads, hd // 2, 2, cols).swapaxes(1, 2).reshape(rows, cols))
+    return w.reshape(heads, hd // 2, 2, cols).swapaxes(1, 2).reshape(rows, cols)
 
 
-def build_weights(config: LlamaConfig, tensor: Callable[[str, list[int]], np.ndarray]) -> LlamaWeights:
+def _contiguous_f32(a) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
+def build_weights(config: LlamaConfig, tensor: Callable[[str, list[int]], np.ndarray],
+                  contiguous: Callable = _contiguous_f32) -> LlamaWeights:
     """Assembles the weights from `tensor(name, ggml_dims)`, which returns a float32 array shaped
-    as the reversed ggml dimensions (row-major: [n1, n0])."""
+    as the reversed ggml dimensions (row-major: [n1, n0]). `contiguous` makes the final arrays
+    (numpy by default; the torch backend passes `Tensor.contiguous`)."""
     dims = ggml_dimensions(config)
 
-    def get(name: str) -> np.ndarray:
+    def get(name: str):
         a = tensor(name, dims[name])
         want = tuple(reversed(dims[name]))
-        if a.shape != want:
-            raise ValueError(f"tensor {name} has shape {a.shape}, expected {want}")
-        return np.ascontiguousarray(a, dtype=np.float32)
+        if tuple(a.shape) != want:
+            raise ValueError(f"tensor {name} has shape {tuple(a.shape)}, expected {want}")
+        return contiguous(a)
 
     layers = []
     for i in range(config.layer_count):
         p = f"blk.{i}."
         layers.append(LayerWeights(
             attn_norm=get(p + "attn_norm.weight"),
-            wq=unpermute_qk(get(p + "attn_q.weight"), config.head_count),
-            wk=unpermute_qk(get(p + "attn_k.weight"), config.kv_head_count),
+            wq=contiguous(unpermute_qk(get(p + "attn_q.weight"), config.head_count)),
+            wk=contiguous(unpermute_qk(get(p + "attn_k.weight"), config.kv_head_count)),
             wv=get(p + "attn_v.weight"),
             wo=get(p + "attn_output.weight"),
             ffn_norm=get(p + "ffn_norm.weight"),
