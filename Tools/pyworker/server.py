@@ -90,6 +90,8 @@ class Handler(BaseHTTPRequestHandler):
         if n > self.worker.limits.max_body_bytes:
             self.close_connection = True
             raise WorkerError(413, "too_large", f"request body of {n} bytes exceeds {self.worker.limits.max_body_bytes}")
+        if n == 0:
+            return None
         data = self.rfile.read(n)
         if len(data) != n:
             self.close_connection = True
