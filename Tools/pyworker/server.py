@@ -308,6 +308,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="require 'Authorization: Bearer TOKEN' (default: $CHORUS_WORKER_TOKEN)")
     ap.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = ap.parse_args(argv)
+    host = args.listen.rpartition(":")[0].strip("[]")
+    if not args.listen.startswith("unix:") and host not in ("127.0.0.1", "::1", "localhost") and not args.token:
+        print("pyworker: listening beyond loopback needs --token (or $CHORUS_WORKER_TOKEN)", file=sys.stderr)
+        return 2
     try:
         backend = Backend(args.backend, args.device, args.dtype)
     except (RuntimeError, ValueError) as e:
