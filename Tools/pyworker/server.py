@@ -16,7 +16,6 @@ import re
 import socket
 import socketserver
 import sys
-import threading
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable

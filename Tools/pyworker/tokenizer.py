@@ -125,7 +125,10 @@ class BPETokenizer:
         types = data.token_types or [1] * len(data.tokens)
         self.special = {t: i for i, (t, ty) in enumerate(zip(data.tokens, types)) if ty in SPECIAL_TYPES}
         self.special_ids = set(self.special.values())
-        self._special_sorted = sorted(self.special, key=len, reverse=True)
+        self._special_by_first: dict[str, list[str]] = {}
+        for s in sorted(self.special, key=len, reverse=True):  # longest match first
+            if s:
+                self._special_by_first.setdefault(s[0], []).append(s)
         self.bos_id, self.eos_id = data.bos_id, data.eos_id
         self.b2u = byte_to_unicode()
         self.u2b = {u: b for b, u in self.b2u.items()}
@@ -162,7 +165,7 @@ class BPETokenizer:
         ids = []
         for p in parts:
             tid = self.vocab.get(p)
-            if tid is None:  # byte-level vocabularies hold every single byte; fall back per byte
+            if tid is None:  # a merge result missing from the vocabulary: fall back to its single bytes
                 ids.extend(self.vocab[ch] for ch in p if ch in self.vocab)
             else:
                 ids.append(tid)
@@ -185,10 +188,8 @@ class BPETokenizer:
         ids: list[int] = []
         start = i = 0
         while i < len(text):
-            if text[i] == "<" or text[i] in "[":
-                m = next((s for s in self._special_sorted if text.startswith(s, i)), None)
-            else:
-                m = next((s for s in self._special_sorted if s[0] == text[i] and text.startswith(s, i)), None)
+            candidates = self._special_by_first.get(text[i])
+            m = next((s for s in candidates if text.startswith(s, i)), None) if candidates else None
             if m:
                 ids.extend(self._encode_plain(text[start:i]))
                 ids.append(self.special[m])

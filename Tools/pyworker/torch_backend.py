@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import poc, rng, synthetic
+from . import rng, synthetic
 from .config import LlamaConfig
 from .weights import LlamaWeights, build_weights
 
@@ -220,5 +220,3 @@ def synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
-
-__all__ = ["TorchLlama", "build_synthetic", "normals", "words", "pick_device", "synchronize", "poc"]

@@ -492,11 +492,15 @@ class Worker:
         model = self.model(body.get("model"))
         seed = get_hex32(body, "seed")
         participant = get_hex32(body, "participant")
-        params = get_obj(body.get("params"))  if "params" in body else None
-        if params is None:
-            raise _bad("params", "is required ({\"seq_len\": …})")
-        seq_len = get_int(params, "seq_len", 1, min(self.limits.max_seq_len, model.config.context_length))
-        k_dim = get_int(params, "k_dim", 1, 1 << 16, poc.K_DIM)
+        if not isinstance(body.get("params"), dict):
+            raise _bad("params", "is required: {\"seq_len\": n}")
+        params = body["params"]
+        try:
+            seq_len = get_int(params, "seq_len", 1, min(self.limits.max_seq_len, model.config.context_length))
+            k_dim = get_int(params, "k_dim", 1, 1 << 16, poc.K_DIM)
+        except WorkerError as e:
+            e.field = f"params.{e.field}"
+            raise
         if k_dim != poc.K_DIM:
             raise WorkerError(422, "unsupported", f"k_dim must be {poc.K_DIM} in {poc.SPEC}", "params.k_dim")
         if model.config.hidden_size < poc.K_DIM:

@@ -182,7 +182,7 @@ def test_tokenize_and_detokenize_byte_level(server):
     ("POST", "/v1/poc/jobs", {"model": "tiny-err", "seed": SEED_HEX, "participant": SEED_HEX,
                               "params": {"seq_len": 4, "k_dim": 8}}, None, 422, "unsupported", "params.k_dim"),
     ("POST", "/v1/poc/jobs", {"model": "tiny-err", "seed": SEED_HEX, "participant": SEED_HEX,
-                              "params": {"seq_len": 9999}}, None, 400, "invalid_request", "seq_len"),
+                              "params": {"seq_len": 9999}}, None, 400, "invalid_request", "params.seq_len"),
     ("POST", "/v1/poc/verify", {"model": "tiny-err", "seed": SEED_HEX, "participant": SEED_HEX,
                                 "params": {"seq_len": 4}, "nonces": list(range(65))}, None, 400, "too_large", "nonces"),
     ("POST", "/v1/poc/verify", {"model": "tiny-err", "seed": SEED_HEX, "participant": SEED_HEX,

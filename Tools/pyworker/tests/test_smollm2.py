@@ -1,6 +1,5 @@
 """SmolLM2-135M-Instruct (Q4_1): tokenizer, chat template, greedy decoding and PoC against the committed
 vectors. Skipped when the model file is absent (fetch it with Tools/fetch-model.sh)."""
-import numpy as np
 import pytest
 
 from pyworker import generation, poc
@@ -55,7 +54,7 @@ def test_poc_vectors(smollm2):
 
 
 def test_hf_tokenizers_agree_when_installed(smollm2):
-    tokenizers = pytest.importorskip("tokenizers")
+    pytest.importorskip("tokenizers")
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
     g, _ = smollm2
     t = g.tokenizer
