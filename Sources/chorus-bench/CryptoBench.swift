@@ -25,10 +25,10 @@ struct CryptoBench: ParsableCommand {
     )
 
     @Option(help: "Alternating measurement rounds (medians are reported).")
-    var rounds = 5
+    var rounds = 21
 
     @Option(help: "Statements per round.")
-    var statements = 4000
+    var statements = 2000
 
     @Option(help: "Statements per ingest call (as a node hands over what arrived in one loop turn).")
     var batch = 256
