@@ -32,6 +32,10 @@ let package = Package(
         .target(name: "ChorusCrypto", dependencies: ["CSodium"], swiftSettings: strict),
         .testTarget(name: "ChorusCryptoTests", dependencies: ["ChorusCrypto"], swiftSettings: strict),
 
+        // MARK: - Compute (the built-in CPU worker engine: GGUF, Llama forward, tokenizer, generation)
+        .target(name: "ChorusCompute", dependencies: ["COpenBLAS", "ChorusCrypto"], swiftSettings: strict),
+        .testTarget(name: "ChorusComputeTests", dependencies: ["ChorusCompute", "ChorusCrypto"], swiftSettings: strict),
+
         // MARK: - Executables
         .executableTarget(
             name: "chorus",
