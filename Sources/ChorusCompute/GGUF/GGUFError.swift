@@ -14,8 +14,8 @@ public struct GGUFError: Error, Equatable, Sendable, CustomStringConvertible {
         case invalidValueType(key: String, rawType: UInt32)
         /// A string that is not valid UTF-8.
         case invalidString(field: String)
-        /// A count (of tensors, keys, array items or dimensions) too large for the file to hold.
-        case implausibleCount(field: String, count: UInt64)
+        /// Arrays nested deeper than the reader allows (16 levels; real files use 1).
+        case arrayNestingTooDeep(key: String)
         /// The same metadata key or tensor name twice.
         case duplicate(name: String)
         /// `general.alignment` must be a non-zero power of two.
@@ -61,8 +61,8 @@ public struct GGUFError: Error, Equatable, Sendable, CustomStringConvertible {
             what = "metadata key '\(key)' has unknown value type \(raw); the file is corrupt"
         case let .invalidString(field):
             what = "\(field) is not valid UTF-8; the file is corrupt"
-        case let .implausibleCount(field, count):
-            what = "\(field) = \(count) cannot fit in the file; the file is corrupt"
+        case let .arrayNestingTooDeep(key):
+            what = "metadata key '\(key)' nests arrays more than 16 deep; the file is corrupt"
         case let .duplicate(name):
             what = "'\(name)' appears twice; the file is corrupt"
         case let .invalidAlignment(a):

@@ -51,19 +51,13 @@ public final class GGUFFile {
         guard version == 2 || version == 3 else { throw GGUFError(file: path, .unsupportedVersion(version)) }
         let tensorCount = try r.u64("tensor_count")
         let kvCount = try r.u64("metadata_kv_count")
-        // A key-value pair takes at least 8 (key length) + 4 (type) + 1 bytes; a tensor entry at
-        // least 8 + 4 + 4 + 8. Counts beyond that cannot be real and must not drive allocations.
-        guard kvCount <= UInt64(r.remaining / 13) else {
-            throw GGUFError(file: path, .implausibleCount(field: "metadata_kv_count", count: kvCount))
-        }
-        guard tensorCount <= UInt64(r.remaining / 24) else {
-            throw GGUFError(file: path, .implausibleCount(field: "tensor_count", count: tensorCount))
-        }
-
+        // Counts come from the file: they only bound loops that fail with "truncated" when the
+        // bytes run out, and never size an allocation beyond what the remaining bytes could hold
+        // (a key-value pair takes at least 13 bytes, a tensor entry at least 24).
         var keys: [String] = []
         var values: [String: GGUFValue] = [:]
-        keys.reserveCapacity(Int(kvCount))
-        for i in 0..<Int(kvCount) {
+        keys.reserveCapacity(Int(min(kvCount, UInt64(r.remaining / 13))))
+        for i in 0..<kvCount {
             let key = try r.string("metadata key #\(i)")
             let rawType = try r.u32("type of '\(key)'")
             let value = try GGUFFile.readValue(&r, rawType: rawType, key: key, depth: 0)
@@ -87,9 +81,9 @@ public final class GGUFFile {
 
         struct RawTensor { var name: String; var dims: [Int]; var type: GGMLType; var offset: UInt64 }
         var raw: [RawTensor] = []
-        raw.reserveCapacity(Int(tensorCount))
+        raw.reserveCapacity(Int(min(tensorCount, UInt64(r.remaining / 24))))
         var index: [String: Int] = [:]
-        for i in 0..<Int(tensorCount) {
+        for i in 0..<tensorCount {
             let name = try r.string("name of tensor #\(i)")
             let nDims = try r.u32("dimension count of '\(name)'")
             guard (1...UInt32(GGUFFile.maxDimensions)).contains(nDims) else {
@@ -173,7 +167,7 @@ public final class GGUFFile {
         case .string: return .string(try r.string(key))
         case .array:
             guard depth < maxArrayNesting else {
-                throw GGUFError(file: r.file, .implausibleCount(field: "array nesting of '\(key)'", count: UInt64(depth)))
+                throw GGUFError(file: r.file, .arrayNestingTooDeep(key: key))
             }
             let rawElement = try r.u32("element type of '\(key)'")
             guard let elementType = GGUFValueType(rawValue: rawElement) else {
@@ -187,12 +181,9 @@ public final class GGUFFile {
             case .uint64, .int64, .float64, .string: 8
             case .array: 12
             }
-            guard count <= UInt64(r.remaining / minimumSize) else {
-                throw GGUFError(file: r.file, .implausibleCount(field: "length of '\(key)'", count: count))
-            }
             var items: [GGUFValue] = []
-            items.reserveCapacity(Int(count))
-            for _ in 0..<Int(count) {
+            items.reserveCapacity(Int(min(count, UInt64(r.remaining / minimumSize))))
+            for _ in 0..<count {
                 items.append(try readValue(&r, type: elementType, key: key, depth: depth + 1))
             }
             return .array(elementType: elementType, items)
