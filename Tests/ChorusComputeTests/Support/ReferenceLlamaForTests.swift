@@ -20,13 +20,16 @@ struct ReferenceLlamaForTests {
 
     /// W·x for a GGUF matrix with `rows` output rows of `x.count` values each.
     private func apply(_ name: String, _ x: [Double], rows: Int, rowOrder: (Int) -> Int = { $0 }) -> [Double] {
-        let w = tensors[name]!
         let n = x.count
-        return (0..<rows).map { o in
-            let r = rowOrder(o)
-            var s = 0.0
-            for i in 0..<n { s += w[r * n + i] * x[i] }
-            return s
+        return tensors[name]!.withUnsafeBufferPointer { w in
+            x.withUnsafeBufferPointer { x in
+                (0..<rows).map { o in
+                    let row = rowOrder(o) * n
+                    var s = 0.0
+                    for i in 0..<n { s += w[row + i] * x[i] }
+                    return s
+                }
+            }
         }
     }
 
@@ -81,7 +84,9 @@ struct ReferenceLlamaForTests {
                 for h in 0..<c.headCount {
                     let g = h / group
                     var scores = (0...t).map { j in
-                        (0..<hd).reduce(0.0) { $0 + qs[t][h * hd + $1] * ks[j][g * hd + $1] } / Double(hd).squareRoot()
+                        var dot = 0.0
+                        for e in 0..<hd { dot += qs[t][h * hd + e] * ks[j][g * hd + e] }
+                        return dot / Double(hd).squareRoot()
                     }
                     let m = scores.max()!
                     scores = scores.map { exp($0 - m) }
