@@ -27,6 +27,4 @@ final class FloatBuffer {
     }
 
     var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count) }
-
-    var array: [Float] { Array(buffer) }
 }

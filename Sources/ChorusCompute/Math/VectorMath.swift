@@ -157,17 +157,4 @@ enum VectorMath {
             i += 1
         }
     }
-
-    /// x[i] += y[i].
-    static func add(_ y: UnsafePointer<Float>, into x: UnsafeMutablePointer<Float>, count: Int) {
-        var i = 0
-        while i + V.scalarCount <= count {
-            store(load(x + i) + load(y + i), x + i)
-            i += V.scalarCount
-        }
-        while i < count {
-            x[i] += y[i]
-            i += 1
-        }
-    }
 }

@@ -20,8 +20,6 @@ public final class BPETokenizer: Sendable {
     /// Whether the model expects a BOS token before a prompt (`tokenizer.ggml.add_bos_token`).
     public let addsBOS: Bool
     public let preTokenizer: PreTokenizer
-    /// The model's chat template source (`tokenizer.chat_template`), if any.
-    public let chatTemplateSource: String?
 
     private let idOfToken: [String: Int]
     /// (left id << 32 | right id) → (rank, merged id).
@@ -36,7 +34,7 @@ public final class BPETokenizer: Sendable {
     /// Builds a tokenizer from explicit vocabulary data. `merges` are "left right" strings in rank
     /// order (the GGUF form); `types` defaults to all normal.
     public init(tokens: [String], types: [TokenType]? = nil, merges: [String], bosID: Int?, eosID: Int?,
-                addsBOS: Bool = false, preTokenizer: PreTokenizer, chatTemplate: String? = nil) throws(TokenizerError) {
+                addsBOS: Bool = false, preTokenizer: PreTokenizer) throws(TokenizerError) {
         let types = types ?? [TokenType](repeating: .normal, count: tokens.count)
         guard types.count == tokens.count else {
             throw .inconsistentVocabulary(reason: "\(tokens.count) tokens but \(types.count) token types")
@@ -67,7 +65,6 @@ public final class BPETokenizer: Sendable {
         self.eosID = eosID
         self.addsBOS = addsBOS
         self.preTokenizer = preTokenizer
-        chatTemplateSource = chatTemplate
         idOfToken = index
         self.merges = table
         byteIDs = (0..<256).map { index[String(ByteLevel.byteToScalar[$0])] }
@@ -94,8 +91,7 @@ public final class BPETokenizer: Sendable {
                           bosID: try file.optionalInt("tokenizer.ggml.bos_token_id"),
                           eosID: try file.optionalInt("tokenizer.ggml.eos_token_id"),
                           addsBOS: try file.optionalBool("tokenizer.ggml.add_bos_token") ?? false,
-                          preTokenizer: pre,
-                          chatTemplate: file.metadata["tokenizer.chat_template"]?.stringValue)
+                          preTokenizer: pre)
         } catch let e as GGUFError {
             throw .metadata(e)
         } catch let e as TokenizerError {

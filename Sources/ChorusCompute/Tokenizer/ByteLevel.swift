@@ -25,13 +25,6 @@ enum ByteLevel {
         return inverse
     }()
 
-    /// The vocabulary spelling of raw bytes.
-    static func encode(_ bytes: some Sequence<UInt8>) -> String {
-        var s = String.UnicodeScalarView()
-        for b in bytes { s.append(byteToScalar[Int(b)]) }
-        return String(s)
-    }
-
     /// The raw bytes a vocabulary spelling stands for; characters outside the mapping (which a
     /// well-formed vocabulary does not contain) contribute their own UTF-8.
     static func decode(_ token: String) -> [UInt8] {
