@@ -110,21 +110,19 @@ struct ForwardPass {
 
     /// Causal grouped-query attention of every sequence's new rows against its past and itself.
     /// With a cache, the new keys/values are first appended to it; without, they are read straight
-    /// from the qkv buffer.
+    /// from the qkv buffer. The (sequence, head) pairs are independent; when there is enough work
+    /// they are spread over the cores, each running single-threaded GEMMs (OpenBLAS's own
+    /// fork/join on these small products costs more than it saves).
     private func attention(layer l: Int, qkv: FloatBuffer, out: FloatBuffer) {
         let qW = c.queryWidth, kvW = c.kvWidth, qkvW = qkvWidth, hd = c.headDimension
-        let group = c.headCount / c.kvHeadCount
-        let scale = 1 / Float(hd).squareRoot()
-        let blockRows = LlamaModel.attentionBlockRows
-        var widest = 0
-        for s in 0..<sequences.count {
-            widest = max(widest, plan.startPositions[s] + plan.rowRanges[s].count)
-        }
-        let scores = FloatBuffer(count: min(blockRows, plan.totalRows) * widest)
-
+        var sources: [(keys: UnsafePointer<Float>, values: UnsafePointer<Float>, ld: Int)] = []
+        var widest = 0, tallest = 0
+        var work = 0
         for (s, sequence) in sequences.enumerated() {
             let rows = plan.rowRanges[s], start = plan.startPositions[s], n = rows.count
-            let keys: UnsafePointer<Float>, values: UnsafePointer<Float>, ld: Int
+            widest = max(widest, start + n)
+            tallest = max(tallest, n)
+            work += n * (start + n)
             if let cache = sequence.cache {
                 for i in 0..<n {
                     let src = qkv.pointer + (rows.lowerBound + i) * qkvW + qW
@@ -132,40 +130,62 @@ struct ForwardPass {
                     (cache.keys.pointer + at).update(from: src, count: kvW)
                     (cache.values.pointer + at).update(from: src + kvW, count: kvW)
                 }
-                keys = UnsafePointer(cache.keys.pointer + cache.rowOffset(layer: l, position: 0))
-                values = UnsafePointer(cache.values.pointer + cache.rowOffset(layer: l, position: 0))
-                ld = kvW
+                sources.append((UnsafePointer(cache.keys.pointer + cache.rowOffset(layer: l, position: 0)),
+                                UnsafePointer(cache.values.pointer + cache.rowOffset(layer: l, position: 0)), kvW))
             } else {
-                keys = UnsafePointer(qkv.pointer + rows.lowerBound * qkvW + qW)
-                values = keys + kvW
-                ld = qkvW
+                let keys = UnsafePointer(qkv.pointer + rows.lowerBound * qkvW + qW)
+                sources.append((keys, keys + kvW, qkvW))
             }
-            for h in 0..<c.headCount {
-                let g = h / group
-                var blockStart = 0
-                while blockStart < n {
-                    let bn = min(blockRows, n - blockStart)
-                    let visible = start + blockStart + bn  // keys the last row of the block may see
-                    BLAS.gemm(m: bn, n: visible, k: hd,
-                              a: qkv.pointer + (rows.lowerBound + blockStart) * qkvW + h * hd, lda: qkvW,
-                              b: keys + g * hd, ldb: ld, transposeB: true,
-                              c: scores.pointer, ldc: visible, alpha: scale)
-                    let p = scores.pointer
-                    Parallel.forEachChunk(bn, minimumChunk: 32) { range in
-                        for i in range {
-                            let row = p + i * visible
-                            let allowed = start + blockStart + i + 1
-                            VectorMath.softmax(row, count: allowed)
-                            (row + allowed).update(repeating: 0, count: visible - allowed)
-                        }
-                    }
-                    BLAS.gemm(m: bn, n: hd, k: visible,
-                              a: scores.pointer, lda: visible,
-                              b: values + g * hd, ldb: ld, transposeB: false,
-                              c: out.pointer + (rows.lowerBound + blockStart) * qW + h * hd, ldc: qW)
-                    blockStart += bn
-                }
+        }
+        let heads = c.headCount
+        let items = sequences.count * heads
+        let scoreRows = min(LlamaModel.attentionBlockRows, tallest)
+        // About 4·hd FLOPs per (query, key) pair and head; below ~4 MFLOP a fork/join is not worth it.
+        let parallel = Parallel.cores > 1 && items > 1 && work * heads * hd * 4 >= 4_000_000
+        let saved = BLAS.threadCount
+        if parallel { BLAS.threadCount = 1 }
+        defer { if parallel { BLAS.threadCount = saved } }
+        func run(_ range: Range<Int>) {
+            let scores = FloatBuffer(count: scoreRows * widest)
+            for item in range {
+                headAttention(sequence: item / heads, head: item % heads, source: sources[item / heads], qkv: qkv, out: out, scores: scores)
             }
+        }
+        if parallel {
+            Parallel.forEachChunk(items, run)
+        } else {
+            run(0..<items)
+        }
+    }
+
+    /// Attention of one head of one sequence, in blocks of query rows so `scores` stays bounded.
+    /// Invariant: `scores` holds at least min(blockRows, n) × (start + n) floats.
+    private func headAttention(sequence s: Int, head h: Int,
+                               source: (keys: UnsafePointer<Float>, values: UnsafePointer<Float>, ld: Int),
+                               qkv: FloatBuffer, out: FloatBuffer, scores: FloatBuffer) {
+        let qW = c.queryWidth, qkvW = qkvWidth, hd = c.headDimension
+        let g = h / (c.headCount / c.kvHeadCount)
+        let scale = 1 / Float(hd).squareRoot()
+        let rows = plan.rowRanges[s], start = plan.startPositions[s], n = rows.count
+        var blockStart = 0
+        while blockStart < n {
+            let bn = min(LlamaModel.attentionBlockRows, n - blockStart)
+            let visible = start + blockStart + bn  // keys the last row of the block may see
+            BLAS.gemm(m: bn, n: visible, k: hd,
+                      a: qkv.pointer + (rows.lowerBound + blockStart) * qkvW + h * hd, lda: qkvW,
+                      b: source.keys + g * hd, ldb: source.ld, transposeB: true,
+                      c: scores.pointer, ldc: visible, alpha: scale)
+            for i in 0..<bn {
+                let row = scores.pointer + i * visible
+                let allowed = start + blockStart + i + 1
+                VectorMath.softmax(row, count: allowed)
+                (row + allowed).update(repeating: 0, count: visible - allowed)
+            }
+            BLAS.gemm(m: bn, n: hd, k: visible,
+                      a: scores.pointer, lda: visible,
+                      b: source.values + g * hd, ldb: source.ld, transposeB: false,
+                      c: out.pointer + (rows.lowerBound + blockStart) * qW + h * hd, ldc: qW)
+            blockStart += bn
         }
     }
 
