@@ -1,4 +1,5 @@
 internal import COpenBLAS
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -7,6 +8,16 @@ import Darwin
 
 /// The only door to OpenBLAS. Row-major single-precision GEMM plus the thread-count knobs.
 enum BLAS {
+    /// Process-wide: one batch of BLAS work (a forward pass, a benchmark GEMM) at a time. Each
+    /// already uses every core, the attention step changes OpenBLAS's global thread count while it
+    /// runs, and concurrent passes would only slow each other down.
+    private static let exclusive = Mutex(())
+
+    /// Runs `body` while holding the process-wide BLAS lock.
+    static func serialized<R>(_ body: () -> R) -> R {
+        exclusive.withLock { _ in body() }
+    }
+
     /// C[m×n] = alpha · A[m×k] · op(B) + beta · C, all row-major. With `transposeB` the operand B is
     /// stored as [n×k] (the layout of a GGUF weight matrix: one row per output feature), otherwise
     /// as [k×n]. `lda`/`ldb`/`ldc` are row strides in elements, so sub-blocks of wider buffers can

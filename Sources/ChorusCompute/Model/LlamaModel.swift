@@ -1,5 +1,3 @@
-import Synchronization
-
 /// A Llama-family decoder held in fp32, with a batched forward pass built on `cblas_sgemm`.
 ///
 /// Thread safety: the weights are written only during `init` and never again, so the model may be
@@ -14,9 +12,6 @@ public final class LlamaModel: @unchecked Sendable {
 
     /// Rows of queries handled per attention block, which bounds the score buffer.
     static let attentionBlockRows = 256
-
-    /// Process-wide: one forward pass at a time (see the type's documentation).
-    private static let passLock = Mutex(())
 
     init(config: LlamaConfig, source: some TensorSource) throws(GGUFError) {
         self.config = config
@@ -37,7 +32,7 @@ public final class LlamaModel: @unchecked Sendable {
     /// before any cache is touched.
     public func forward(_ sequences: [ForwardSequence], hooks: ForwardHooks = ForwardHooks()) throws(ComputeError) -> ForwardOutput {
         let plan = try ForwardPlan(model: self, sequences: sequences)
-        return LlamaModel.passLock.withLock { _ in
+        return BLAS.serialized {
             ForwardPass(model: self, plan: plan, sequences: sequences, hooks: hooks).run()
         }
     }
