@@ -74,7 +74,8 @@ public final class BPETokenizer: Sendable {
             .sorted { $0.bytes.count != $1.bytes.count ? $0.bytes.count > $1.bytes.count : $0.id < $1.id }
     }
 
-    /// Reads `tokenizer.ggml.*` from a GGUF file.
+    /// Reads `tokenizer.ggml.*` from a GGUF file. A missing `tokenizer.ggml.pre` means the plain
+    /// GPT-2 pattern; missing token types mean all normal; missing merges mean none.
     public convenience init(gguf file: GGUFFile) throws(TokenizerError) {
         do {
             let model = try file.requiredString("tokenizer.ggml.model")
