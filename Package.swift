@@ -58,6 +58,10 @@ let package = Package(
         ),
         .testTarget(name: "ChorusNodeTests", dependencies: ["ChorusNode"], swiftSettings: strict),
 
+        // MARK: - Compute (the built-in CPU worker engine: GGUF, Llama forward, tokenizer, generation)
+        .target(name: "ChorusCompute", dependencies: ["COpenBLAS", "ChorusCrypto"], swiftSettings: strict),
+        .testTarget(name: "ChorusComputeTests", dependencies: ["ChorusCompute", "ChorusCrypto"], swiftSettings: strict),
+
         // MARK: - Executables
         .executableTarget(
             name: "chorus",
