@@ -15,11 +15,13 @@ let package = Package(
     products: [
         .executable(name: "chorus", targets: ["chorus"]),
         .executable(name: "chorus-bench", targets: ["chorus-bench"]),
+        .executable(name: "chorusd", targets: ["chorusd"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // MARK: - System libraries (C), each imported by exactly one Swift wrapper module.
@@ -53,10 +55,18 @@ let package = Package(
         // MARK: - Node (the shell: runs the state machines on the loop, persists, talks to the worker)
         .target(
             name: "ChorusNode",
-            dependencies: ["ChorusCrypto", "ChorusWire", "ChorusStore", "ChorusMesh", "ChorusLoop"],
+            dependencies: [
+                "ChorusCrypto", "ChorusWire", "ChorusStore", "ChorusMesh", "ChorusLoop",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
             swiftSettings: strict
         ),
-        .testTarget(name: "ChorusNodeTests", dependencies: ["ChorusNode"], swiftSettings: strict),
+        .testTarget(
+            name: "ChorusNodeTests",
+            dependencies: ["ChorusNode", "ChorusMesh", "ChorusLoop", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
 
         // MARK: - Compute (the built-in CPU worker engine: GGUF, Llama forward, tokenizer, generation)
         .target(name: "ChorusCompute", dependencies: ["COpenBLAS", "ChorusCrypto"], swiftSettings: strict),
@@ -64,11 +74,23 @@ let package = Package(
 
         // MARK: - Executables
         .executableTarget(
+            name: "chorusd",
+            dependencies: [
+                "ChorusCrypto",
+                "ChorusNode",
+                "ChorusStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
             name: "chorus",
             dependencies: [
                 "ChorusCrypto",
                 "ChorusWire",
                 "ChorusStore",
+                "ChorusNode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -16,6 +16,7 @@ struct Chorus: AsyncParsableCommand {
             the invocation itself is wrong (unknown option, malformed argument, unreadable input).
 
             EXAMPLES:
+              chorus --data-dir /tmp/n1 status         (status, peers, ping talk to a running chorusd)
               chorus key new --out node.key
               chorus key show node.key --json
               echo -n hello | chorus sign --key node.key
@@ -28,14 +29,30 @@ struct Chorus: AsyncParsableCommand {
             VerifyCommand.self,
             StatementCommand.self,
             DbCommand.self,
+            StatusCommand.self,
+            PeersCommand.self,
+            PingCommand.self,
         ]
     )
+
+    /// Lets node commands take `--data-dir` before their name (`chorus --data-dir DIR status`), as
+    /// the node commands are documented: a leading `--data-dir DIR` moves to the end, where the
+    /// (possibly nested) subcommand parses it.
+    static func hoistingRootOptions(_ arguments: [String]) -> [String] {
+        if arguments.count >= 3, arguments[0] == "--data-dir" {
+            return Array(arguments.dropFirst(2)) + arguments.prefix(2)
+        }
+        if arguments.count >= 2, arguments[0].hasPrefix("--data-dir=") {
+            return Array(arguments.dropFirst()) + [arguments[0]]
+        }
+        return arguments
+    }
 
     /// Like ArgumentParser's `main`, with Chorus's exit statuses: a `CLIFailure` prints its
     /// one-line reason and exits with its status, and usage errors exit 2 instead of 64.
     static func main() async {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(hoistingRootOptions(Array(CommandLine.arguments.dropFirst())))
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

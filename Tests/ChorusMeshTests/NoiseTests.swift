@@ -141,7 +141,7 @@ private func complete(_ i: inout NoiseHandshake, _ r: inout NoiseHandshake) thro
         var offset = 0
         while offset < wire.count {
             let end = min(offset + chunk, wire.count)
-            for frame in decoder.feed(Array(wire[offset..<end])) {
+            for frame in try decoder.feed(Array(wire[offset..<end])) {
                 if let e = try receiver.open(frame: frame) { events.append(e) }
             }
             offset = end

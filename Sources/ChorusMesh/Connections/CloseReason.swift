@@ -10,6 +10,8 @@ public enum CloseReason: Hashable, Sendable, CustomStringConvertible {
     case protocolViolation(String)
     case idleTimeout
     case peerClosed
+    /// The socket failed (reset, broken pipe) or was closed underneath the session.
+    case connectionFailed(String)
     case shuttingDown
 
     /// True when the peer did something wrong and deserves a temporary ban.
@@ -33,6 +35,7 @@ public enum CloseReason: Hashable, Sendable, CustomStringConvertible {
         case .protocolViolation: return "protocol_violation"
         case .idleTimeout: return "idle_timeout"
         case .peerClosed: return "peer_closed"
+        case .connectionFailed: return "connection_failed"
         case .shuttingDown: return "shutting_down"
         }
     }
@@ -41,6 +44,7 @@ public enum CloseReason: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case let .handshakeFailed(why): return "handshake failed: \(why)"
         case let .protocolViolation(why): return "protocol violation: \(why)"
+        case let .connectionFailed(why): return "connection failed: \(why)"
         default: return String(code.map { $0 == "_" ? " " : $0 })
         }
     }

@@ -1,20 +1,34 @@
 /// Splits a byte stream into Noise wire frames: a 2-byte big-endian length, then that many bytes
 /// (at most 65535). Feed it chunks of any size; it returns every complete frame. It never buffers
-/// more than one partial frame (≤ 65537 bytes), so a peer cannot make it grow without bound.
+/// more than one partial frame (≤ `maxFrameLength` + 2 bytes), so a peer cannot make it grow without
+/// bound, and a frame announcing more than `maxFrameLength` is refused as soon as its length arrives,
+/// before any of its bytes are buffered.
 public struct FrameDecoder: Sendable {
     private var buffer: [UInt8] = []
     private var start = 0
+    /// The largest frame accepted. The shell lowers it during the handshake, whose messages are small
+    /// (Specs/transport.md §2), and raises it to 65535 once the session is up.
+    public var maxFrameLength: Int
 
-    public init() {}
+    public init(maxFrameLength: Int = 65535) {
+        self.maxFrameLength = min(maxFrameLength, 65535)
+    }
 
     /// Bytes received but not yet returned as a frame.
     public var bufferedBytes: Int { buffer.count - start }
 
-    public mutating func feed(_ chunk: [UInt8]) -> [[UInt8]] {
+    /// Appends `chunk` and returns every frame it completes.
+    ///
+    /// - Throws: `NoiseError.tooLarge` when a frame announces more than `maxFrameLength` bytes; the
+    ///   stream is then unusable and the connection must be closed.
+    public mutating func feed(_ chunk: [UInt8]) throws(NoiseError) -> [[UInt8]] {
         buffer += chunk
         var frames: [[UInt8]] = []
         while buffer.count - start >= 2 {
             let length = Int(buffer[start]) << 8 | Int(buffer[start + 1])
+            guard length <= maxFrameLength else {
+                throw .tooLarge(what: "frame", size: length, limit: maxFrameLength)
+            }
             guard buffer.count - start >= 2 + length else { break }
             frames.append(Array(buffer[(start + 2)..<(start + 2 + length)]))
             start += 2 + length

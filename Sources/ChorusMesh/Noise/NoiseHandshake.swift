@@ -34,10 +34,18 @@ public struct NoiseHandshake: Sendable {
 
     public init(role: Role, networkID: String, identity: Ed25519.SigningKey, localStatic: X25519.PrivateKey,
                 ephemeral: X25519.PrivateKey, extensions: [(type: UInt8, value: [UInt8])] = []) {
+        let proof = IdentityProof.make(identity: identity, noiseStatic: localStatic.publicKey, extensions: extensions)
+        self.init(role: role, networkID: networkID, localStatic: localStatic, ephemeral: ephemeral, proofPayload: proof.encoded)
+    }
+
+    /// Sends `proofPayload` as this side's identity proof verbatim. Hostile-input tests use it to
+    /// send proofs that do not verify; nodes always use the public initializer.
+    init(role: Role, networkID: String, localStatic: X25519.PrivateKey, ephemeral: X25519.PrivateKey,
+         proofPayload: [UInt8]) {
         self.role = role
         self.localStatic = localStatic
         self.localEphemeral = ephemeral
-        self.proofPayload = IdentityProof.make(identity: identity, noiseStatic: localStatic.publicKey, extensions: extensions).encoded
+        self.proofPayload = proofPayload
         self.symmetric = NoiseSymmetricState(prologue: Self.prologue(networkID: networkID))
     }
 

@@ -8,7 +8,10 @@ public enum NodeSchema {
     /// Index of statements by scope: `type length (1) ‖ type ‖ epoch (u64 BE) ‖ id (32) → empty`.
     public static let statementsByScope = "statements-by-scope"
 
-    public static let tables = [statements, statementsByScope]
+    /// Peers this node can dial again after a restart: `identity (32) → KnownPeer` (Peers/KnownPeer.swift).
+    public static let peers = "peers"
+
+    public static let tables = [statements, statementsByScope, peers]
 
     public static var schema: StoreSchema { StoreSchema(tables: tables) }
 }

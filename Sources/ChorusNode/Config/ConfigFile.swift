@@ -1,0 +1,164 @@
+import ChorusMesh
+import Foundation
+import TOMLKit
+
+/// The node's `config.toml`: the commented template `chorusd init` writes, and the strict reader
+/// that turns it into a `NodeConfiguration`. Unknown keys are errors (a typo must not silently
+/// fall back to a default), and every error names the file, the key and what was expected.
+public enum ConfigFile {
+    /// The text `chorusd init` writes: every setting with its default and what it does.
+    public static func template(networkID: String, listen: String) -> String {
+        """
+        # Chorus node configuration, read by `chorusd run --data-dir DIR`.
+        # Command-line flags (--listen, --seed) override the values here.
+
+        # The network this node belongs to. It is mixed into every handshake and every signed
+        # statement, so nodes of different networks never talk to each other.
+        network = "\(networkID)"
+
+        # TCP addresses to listen on: "host:port", "[v6]:port" for IPv6. Port 0 picks a free port.
+        listen = ["\(listen)"]
+
+        # The address announced to peers so they can dial back. When absent, the first listen
+        # address is announced unless it is a wildcard (0.0.0.0 or [::]).
+        # advertise = "203.0.113.7:7700"
+
+        # Addresses dialed at start, besides the peers remembered in the store.
+        seeds = []
+
+        [connections]
+        outbound_target = 8          # outbound connections kept
+        inbound_limit = 48           # inbound connections accepted at most
+        inbound_per_group = 3        # inbound per /24 (IPv4) or /64 (IPv6); 0 disables the rule
+        handshake_timeout_ms = 5000  # a handshake not finished in time closes the connection
+        ban_seconds = 600            # how long a peer that broke the protocol is refused
+        redial_base_ms = 250         # first re-dial delay; doubles per failure (jittered), forever
+        redial_max_ms = 30000        # the longest re-dial delay
+
+        [session]
+        max_message_bytes = 4194304  # the largest application message (4 MiB)
+        keepalive_interval_ms = 5000 # ping period; also measures the round-trip time
+        idle_timeout_ms = 20000      # a session that receives nothing this long is closed
+
+        """
+    }
+
+    /// Reads and validates the configuration file at `path`.
+    public static func load(_ path: String) throws(ConfigError) -> NodeConfiguration {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ConfigError(file: path, key: nil, problem: "cannot read it (\(error.localizedDescription)); run `chorusd init` first")
+        }
+        return try parse(text, file: path)
+    }
+
+    /// Parses configuration text; `file` names the source in errors.
+    public static func parse(_ text: String, file: String) throws(ConfigError) -> NodeConfiguration {
+        let root: TOMLTable
+        do { root = try TOMLTable(string: text) } catch let error as TOMLParseError {
+            throw ConfigError(file: file, key: nil, problem: "not valid TOML at \(error.source.begin.debugDescription): \(error.description)")
+        } catch {
+            throw ConfigError(file: file, key: nil, problem: "not valid TOML: \(error)")
+        }
+        let reader = Reader(file: file)
+        try reader.allowOnly(["network", "listen", "advertise", "seeds", "connections", "session"], in: root, prefix: "")
+
+        var config = NodeConfiguration(networkID: try reader.string("network", in: root))
+        config.listen = try reader.strings("listen", in: root) ?? config.listen
+        config.advertise = try reader.optionalString("advertise", in: root)
+        config.seeds = try reader.strings("seeds", in: root) ?? []
+        for address in config.listen + config.seeds + (config.advertise.map { [$0] } ?? []) {
+            do { _ = try NetAddress(parsing: address) } catch {
+                throw ConfigError(file: file, key: nil, problem: "\(error)")
+            }
+        }
+
+        if let table = try reader.table("connections", in: root) {
+            try reader.allowOnly(["outbound_target", "inbound_limit", "inbound_per_group", "handshake_timeout_ms",
+                                  "ban_seconds", "redial_base_ms", "redial_max_ms"], in: table, prefix: "connections.")
+            var c = config.connections
+            c.outboundTarget = try reader.int("outbound_target", in: table, prefix: "connections.", range: 0...1024) ?? c.outboundTarget
+            c.inboundLimit = try reader.int("inbound_limit", in: table, prefix: "connections.", range: 0...65536) ?? c.inboundLimit
+            if let perGroup = try reader.int("inbound_per_group", in: table, prefix: "connections.", range: 0...65536) {
+                c.inboundPerGroup = perGroup == 0 ? nil : perGroup
+            }
+            c.handshakeTimeout = try reader.milliseconds("handshake_timeout_ms", in: table, prefix: "connections.") ?? c.handshakeTimeout
+            if let seconds = try reader.int("ban_seconds", in: table, prefix: "connections.", range: 0...(30 * 86_400)) {
+                c.banDuration = .seconds(seconds)
+            }
+            c.redialBase = try reader.milliseconds("redial_base_ms", in: table, prefix: "connections.") ?? c.redialBase
+            c.redialMax = try reader.milliseconds("redial_max_ms", in: table, prefix: "connections.") ?? c.redialMax
+            config.connections = c
+        }
+        if let table = try reader.table("session", in: root) {
+            try reader.allowOnly(["max_message_bytes", "keepalive_interval_ms", "idle_timeout_ms"], in: table, prefix: "session.")
+            config.maxMessageSize = try reader.int("max_message_bytes", in: table, prefix: "session.", range: 1024...(256 << 20)) ?? config.maxMessageSize
+            config.keepaliveInterval = try reader.milliseconds("keepalive_interval_ms", in: table, prefix: "session.") ?? config.keepaliveInterval
+            config.idleTimeout = try reader.milliseconds("idle_timeout_ms", in: table, prefix: "session.") ?? config.idleTimeout
+        }
+        return config
+    }
+
+    /// Typed access to TOML values with errors that name the key.
+    private struct Reader {
+        let file: String
+
+        func fail(_ key: String, _ problem: String) -> ConfigError { ConfigError(file: file, key: key, problem: problem) }
+
+        func allowOnly(_ keys: Set<String>, in table: TOMLTable, prefix: String) throws(ConfigError) {
+            for key in table.keys where !keys.contains(key) {
+                throw fail(prefix + key, "unknown setting; expected one of \(keys.sorted().joined(separator: ", "))")
+            }
+        }
+
+        func string(_ key: String, in table: TOMLTable) throws(ConfigError) -> String {
+            guard let value = try optionalString(key, in: table) else { throw fail(key, "missing; expected a string") }
+            return value
+        }
+
+        func optionalString(_ key: String, in table: TOMLTable) throws(ConfigError) -> String? {
+            guard let value = table[key] else { return nil }
+            guard let string = value.string else { throw fail(key, "expected a string, found \(value.type)") }
+            return string
+        }
+
+        func strings(_ key: String, in table: TOMLTable) throws(ConfigError) -> [String]? {
+            guard let value = table[key] else { return nil }
+            guard let array = value.array else { throw fail(key, "expected an array of strings, found \(value.type)") }
+            var strings: [String] = []
+            for element in array {
+                guard let string = element.string else { throw fail(key, "expected an array of strings, found an element of type \(element.type)") }
+                strings.append(string)
+            }
+            return strings
+        }
+
+        func table(_ key: String, in table: TOMLTable) throws(ConfigError) -> TOMLTable? {
+            guard let value = table[key] else { return nil }
+            guard let sub = value.table else { throw fail(key, "expected a table [\(key)], found \(value.type)") }
+            return sub
+        }
+
+        func int(_ key: String, in table: TOMLTable, prefix: String, range: ClosedRange<Int>) throws(ConfigError) -> Int? {
+            guard let value = table[key] else { return nil }
+            guard let int = value.int else { throw fail(prefix + key, "expected an integer, found \(value.type)") }
+            guard range.contains(int) else { throw fail(prefix + key, "\(int) is out of range; expected \(range.lowerBound)...\(range.upperBound)") }
+            return int
+        }
+
+        func milliseconds(_ key: String, in table: TOMLTable, prefix: String) throws(ConfigError) -> Duration? {
+            try int(key, in: table, prefix: prefix, range: 1...86_400_000).map { .milliseconds($0) }
+        }
+    }
+}
+
+/// A configuration file that cannot be used, with the file, the key and what was expected.
+public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let file: String
+    public let key: String?
+    public let problem: String
+
+    public var description: String {
+        key.map { "\(file): \($0): \(problem)" } ?? "\(file): \(problem)"
+    }
+}

@@ -1,0 +1,44 @@
+import ChorusMesh
+
+/// Everything a node needs to run besides its key and its store: which network, where to listen,
+/// whom to dial first, and the transport's limits. Loaded from `config.toml` in the data directory
+/// (see `ConfigFile`), with command-line flags layered on top.
+public struct NodeConfiguration: Sendable, Equatable {
+    /// The network id: mixed into every handshake (the Noise prologue) and every signed statement.
+    public var networkID: String
+    /// TCP addresses to listen on, `host:port` (`[v6]:port` for IPv6); port 0 picks a free port.
+    public var listen: [String]
+    /// The address announced to peers so they can dial back; nil derives it from the first listen
+    /// address unless that is a wildcard (`0.0.0.0`, `[::]`), in which case nothing is announced.
+    public var advertise: String?
+    /// Addresses dialed at start in addition to the peers remembered in the store.
+    public var seeds: [String]
+    /// Connection budgets, handshake timeout, bans and re-dial backoff.
+    public var connections: ConnectionSettings
+    /// The largest application message a session carries.
+    public var maxMessageSize: Int
+    /// How often an established session is pinged (which also measures its RTT).
+    public var keepaliveInterval: Duration
+    /// A session that receives nothing for this long is closed.
+    public var idleTimeout: Duration
+    /// Per-priority bounds of each peer's send queue.
+    public var sendLimits: SendQueue.Limits
+
+    public init(networkID: String, listen: [String] = ["127.0.0.1:7700"], advertise: String? = nil,
+                seeds: [String] = [], connections: ConnectionSettings = ConnectionSettings(),
+                maxMessageSize: Int = 4 << 20, keepaliveInterval: Duration = .seconds(5),
+                idleTimeout: Duration = .seconds(20), sendLimits: SendQueue.Limits = .default) {
+        self.networkID = networkID
+        self.listen = listen
+        self.advertise = advertise
+        self.seeds = seeds
+        self.connections = connections
+        self.maxMessageSize = maxMessageSize
+        self.keepaliveInterval = keepaliveInterval
+        self.idleTimeout = idleTimeout
+        self.sendLimits = sendLimits
+    }
+
+    /// The default network of `chorusd init`.
+    public static let defaultNetworkID = "chorus-devnet"
+}

@@ -1,0 +1,104 @@
+/// The control protocol's messages (Specs/control.md): what `chorus` asks a running node over its
+/// Unix socket and what the node answers. One JSON object per line each way.
+
+/// A request: a method name and string parameters.
+public struct ControlRequest: Codable, Sendable, Equatable {
+    public var method: String
+    public var params: [String: String]
+
+    public init(method: String, params: [String: String] = [:]) {
+        self.method = method
+        self.params = params
+    }
+}
+
+/// The answer's envelope: `{"ok": true, "result": ...}` or `{"ok": false, "error": "..."}`.
+public struct ControlResponse<Result: Codable & Sendable>: Codable, Sendable {
+    public var ok: Bool
+    public var result: Result?
+    public var error: String?
+
+    public init(result: Result) {
+        self.ok = true
+        self.result = result
+        self.error = nil
+    }
+
+    public init(error: String) {
+        self.ok = false
+        self.result = nil
+        self.error = error
+    }
+}
+
+/// `status`: who the node is and how it is doing.
+public struct NodeStatus: Codable, Sendable, Equatable {
+    public var publicKey: String
+    public var networkID: String
+    public var listenAddresses: [String]
+    public var advertisedAddress: String?
+    public var peerCount: Int
+    public var inbound: Int
+    public var outbound: Int
+    public var connecting: Int
+    public var knownAddresses: Int
+    public var uptimeSeconds: Double
+    public var counters: NodeCounters
+
+    enum CodingKeys: String, CodingKey {
+        case publicKey = "public_key"
+        case networkID = "network_id"
+        case listenAddresses = "listen_addresses"
+        case advertisedAddress = "advertised_address"
+        case peerCount = "peer_count"
+        case inbound, outbound, connecting
+        case knownAddresses = "known_addresses"
+        case uptimeSeconds = "uptime_seconds"
+        case counters
+    }
+}
+
+/// `peers`: one established session.
+public struct PeerInfo: Codable, Sendable, Equatable {
+    public var publicKey: String
+    /// The socket address of the connection (an ephemeral port for inbound peers).
+    public var address: String
+    /// The address the peer announced for dialing back, if any.
+    public var advertisedAddress: String?
+    public var direction: String
+    /// The last measured round-trip time, in milliseconds; nil until the first pong.
+    public var rttMilliseconds: Double?
+    public var connectedSeconds: Double
+    public var bytesSent: Int
+    public var bytesReceived: Int
+    public var messagesSent: Int
+    public var messagesReceived: Int
+    public var queuedMessages: Int
+    public var drops: Int
+
+    enum CodingKeys: String, CodingKey {
+        case publicKey = "public_key"
+        case address
+        case advertisedAddress = "advertised_address"
+        case direction
+        case rttMilliseconds = "rtt_ms"
+        case connectedSeconds = "connected_seconds"
+        case bytesSent = "bytes_sent"
+        case bytesReceived = "bytes_received"
+        case messagesSent = "messages_sent"
+        case messagesReceived = "messages_received"
+        case queuedMessages = "queued_messages"
+        case drops
+    }
+}
+
+/// `ping`: the round-trip time of one ping over the session.
+public struct PingResult: Codable, Sendable, Equatable {
+    public var publicKey: String
+    public var rttMilliseconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case publicKey = "public_key"
+        case rttMilliseconds = "rtt_ms"
+    }
+}

@@ -1,0 +1,95 @@
+import ChorusCrypto
+import ChorusLoop
+import Foundation
+import Logging
+
+/// The node side of the control socket (Specs/control.md): a Unix socket (mode 0600) in the data
+/// directory; each request is one JSON object on one line, each answer too.
+extension Node {
+    /// A request line longer than this closes the control connection.
+    static let maxControlLine = 64 * 1024
+
+    /// Listens on the control socket at `path`. A socket file left by a dead node is replaced; a
+    /// live one is an error.
+    public func startControlServer(path: String) throws(NodeError) {
+        do {
+            controlServer = try UnixListener(path: path, on: loop) { [unowned self] connection in
+                self.enter(carrying: connection) { $0.controlAccepted($1) }
+            }
+            logger.info("control socket ready", metadata: ["path": "\(path)"])
+        } catch {
+            throw .controlSocketFailed(path, error.description)
+        }
+    }
+
+    private func controlAccepted(_ connection: UnixConnection) {
+        ControlConnection(connection: connection, node: self).start()
+    }
+
+    fileprivate func controlRequest(_ line: [UInt8], on connection: LoopBound<UnixConnection>) {
+        let request: ControlRequest
+        do { request = try JSONDecoder().decode(ControlRequest.self, from: Data(line)) } catch {
+            reply(ControlResponse<String>(error: "malformed request: expected {\"method\": ..., \"params\": {...}}"), on: connection)
+            return
+        }
+        switch request.method {
+        case "status":
+            reply(ControlResponse(result: status()), on: connection)
+        case "peers":
+            reply(ControlResponse(result: peers()), on: connection)
+        case "ping":
+            guard let hex = request.params["peer"], let peer = try? Ed25519.PublicKey(hex: hex) else {
+                reply(ControlResponse<String>(error: "ping needs params.peer: a 64-hex-digit public key"), on: connection)
+                return
+            }
+            Task {
+                do throws(NodeError) {
+                    let rtt = try await self.ping(peer)
+                    self.reply(ControlResponse(result: PingResult(publicKey: peer.hex, rttMilliseconds: Self.seconds(rtt) * 1000)), on: connection)
+                } catch {
+                    self.reply(ControlResponse<PingResult>(error: error.description), on: connection)
+                }
+            }
+        default:
+            reply(ControlResponse<String>(error: "unknown method \"\(request.method)\"; known: status, peers, ping"), on: connection)
+        }
+    }
+
+    private func reply<R>(_ response: ControlResponse<R>, on connection: LoopBound<UnixConnection>) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(response) else { return }
+        connection.value.write(Array(data) + [0x0a])
+    }
+}
+
+/// One client of the control socket: splits its bytes into request lines and hands each to the
+/// node. Loop-confined; the connection keeps it alive (through its callbacks) until it closes.
+private final class ControlConnection {
+    let connection: UnixConnection
+    let node: Node
+    private var buffer: [UInt8] = []
+
+    init(connection: UnixConnection, node: Node) {
+        self.connection = connection
+        self.node = node
+    }
+
+    func start() {
+        connection.onRead = { chunk in self.received(chunk) }
+        connection.onClose = { _ in }
+        connection.startReading()
+    }
+
+    private func received(_ chunk: [UInt8]) {
+        buffer += chunk
+        while let newline = buffer.firstIndex(of: 0x0a) {
+            let line = Array(buffer[..<newline])
+            buffer.removeFirst(newline + 1)
+            node.enter(carrying: connection) { $0.controlRequest(line, on: LoopBound($1, loop: $0.loop)) }
+        }
+        if buffer.count > Node.maxControlLine {
+            connection.close(.requested("control request line over \(Node.maxControlLine) bytes"))
+        }
+    }
+}

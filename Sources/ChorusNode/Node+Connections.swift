@@ -1,0 +1,158 @@
+import ChorusCrypto
+import ChorusLoop
+import ChorusMesh
+import Foundation
+import Logging
+
+/// Where sockets meet the connection rules: accepted and dialed connections become `PeerLink`s,
+/// link events feed the `ConnectionManager`, and its directives are carried out here.
+extension Node {
+    // MARK: - Inbound and outbound connections
+
+    func accepted(_ connection: TCPConnection) {
+        guard isRunning else {
+            connection.close(.requested("node is stopping"))
+            return
+        }
+        guard let remote = connection.peerAddress.flatMap({ try? NetAddress(parsing: $0.description) }) else {
+            connection.close(.requested("no usable peer address"))
+            return
+        }
+        let (id, directives) = manager.onInbound(from: remote, now: now())
+        guard directives.contains(.startHandshake(id)) else {
+            for case let .close(_, reason) in directives {
+                counters.closes[reason.code, default: 0] += 1
+                // Refusals can come by the thousand (a connection flood): debug level, always counted.
+                logger.debug("refused inbound connection", metadata: ["address": "\(remote)", "reason": "\(reason)"])
+                connection.close(.requested(reason.description))
+            }
+            return
+        }
+        counters.inboundAccepted += 1
+        let link = makeLink(id: id, direction: .inbound, connection: connection, role: .responder)
+        links[id] = link
+        link.start()
+    }
+
+    func dial(_ id: PeerLink.ID, _ address: NetAddress) {
+        counters.dialsAttempted += 1
+        guard let socket = try? SocketAddress(parsing: address.description) else {
+            counters.dialsFailed += 1
+            perform(manager.onDialFailed(id, now: now()))
+            return
+        }
+        TCPConnection.connect(to: socket, on: loop, timeout: configuration.connections.handshakeTimeout) { [unowned self] result in
+            self.enter(carrying: result) { $0.dialCompleted(id, address: address, $1) }
+        }
+    }
+
+    private func dialCompleted(_ id: PeerLink.ID, address: NetAddress, _ result: Result<TCPConnection, LoopError>) {
+        switch result {
+        case let .success(connection):
+            guard isRunning, manager.connections[id] != nil else {
+                connection.close(.requested("dial no longer wanted"))
+                return
+            }
+            let link = makeLink(id: id, direction: .outbound, connection: connection, role: .initiator)
+            links[id] = link
+            perform(manager.onDialConnected(id, now: now()))
+            link.start()
+        case let .failure(error):
+            counters.dialsFailed += 1
+            logger.debug("dial failed", metadata: ["address": "\(address)", "error": "\(error)"])
+            guard isRunning else { return }
+            perform(manager.onDialFailed(id, now: now()))
+        }
+    }
+
+    private func makeLink(id: PeerLink.ID, direction: ConnectionManager.Direction, connection: TCPConnection,
+                          role: NoiseHandshake.Role) -> PeerLink {
+        let extensions = advertisedAddress.map { [(type: IdentityProof.listenAddressExtension, value: Array($0.utf8))] } ?? []
+        let handshake = NoiseHandshake(role: role, networkID: configuration.networkID, identity: signingKey,
+                                       localStatic: noiseStatic, ephemeral: .generate(), extensions: extensions)
+        return PeerLink(id: id, direction: direction, connection: connection, handshake: handshake,
+                        maxMessageSize: configuration.maxMessageSize, sendLimits: configuration.sendLimits) { link, event in
+            self.enter(carrying: (link, event)) { $0.linkEvent($1.0, $1.1) }
+        }
+    }
+
+    // MARK: - Link events
+
+    private func linkEvent(_ link: PeerLink, _ event: PeerLink.Event) {
+        switch event {
+        case let .established(proof):
+            counters.handshakesCompleted += 1
+            let advertised = proof.listenAddress.flatMap { try? NetAddress(parsing: $0) }
+            perform(manager.onHandshakeComplete(link.id, identity: proof.identity, advertised: advertised, now: now()))
+        case let .message(bytes):
+            counters.messagesReceived += 1
+            guard let identity = link.remote?.identity, let tag = bytes.first else { return }
+            guard let handler = handlers[tag] else {
+                counters.unknownTags += 1
+                return
+            }
+            handler(identity, bytes.dropFirst())
+        case let .pong(nonce, rtt):
+            finishPing(PingKey(link: link.id, nonce: nonce), with: .success(rtt))
+        case let .closed(reason):
+            links[link.id] = nil
+            counters.closes[reason.code, default: 0] += 1
+            var metadata: Logger.Metadata = ["address": "\(link.connection.peerAddress.map { "\($0)" } ?? "?")",
+                                             "reason": "\(reason)", "direction": "\(link.direction.rawValue)"]
+            if let identity = link.remote?.identity { metadata["peer"] = "\(identity.hex.prefix(16))" }
+            if reason.isMisbehaviour {
+                logger.warning("closed connection", metadata: metadata)
+            } else {
+                logger.info("closed connection", metadata: metadata)
+            }
+            for key in pingWaiters.keys where key.link == link.id {
+                finishPing(key, with: .failure(.notConnected(link.remote?.identity.hex ?? "?")))
+            }
+            guard isRunning else { return }
+            perform(reason.isMisbehaviour
+                    ? manager.onMisbehaviour(link.id, reason: reason, now: now())
+                    : manager.onClosed(link.id, reason: reason, now: now()))
+        }
+    }
+
+    // MARK: - Directives and the tick
+
+    func perform(_ directives: [ConnectionManager.Directive]) {
+        for directive in directives {
+            switch directive {
+            case let .dial(id, address):
+                dial(id, address)
+            case .startHandshake:
+                break  // `accepted` starts the link as soon as the manager allows it
+            case let .close(id, reason):
+                links[id]?.close(reason)
+            case let .peerConnected(_, identity, direction):
+                logger.info("peer connected", metadata: ["peer": "\(identity.hex.prefix(16))", "direction": "\(direction.rawValue)"])
+            case let .peerDisconnected(_, identity, reason):
+                logger.info("peer disconnected", metadata: ["peer": "\(identity.hex.prefix(16))", "reason": "\(reason)"])
+            case let .rememberAddress(identity, address):
+                let peer = KnownPeer(identity: identity, address: address.description,
+                                     lastConnected: UInt64(max(0, Date().timeIntervalSince1970)))
+                let logger = self.logger
+                peerStore?.remember(peer) { result in
+                    if case let .failure(error) = result {
+                        logger.error("cannot remember peer address", metadata: ["address": "\(address)", "error": "\(error)"])
+                    }
+                }
+            }
+        }
+    }
+
+    func tick() {
+        guard isRunning else { return }
+        perform(manager.onTick(now: now()))
+        let clock = ContinuousClock.now
+        for link in links.values.sorted(by: { $0.id < $1.id }) where link.isEstablished {
+            if link.lastReceived.duration(to: clock) > configuration.idleTimeout {
+                link.close(.idleTimeout)
+            } else if (link.lastPingSent ?? link.establishedAt).map({ $0.duration(to: clock) >= configuration.keepaliveInterval }) ?? true {
+                link.ping()
+            }
+        }
+    }
+}

@@ -1,0 +1,22 @@
+/// What can go wrong running a node or talking to one. Each case says what failed and what to do.
+public enum NodeError: Error, Sendable, Equatable, CustomStringConvertible {
+    case invalidAddress(String, String)
+    case listenFailed(String, String)
+    case controlSocketFailed(String, String)
+    case notConnected(String)
+    case pingTimedOut(String, Duration)
+    case notRunning
+
+    public var description: String {
+        switch self {
+        case let .invalidAddress(text, why): return "invalid address \"\(text)\": \(why)"
+        case let .listenFailed(address, why):
+            return "cannot listen on \(address): \(why) (is another node using this port? pick another with --listen)"
+        case let .controlSocketFailed(path, why):
+            return "cannot open the control socket \(path): \(why) (is another chorusd running on this data directory?)"
+        case let .notConnected(peer): return "no session with peer \(peer); `chorus peers` lists the connected ones"
+        case let .pingTimedOut(peer, after): return "peer \(peer) did not answer a ping within \(after)"
+        case .notRunning: return "the node is not running"
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import ChorusCrypto
+import ChorusStore
+
+/// The `peers` table: remembered dialable addresses, written as sessions come up and read at start.
+///
+/// Writes go through the node's `StorageWriter` (never blocking the loop); reads happen once, at
+/// start, before the loop serves anything.
+public struct PeerStore: Sendable {
+    private let environment: StoreEnvironment
+    private let writer: StorageWriter
+    private let table: Table<Bytes32, [UInt8]>
+
+    public init(environment: StoreEnvironment, writer: StorageWriter) throws(StoreError) {
+        self.environment = environment
+        self.writer = writer
+        self.table = try environment.table(NodeSchema.peers)
+    }
+
+    /// Every remembered peer, most recently connected first. Entries that fail to decode (written by
+    /// a newer version, or damaged) are skipped and counted in `skipped`.
+    @available(*, noasync, message: "runs an LMDB read transaction; call from a thread, not a task")
+    public func load() throws(StoreError) -> (peers: [KnownPeer], skipped: Int) {
+        var peers: [KnownPeer] = []
+        var skipped = 0
+        try environment.read { (txn: borrowing ReadTransaction) throws(StoreError) in
+            try table.scan(in: txn) { (key: Bytes32, value: [UInt8]) -> ScanControl in
+                if let peer = try? KnownPeer(identity: Ed25519.PublicKey(key), decodingValue: value) {
+                    peers.append(peer)
+                } else {
+                    skipped += 1
+                }
+                return .continue
+            }
+        }
+        return (peers.sorted { $0.lastConnected > $1.lastConnected }, skipped)
+    }
+
+    /// Remembers `peer` (replacing its previous address). `completion` runs on the storage thread.
+    public func remember(_ peer: KnownPeer, completion: @escaping @Sendable (Result<Void, StoreError>) -> Void = { _ in }) {
+        var batch = WriteBatch()
+        batch.put(peer.identity.raw, peer.encodedValue, into: table)
+        writer.submit(batch, completion: completion)
+    }
+}

@@ -1,0 +1,30 @@
+/// What the node counts about its connections: every close by reason (the hostile-input tests and
+/// operators read these), handshakes, refusals, messages and drops. Shown by `chorus status`.
+public struct NodeCounters: Sendable, Equatable, Codable {
+    /// Connections closed or refused, by `CloseReason.code`.
+    public var closes: [String: Int] = [:]
+    public var handshakesCompleted = 0
+    public var inboundAccepted = 0
+    public var dialsAttempted = 0
+    public var dialsFailed = 0
+    public var messagesReceived = 0
+    public var messagesSent = 0
+    /// Messages dropped because a peer's send queue was full.
+    public var sendDrops = 0
+    /// Messages that arrived with a protocol tag no handler is registered for.
+    public var unknownTags = 0
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case closes
+        case handshakesCompleted = "handshakes_completed"
+        case inboundAccepted = "inbound_accepted"
+        case dialsAttempted = "dials_attempted"
+        case dialsFailed = "dials_failed"
+        case messagesReceived = "messages_received"
+        case messagesSent = "messages_sent"
+        case sendDrops = "send_drops"
+        case unknownTags = "unknown_tags"
+    }
+}

@@ -1,0 +1,37 @@
+import ArgumentParser
+import ChorusNode
+
+/// `chorus status`: a running node's identity, addresses, peer count and connection counters.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show a running node's identity, listen addresses, peers and counters.",
+        discussion: """
+            EXAMPLES:
+              chorus --data-dir /tmp/n1 status
+              chorus --data-dir /tmp/n1 status --json | jq .peer_count
+            """
+    )
+
+    @OptionGroup var node: NodeOptions
+    @Flag(name: .long, help: "Print JSON: public_key, network_id, listen_addresses, peer_count, counters, ...")
+    var json = false
+
+    func run() async throws {
+        let status = try await node.call("status", as: NodeStatus.self)
+        if json { return try Console.printJSON(status) }
+        print("public key     \(status.publicKey)")
+        print("network        \(status.networkID)")
+        print("listening on   \(status.listenAddresses.joined(separator: ", "))")
+        print("advertised     \(status.advertisedAddress ?? "(none)")")
+        print("peers          \(status.peerCount) (\(status.inbound) inbound, \(status.outbound) outbound), \(status.connecting) connecting")
+        print("known addrs    \(status.knownAddresses)")
+        print("uptime         \(Int(status.uptimeSeconds)) s")
+        let c = status.counters
+        print("handshakes     \(c.handshakesCompleted) completed; dials \(c.dialsAttempted) (\(c.dialsFailed) failed); inbound accepted \(c.inboundAccepted)")
+        print("messages       \(c.messagesReceived) received, \(c.messagesSent) sent, \(c.sendDrops) dropped")
+        if !c.closes.isEmpty {
+            print("closes         " + c.closes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+        }
+    }
+}

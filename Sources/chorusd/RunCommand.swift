@@ -1,0 +1,110 @@
+import ArgumentParser
+import ChorusCrypto
+import ChorusLoop
+import ChorusNode
+import ChorusStore
+import Foundation
+import Logging
+
+/// `chorusd run`: runs a node until SIGINT or SIGTERM.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a node: listen, dial seeds and remembered peers, keep sessions, serve the control socket.",
+        discussion: """
+            Peers the node connects to are remembered in its store, so after a restart it finds \
+            them again without --seed. SIGINT or SIGTERM stops it gracefully (peers are told, the \
+            store is flushed) within two seconds.
+            """
+    )
+
+    @Option(name: .long, help: "The data directory made by `chorusd init`.")
+    var dataDir: String
+
+    @Option(name: .long, help: "Listen on host:port instead of the configured addresses (repeatable).")
+    var listen: [String] = []
+
+    @Option(name: .long, help: "Dial host:port at start, besides remembered peers (repeatable).")
+    var seed: [String] = []
+
+    @Option(name: .long, help: "Log format: text or json (one object per line on stderr).")
+    var logFormat: LogFormat = .text
+
+    @Option(name: .long, help: "Lowest level logged: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    enum LogFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+    func run() async throws {
+        let directory = DataDirectory(dataDir)
+        guard directory.isInitialized else {
+            throw DaemonFailure.failed("\(directory.path) is not an initialized data directory; run `chorusd init --data-dir \(directory.path)` first")
+        }
+        let format = logFormat, level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler = format == .json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "chorusd")
+
+        var configuration: NodeConfiguration
+        do { configuration = try ConfigFile.load(directory.configFile) } catch { throw DaemonFailure.failed("\(error)") }
+        if !listen.isEmpty { configuration.listen = listen }
+        configuration.seeds += seed
+        let key: Ed25519.SigningKey
+        do { key = try KeyFile.read(directory.keyFile) } catch { throw DaemonFailure.failed("\(error)") }
+
+        let environment: StoreEnvironment
+        let writer: StorageWriter
+        let peerStore: PeerStore
+        do {
+            environment = try StoreEnvironment.open(at: directory.storeDirectory, schema: NodeSchema.schema)
+            writer = try StorageWriter(environment: environment)
+            peerStore = try PeerStore(environment: environment, writer: writer)
+        } catch {
+            throw DaemonFailure.failed("cannot open the store in \(directory.storeDirectory): \(error)")
+        }
+        let loop: EventLoop
+        do { loop = try EventLoop(name: "chorusd") } catch { throw DaemonFailure.failed("cannot start the event loop: \(error)") }
+
+        let node = Node(configuration: configuration, signingKey: key, peerStore: peerStore, loop: loop, logger: logger)
+        do {
+            try await node.start()
+            try await node.startControlServer(path: directory.controlSocket)
+        } catch {
+            await node.stop()
+            loop.shutdown()
+            writer.close()
+            throw DaemonFailure.failed("\(error)")
+        }
+        logger.info("node running", metadata: [
+            "public_key": "\(key.publicKey.hex)", "network": "\(configuration.networkID)",
+            "data_dir": "\(directory.path)",
+        ])
+
+        let signal = await Self.waitForTerminationSignal()
+        logger.info("stopping", metadata: ["signal": "\(signal == SIGINT ? "SIGINT" : "SIGTERM")"])
+        await node.stop()
+        loop.shutdown()
+        writer.close()
+        logger.info("stopped cleanly")
+    }
+
+    /// Waits for SIGINT or SIGTERM (their default actions are disabled so the node can stop cleanly).
+    private static func waitForTerminationSignal() async -> Int32 {
+        let (stream, continuation) = AsyncStream<Int32>.makeStream()
+        let sources = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
+            Foundation.signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { continuation.yield(number) }
+            source.resume()
+            return source
+        }
+        defer { sources.forEach { $0.cancel() } }
+        for await number in stream { return number }
+        return SIGTERM
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
