@@ -41,8 +41,8 @@ extension Node {
             perform(manager.onDialFailed(id, now: now()))
             return
         }
-        TCPConnection.connect(to: socket, on: loop, timeout: configuration.connections.handshakeTimeout) { [unowned self] result in
-            self.enter(carrying: result) { $0.dialCompleted(id, address: address, $1) }
+        TCPConnection.connect(to: socket, on: loop, timeout: configuration.connections.handshakeTimeout) { [weak self] result in
+            self?.enter(carrying: result) { $0.dialCompleted(id, address: address, $1) }
         }
     }
 

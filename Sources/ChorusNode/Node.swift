@@ -71,8 +71,8 @@ public actor Node {
             let address: SocketAddress
             do { address = try SocketAddress(parsing: text) } catch { throw .invalidAddress(text, error.description) }
             do {
-                let listener = try TCPListener(bindingTo: address, on: loop) { [unowned self] connection in
-                    self.enter(carrying: connection) { $0.accepted($1) }
+                let listener = try TCPListener(bindingTo: address, on: loop) { [weak self] connection in
+                    self?.enter(carrying: connection) { $0.accepted($1) }
                 }
                 listeners.append(listener)
                 logger.info("listening", metadata: ["address": "\(listener.localAddress)"])
@@ -105,8 +105,8 @@ public actor Node {
         manager.addCandidates(candidates)
         isRunning = true
         let timer = LoopTimer(on: loop)
-        timer.schedule(after: .zero, repeatingEvery: Self.tickInterval) { [unowned self] in
-            self.assumeIsolated { $0.tick() }
+        timer.schedule(after: .zero, repeatingEvery: Self.tickInterval) { [weak self] in
+            self?.assumeIsolated { $0.tick() }
         }
         tickTimer = timer
     }
@@ -196,8 +196,8 @@ public actor Node {
             self.assumeIsolated { node in
                 let timer = LoopTimer(on: node.loop)
                 node.pingWaiters[key] = PingWaiter(continuation: continuation, timer: timer, peer: peer)
-                timer.schedule(after: timeout) { [unowned node] in
-                    node.assumeIsolated { $0.finishPing(key, with: .failure(.pingTimedOut(peer.hex, timeout))) }
+                timer.schedule(after: timeout) { [weak node] in
+                    node?.assumeIsolated { $0.finishPing(key, with: .failure(.pingTimedOut(peer.hex, timeout))) }
                 }
             }
         }

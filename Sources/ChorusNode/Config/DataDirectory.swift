@@ -12,7 +12,7 @@ public struct DataDirectory: Sendable, Equatable {
     public let path: String
 
     public init(_ path: String) {
-        // Keep paths short: the control socket's path must fit in sockaddr_un (108 bytes).
+        // Absolute, so the control socket path does not depend on the working directory.
         let trimmed = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
         self.path = trimmed.hasPrefix("/") ? trimmed : FileManager.default.currentDirectoryPath + "/" + trimmed
     }

@@ -13,8 +13,8 @@ extension Node {
     /// live one is an error.
     public func startControlServer(path: String) throws(NodeError) {
         do {
-            controlServer = try UnixListener(path: path, on: loop) { [unowned self] connection in
-                self.enter(carrying: connection) { $0.controlAccepted($1) }
+            controlServer = try UnixListener(path: path, on: loop) { [weak self] connection in
+                self?.enter(carrying: connection) { $0.controlAccepted($1) }
             }
             logger.info("control socket ready", metadata: ["path": "\(path)"])
         } catch {

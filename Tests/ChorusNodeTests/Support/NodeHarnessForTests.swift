@@ -1,0 +1,97 @@
+import ChorusCrypto
+import ChorusLoop
+import ChorusMesh
+import ChorusStore
+import Foundation
+import Logging
+import Synchronization
+@testable import ChorusNode
+
+/// A log handler that keeps every message with its metadata, so tests can check what was logged.
+struct RecordingLogHandlerForTests: LogHandler {
+    final class Records: Sendable {
+        let lines = Mutex<[String]>([])
+        func contains(_ fragments: String...) -> Bool {
+            lines.withLock { $0.contains { line in fragments.allSatisfy { line.contains($0) } } }
+        }
+    }
+
+    let records: Records
+    var logLevel: Logger.Level = .trace
+    var metadata: Logger.Metadata = [:]
+    var metadataProvider: Logger.MetadataProvider?
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let all = metadata.merging(event.metadata ?? [:]) { $1 }
+        let text = all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        records.lines.withLock { $0.append("\(event.level) \(event.message) \(text)") }
+    }
+}
+
+/// One node on its own loop, listening on a free loopback port, with an optional LMDB store.
+final class NodeHarnessForTests: Sendable {
+    let loop: EventLoop
+    let node: Node
+    let key: Ed25519.SigningKey
+    let logs = RecordingLogHandlerForTests.Records()
+    let address: String
+    private let store: (environment: StoreEnvironment, writer: StorageWriter)?
+
+    /// Settings that make the hostile cases quick: a short handshake timeout, loopback-friendly limits.
+    static func testConfiguration(seeds: [String] = [], listen: String = "127.0.0.1:0") -> NodeConfiguration {
+        var configuration = NodeConfiguration(networkID: "test-net", listen: [listen], seeds: seeds)
+        configuration.connections.handshakeTimeout = .seconds(1)
+        configuration.connections.redialBase = .milliseconds(50)
+        configuration.connections.redialMax = .milliseconds(500)
+        configuration.keepaliveInterval = .milliseconds(200)
+        return configuration
+    }
+
+    init(configuration: NodeConfiguration = testConfiguration(), key: Ed25519.SigningKey = .generate(),
+         storeDirectory: String? = nil) async throws {
+        self.key = key
+        loop = try EventLoop(name: "test-node")
+        var peerStore: PeerStore?
+        if let storeDirectory {
+            let environment = try StoreEnvironment.open(at: storeDirectory, schema: NodeSchema.schema)
+            let writer = try StorageWriter(environment: environment)
+            store = (environment, writer)
+            peerStore = try PeerStore(environment: environment, writer: writer)
+        } else {
+            store = nil
+        }
+        let logs = self.logs
+        let logger = Logger(label: "test") { _ in RecordingLogHandlerForTests(records: logs) }
+        node = Node(configuration: configuration, signingKey: key, peerStore: peerStore, loop: loop, logger: logger, seed: 7)
+        try await node.start()
+        address = await node.status().listenAddresses[0]
+    }
+
+    /// Stops the node, shuts its loop down and waits until its store writes are durable.
+    func shutdown() async {
+        await node.stop()
+        loop.shutdown()
+        store?.writer.close()
+    }
+
+    func counter(_ code: String) async -> Int { await node.currentCounters.closes[code, default: 0] }
+}
+
+/// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
+func eventually(timeout: Duration = .seconds(5), _ condition: () async -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return await condition()
+}
+
+func temporaryDirectory(_ label: String) -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("chorus-\(label)-\(UUID().uuidString.prefix(8))").path
+}
