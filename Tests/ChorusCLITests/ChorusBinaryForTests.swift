@@ -10,21 +10,24 @@ enum ChorusBinaryForTests {
         let stderr: String
     }
 
-    static let binaryURL: URL? = {
+    static let binaryURL: URL? = url(of: "chorus")
+
+    /// A product of this package (`chorus`, `chorusd`) next to the test bundle.
+    static func url(of name: String) -> URL? {
         var candidates: [URL] = []
         if let executable = Bundle.main.executableURL {
-            candidates.append(executable.deletingLastPathComponent().appendingPathComponent("chorus"))
+            candidates.append(executable.deletingLastPathComponent().appendingPathComponent(name))
         }
         for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-            candidates.append(bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("chorus"))
+            candidates.append(bundle.bundleURL.deletingLastPathComponent().appendingPathComponent(name))
         }
         let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        candidates.append(packageRoot.appendingPathComponent(".build/debug/chorus"))
+        candidates.append(packageRoot.appendingPathComponent(".build/debug/\(name)"))
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
-    }()
+    }
 
-    static func run(_ arguments: [String], stdin: [UInt8] = [], in directory: String? = nil) throws -> Result {
-        let binary = try #require(Self.binaryURL, "chorus binary not found next to the test bundle; run `swift build --build-tests`")
+    static func run(_ arguments: [String], stdin: [UInt8] = [], in directory: String? = nil, binary name: String = "chorus") throws -> Result {
+        let binary = try #require(Self.url(of: name), "\(name) binary not found next to the test bundle; run `swift build --build-tests`")
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments

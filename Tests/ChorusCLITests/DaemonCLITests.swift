@@ -1,0 +1,149 @@
+import Foundation
+import Testing
+
+/// Two real `chorusd` processes on loopback, driven and inspected through `chorus`: they find
+/// each other, answer pings, and after `kill -9` and a restart without seeds they reconnect from
+/// the addresses they stored, within two seconds.
+@Suite(.serialized) struct DaemonCLITests {
+    /// A running `chorusd run`, its output going to a log file in its data directory.
+    final class DaemonForTests {
+        let process = Process()
+        let dataDir: String
+
+        init(dataDir: String, arguments: [String] = []) throws {
+            self.dataDir = dataDir
+            let binary = try #require(ChorusBinaryForTests.url(of: "chorusd"))
+            process.executableURL = binary
+            process.arguments = ["run", "--data-dir", dataDir, "--log-format", "json"] + arguments
+            let log = dataDir + "/daemon.log"
+            if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            try handle.seekToEnd()
+            process.standardOutput = handle
+            process.standardError = handle
+            try process.run()
+        }
+
+        func kill9() {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+
+        deinit { if process.isRunning { kill9() } }
+    }
+
+    /// A free loopback port (bound, then released for the daemon to take).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        try withUnsafeMutablePointer(to: &address) { pointer in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                guard bind(fd, raw, length) == 0, getsockname(fd, raw, &length) == 0 else { throw POSIXError(.EADDRINUSE) }
+            }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func json(_ arguments: [String]) throws -> Any? {
+        let result = try ChorusBinaryForTests.run(arguments)
+        guard result.status == 0 else { return nil }
+        return try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))
+    }
+
+    static func peerKeys(_ dataDir: String) -> Set<String> {
+        let peers = (try? json(["--data-dir", dataDir, "peers", "--json"])) as? [[String: Any]] ?? []
+        return Set(peers.compactMap { $0["public_key"] as? String })
+    }
+
+    static func waitUntil(_ timeout: Duration, _ condition: () -> Bool) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if condition() { return true }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return condition()
+    }
+
+    @Test func twoDaemonsFindEachOtherAndReconnectAfterKill9WithoutSeeds() throws {
+        let dir = try TemporaryDirectoryForTests()
+        let one = dir.file("n1"), two = dir.file("n2")
+        let port1 = try Self.freePort(), port2 = try Self.freePort()
+        var keys: [String: String] = [:]
+        for (dataDir, port) in [(one, port1), (two, port2)] {
+            let result = try ChorusBinaryForTests.run(["init", "--data-dir", dataDir, "--listen", "127.0.0.1:\(port)", "--json"], binary: "chorusd")
+            #expect(result.status == 0, "\(result.stderr)")
+            let summary = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: String]
+            keys[dataDir] = summary?["public_key"]
+        }
+        let key1 = try #require(keys[one]), key2 = try #require(keys[two])
+        // init never overwrites.
+        #expect(try ChorusBinaryForTests.run(["init", "--data-dir", one], binary: "chorusd").status == 1)
+
+        var daemon1: DaemonForTests? = try DaemonForTests(dataDir: one)
+        var daemon2: DaemonForTests? = try DaemonForTests(dataDir: two, arguments: ["--seed", "127.0.0.1:\(port1)"])
+        #expect(Self.waitUntil(.seconds(10)) { Self.peerKeys(one) == [key2] && Self.peerKeys(two) == [key1] })
+
+        let status = try #require(try Self.json(["--data-dir", one, "status", "--json"]) as? [String: Any])
+        #expect(status["public_key"] as? String == key1)
+        #expect(status["network_id"] as? String == "chorus-devnet")
+        #expect(status["listen_addresses"] as? [String] == ["127.0.0.1:\(port1)"])
+        #expect(status["peer_count"] as? Int == 1)
+        let peers = try #require(try Self.json(["--data-dir", two, "peers", "--json"]) as? [[String: Any]])
+        #expect(peers.first?["direction"] as? String == "outbound")
+        #expect(peers.first?["address"] as? String == "127.0.0.1:\(port1)")
+        let ping = try ChorusBinaryForTests.run(["--data-dir", two, "ping", key1, "--json"])
+        #expect(ping.status == 0, "\(ping.stderr)")
+        #expect(ping.stdout.contains("rtt_ms"))
+
+        // kill -9 the seeded node and restart it without seeds: it dials the stored address.
+        daemon2?.kill9()
+        daemon2 = nil
+        var started = ContinuousClock.now
+        daemon2 = try DaemonForTests(dataDir: two)
+        #expect(Self.waitUntil(.seconds(2)) { Self.peerKeys(one) == [key2] && Self.peerKeys(two) == [key1] })
+        #expect(started.duration(to: .now) <= .seconds(2))
+
+        // kill -9 the seed and restart it: it dials the address the other node advertised.
+        daemon1?.kill9()
+        daemon1 = nil
+        started = ContinuousClock.now
+        daemon1 = try DaemonForTests(dataDir: one)
+        #expect(Self.waitUntil(.seconds(2)) { Self.peerKeys(one) == [key2] && Self.peerKeys(two) == [key1] })
+        #expect(started.duration(to: .now) <= .seconds(2))
+
+        // SIGTERM stops both gracefully within 2 s.
+        for daemon in [daemon1, daemon2].compactMap({ $0 }) {
+            let stopping = ContinuousClock.now
+            daemon.process.terminate()
+            daemon.process.waitUntilExit()
+            #expect(daemon.process.terminationStatus == 0)
+            #expect(stopping.duration(to: .now) < .seconds(2))
+        }
+        let log = try String(contentsOfFile: one + "/daemon.log", encoding: .utf8)
+        #expect(log.contains("\"message\":\"stopped cleanly\""))
+    }
+
+    @Test func runRefusesAnUninitializedDirectoryAndBadConfig() throws {
+        let dir = try TemporaryDirectoryForTests()
+        let missing = try ChorusBinaryForTests.run(["run", "--data-dir", dir.file("nothing")], binary: "chorusd")
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("chorusd init"))
+
+        let node = dir.file("n")
+        #expect(try ChorusBinaryForTests.run(["init", "--data-dir", node, "--listen", "127.0.0.1:0"], binary: "chorusd").status == 0)
+        try "network = \"chorus-devnet\"\nlisten = [\"127.0.0.1:0\"]\n[session]\nidle_timeout_ms = \"soon\"\n"
+            .write(toFile: node + "/config.toml", atomically: true, encoding: .utf8)
+        let bad = try ChorusBinaryForTests.run(["run", "--data-dir", node], binary: "chorusd")
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("config.toml: session.idle_timeout_ms: expected an integer"))
+        // With no node running, the CLI says so and exits 1.
+        let status = try ChorusBinaryForTests.run(["--data-dir", node, "status"])
+        #expect(status.status == 1)
+        #expect(status.stderr.contains("is `chorusd run` running"))
+    }
+}
