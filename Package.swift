@@ -103,6 +103,8 @@ let package = Package(
                 "ChorusStore",
                 "ChorusNode",
                 "ChorusLoop",
+                "ChorusMesh",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
