@@ -1,0 +1,168 @@
+import ArgumentParser
+import ChorusNode
+import Foundation
+import Synchronization
+
+/// `chorusd devnet`: N local nodes on loopback, each a real `chorusd run` process with its own data
+/// directory, and a live table of how they are doing. Ctrl-C stops them all.
+struct DevnetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "devnet",
+        abstract: "Run N local nodes on loopback with a live status table.",
+        discussion: """
+            Node i keeps its data in DIR/node-i (initialized on first use, kept across runs) and \
+            listens on 127.0.0.1:(base-port + i). Node 1 is every other node's seed; the mesh \
+            fills in from there. Each node is a separate `chorusd run` process, so `chorus \
+            --data-dir DIR/node-i status|peers|ping` works on it while the devnet runs.
+
+            EXAMPLES:
+              chorusd devnet --nodes 5
+              chorusd devnet --nodes 3 --dir /tmp/devnet --duration 10 --json
+            """
+    )
+
+    @Option(name: .long, help: "How many nodes.")
+    var nodes = 5
+
+    @Option(name: .long, help: "The directory holding node-1 ... node-N.")
+    var dir = "devnet"
+
+    @Option(name: .long, help: "Node i listens on 127.0.0.1:(base-port + i).")
+    var basePort = 7700
+
+    @Option(name: .long, help: "Stop after this many seconds (default: run until Ctrl-C).")
+    var duration: Double?
+
+    @Option(name: .long, help: "Seconds between table refreshes.")
+    var interval: Double = 1
+
+    @Flag(name: .long, help: "Print one JSON object per refresh (node statuses) instead of the table.")
+    var json = false
+
+    func validate() throws {
+        guard (1...200).contains(nodes) else { throw ValidationError("--nodes must be 1...200") }
+        guard basePort > 0, basePort + nodes <= 65535 else { throw ValidationError("--base-port leaves no room for \(nodes) ports") }
+        guard interval > 0 else { throw ValidationError("--interval must be positive") }
+    }
+
+    func run() async throws {
+        guard let executable = Bundle.main.executablePath else { throw DaemonFailure.failed("cannot locate the chorusd executable") }
+        let root = DataDirectory(dir).path
+        var directories: [String] = []
+        for i in 1...nodes {
+            let dataDir = "\(root)/node-\(i)"
+            directories.append(dataDir)
+            if !DataDirectory(dataDir).isInitialized {
+                let status = try Self.runToEnd(executable, ["init", "--data-dir", dataDir, "--listen", "127.0.0.1:\(basePort + i)"])
+                guard status == 0 else { throw DaemonFailure.failed("chorusd init for \(dataDir) failed (status \(status))") }
+            }
+        }
+        Foundation.signal(SIGINT, SIG_IGN)
+        Foundation.signal(SIGTERM, SIG_IGN)
+        var children: [Process] = []
+        for (index, dataDir) in directories.enumerated() {
+            var arguments = ["run", "--data-dir", dataDir, "--log-format", "json"]
+            if index > 0 { arguments += ["--seed", "127.0.0.1:\(basePort + 1)"] }
+            children.append(try Self.start(executable, arguments, log: dataDir + "/chorusd.log"))
+        }
+        if !json {
+            print("devnet: \(nodes) nodes in \(root) (logs: node-i/chorusd.log); Ctrl-C stops them")
+        }
+
+        let stop = StopFlag()
+        let sources = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { stop.raise() }
+            source.resume()
+            return source
+        }
+        defer { sources.forEach { $0.cancel() } }
+
+        let started = ContinuousClock.now
+        while !stop.isRaised {
+            let nextRefresh = ContinuousClock.now + .seconds(interval)
+            while !stop.isRaised, ContinuousClock.now < nextRefresh { try? await Task.sleep(for: .milliseconds(50)) }
+            if stop.isRaised { break }
+            let statuses = await withTaskGroup(of: (Int, NodeStatus?).self) { group in
+                for (index, dataDir) in directories.enumerated() {
+                    group.addTask {
+                        let status = try? await ControlClient.call(ControlRequest(method: "status"), socketPath: DataDirectory(dataDir).controlSocket,
+                                                                   as: NodeStatus.self, timeout: .seconds(2))
+                        return (index, status)
+                    }
+                }
+                var all = [NodeStatus?](repeating: nil, count: directories.count)
+                for await (index, status) in group { all[index] = status }
+                return all
+            }
+            let exited = children.enumerated().filter { !$0.element.isRunning }.map { $0.offset + 1 }
+            if json { Self.printJSON(statuses, exited: exited) } else { Self.printTable(statuses, exited: exited) }
+            if let duration, started.duration(to: .now) >= .seconds(duration) { break }
+        }
+        for child in children where child.isRunning { child.terminate() }
+        for child in children { child.waitUntilExit() }
+        if !json { print("devnet stopped") }
+    }
+
+    private static func start(_ executable: String, _ arguments: [String], log: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        try handle.seekToEnd()
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return process
+    }
+
+    private static func runToEnd(_ executable: String, _ arguments: [String]) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    private static func printTable(_ statuses: [NodeStatus?], exited: [Int]) {
+        print("")
+        print("node  key       peers  in  out  handshakes  msgs in/out   drops  closes")
+        for (index, status) in statuses.enumerated() {
+            let name = "\(index + 1)".padding(toLength: 4, withPad: " ", startingAt: 0)
+            guard let s = status else {
+                print("\(name)  \(exited.contains(index + 1) ? "(exited; see its chorusd.log)" : "(not answering yet)")")
+                continue
+            }
+            let c = s.counters
+            let closes = c.closes.values.reduce(0, +)
+            print("\(name)  \(s.publicKey.prefix(8))  \(pad(s.peerCount, 5))  \(pad(s.inbound, 2))  \(pad(s.outbound, 3))  "
+                  + "\(pad(c.handshakesCompleted, 10))  \(pad(c.messagesReceived, 6))/\(pad(c.messagesSent, 6))  \(pad(c.sendDrops, 5))  \(closes)")
+        }
+    }
+
+    private static func pad(_ value: Int, _ width: Int) -> String {
+        let text = "\(value)"
+        return String(repeating: " ", count: max(0, width - text.count)) + text
+    }
+
+    private static func printJSON(_ statuses: [NodeStatus?], exited: [Int]) {
+        struct Snapshot: Encodable {
+            let nodes: [NodeStatus?]
+            let exited: [Int]
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(Snapshot(nodes: statuses, exited: exited)) else { return }
+        print(String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// Set by the signal handler, read by the refresh loop.
+final class StopFlag: Sendable {
+    private let raised = Atomic<Bool>(false)
+    func raise() { raised.store(true, ordering: .relaxed) }
+    var isRaised: Bool { raised.load(ordering: .relaxed) }
+}

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The README's first command: installs system packages if missing, builds chorusd, and runs a local
+# devnet of chorusd processes on loopback (default 5 nodes, data in ./devnet, Ctrl-C stops it).
+# Arguments are passed to `chorusd devnet` (see `chorusd devnet --help`), e.g. --nodes 8 --dir /tmp/dn.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+Tools/install-deps.sh
+swift build --product chorusd
+if [ $# -eq 0 ]; then set -- --nodes 5; fi
+exec .build/debug/chorusd devnet "$@"
