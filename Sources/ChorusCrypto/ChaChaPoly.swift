@@ -44,6 +44,26 @@ public enum ChaChaPoly {
         return try result.get()
     }
 
+    /// Encrypts `buffer[range]` in place and writes the tag into the 16 bytes right after it, so a
+    /// caller can build a whole wire frame (header, plaintext, room for the tag) in one allocation.
+    /// `buffer` must hold at least `range.upperBound + tagLength` bytes.
+    public static func sealInPlace(key: SecretBytes, nonce: [UInt8], buffer: inout [UInt8], range: Range<Int>) throws(CryptoError) {
+        try check(key: key, nonce: nonce)
+        guard range.lowerBound >= 0, range.upperBound + tagLength <= buffer.count else {
+            throw .invalidLength(what: "in-place AEAD buffer", expected: range.upperBound + tagLength, actual: buffer.count)
+        }
+        _ = Sodium.ready
+        var outLen: UInt64 = 0
+        key.withUnsafeBytes { k in
+            buffer.withUnsafeMutableBufferPointer { b in
+                // libsodium allows the ciphertext to overwrite the plaintext (same start address).
+                let start = b.baseAddress! + range.lowerBound
+                _ = crypto_aead_chacha20poly1305_ietf_encrypt(
+                    start, &outLen, start, UInt64(range.count), nil, 0, nil, nonce, k.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
+        }
+    }
+
     /// Decrypts and authenticates; throws `authenticationFailed` on any tampering.
     public static func open(key: SecretBytes, nonce: [UInt8], associatedData: UnsafeRawBufferPointer,
                             ciphertext: UnsafeRawBufferPointer) throws(CryptoError) -> [UInt8] {

@@ -139,6 +139,25 @@ import Testing
         try await expectClosed(arena, second, code: "protocol_violation", logged: "exceeds the limit of 65536")
     }
 
+    /// Not hostile, but the case the frame limit must not break: a peer that sends a large first
+    /// message in the same segment as handshake message 3.
+    @Test func firstMessagePipelinedWithHandshakeMessage3IsAccepted() async throws {
+        let arena = try await Arena.make()
+        defer { Task { await arena.close() } }
+        let received = LoopBoundBox<Int>()
+        await arena.target.node.setHandler(for: 9) { _, bytes in received.set(bytes.count) }
+        let peer = try await arena.attacker()
+        var handshake = Self.initiator()
+        peer.write(FrameDecoder.frame(try handshake.writeMessage()))
+        try handshake.readMessage(try await peer.nextFrame())
+        var wire = FrameDecoder.frame(try handshake.writeMessage())
+        var session = NoiseSession(transport: try handshake.split())
+        for frame in try session.seal(message: [9] + [UInt8](repeating: 7, count: 60_000)) { wire += frame }
+        peer.write(wire)
+        #expect(await eventually { received.get() == 60_000 })
+        #expect(!peer.isClosed)
+    }
+
     @Test func ciphertextThatFailsToDecrypt() async throws {
         let arena = try await Arena.make()
         defer { Task { await arena.close() } }

@@ -21,6 +21,16 @@ public struct NoiseCipherState: Sendable {
         return out
     }
 
+    /// ENCRYPT of `buffer[range]` with empty associated data, in place, the tag written right after
+    /// the range; then increment the nonce. Requires a key (transport messages only).
+    public mutating func encryptInPlace(_ buffer: inout [UInt8], range: Range<Int>) throws(NoiseError) {
+        guard let key else { throw .outOfOrder("in-place encryption needs a key") }
+        guard nonce < .max else { throw .nonceExhausted }
+        do { try ChaChaPoly.sealInPlace(key: key, nonce: ChaChaPoly.noiseNonce(nonce), buffer: &buffer, range: range) }
+        catch { throw .malformed("encryption failed: \(error)") }
+        nonce += 1
+    }
+
     /// DECRYPT with the current nonce; the nonce advances only on success.
     public mutating func decrypt(ad: [UInt8], ciphertext: [UInt8], message: Int) throws(NoiseError) -> [UInt8] {
         guard let key else { return ciphertext }

@@ -22,22 +22,38 @@ public struct FrameDecoder: Sendable {
     /// - Throws: `NoiseError.tooLarge` when a frame announces more than `maxFrameLength` bytes; the
     ///   stream is then unusable and the connection must be closed.
     public mutating func feed(_ chunk: [UInt8]) throws(NoiseError) -> [[UInt8]] {
-        buffer += chunk
+        append(chunk)
         var frames: [[UInt8]] = []
-        while buffer.count - start >= 2 {
-            let length = Int(buffer[start]) << 8 | Int(buffer[start + 1])
-            guard length <= maxFrameLength else {
-                throw .tooLarge(what: "frame", size: length, limit: maxFrameLength)
-            }
-            guard buffer.count - start >= 2 + length else { break }
-            frames.append(Array(buffer[(start + 2)..<(start + 2 + length)]))
-            start += 2 + length
+        while let frame = try next() { frames.append(frame) }
+        return frames
+    }
+
+    /// Buffers received bytes; take frames out with `next()`.
+    public mutating func append(_ chunk: [UInt8]) {
+        buffer += chunk
+    }
+
+    /// The next complete frame, or nil until more bytes arrive. Taking frames one at a time lets the
+    /// caller change `maxFrameLength` between them (when the handshake completes mid-chunk).
+    ///
+    /// - Throws: `NoiseError.tooLarge` when the next frame announces more than `maxFrameLength`.
+    public mutating func next() throws(NoiseError) -> [UInt8]? {
+        guard buffer.count - start >= 2 else { return nil }
+        let length = Int(buffer[start]) << 8 | Int(buffer[start + 1])
+        guard length <= maxFrameLength else {
+            throw .tooLarge(what: "frame", size: length, limit: maxFrameLength)
         }
-        if start > 0 && (start == buffer.count || start > 65_536) {
+        guard buffer.count - start >= 2 + length else { return nil }
+        let frame = Array(buffer[(start + 2)..<(start + 2 + length)])
+        start += 2 + length
+        if start == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            start = 0
+        } else if start > 65_536 {
             buffer.removeFirst(start)
             start = 0
         }
-        return frames
+        return frame
     }
 
     /// Prefixes `payload` (≤ 65535 bytes) with its 2-byte big-endian length.

@@ -1,3 +1,5 @@
+import ChorusCrypto
+
 /// An established, encrypted session (Specs/transport.md §4): application messages of any size up
 /// to `maxMessageSize`, split into transport messages of at most 65535 bytes of ciphertext; ping
 /// and pong with a nonce for RTT; close with a reason code; rekeying of each direction after
@@ -100,14 +102,23 @@ public struct NoiseSession: Sendable {
         }
     }
 
+    /// Builds one wire frame in a single buffer — length, header, body, room for the tag — and
+    /// encrypts header and body in place.
     private mutating func sealFragment(kind: Kind, more: Bool, body: ArraySlice<UInt8>) throws(NoiseError) -> [UInt8] {
-        let header = kind.rawValue | (more ? 0x80 : 0)
-        let ciphertext = try transport.send.encrypt(ad: [], plaintext: [header] + body)
-        if Self.countAndCheck(&sentSinceRekey, bytes: ciphertext.count, messages: rekeyAfterMessages, limit: rekeyAfterBytes) {
+        let ciphertextLength = 1 + body.count + ChaChaPoly.tagLength
+        var frame = [UInt8]()
+        frame.reserveCapacity(2 + ciphertextLength)
+        frame.append(UInt8(ciphertextLength >> 8))
+        frame.append(UInt8(ciphertextLength & 0xff))
+        frame.append(kind.rawValue | (more ? 0x80 : 0))
+        frame.append(contentsOf: body)
+        frame.append(contentsOf: repeatElement(0, count: ChaChaPoly.tagLength))
+        try transport.send.encryptInPlace(&frame, range: 2..<(3 + body.count))
+        if Self.countAndCheck(&sentSinceRekey, bytes: ciphertextLength, messages: rekeyAfterMessages, limit: rekeyAfterBytes) {
             transport.send.rekey()
             rekeys.sent += 1
         }
-        return FrameDecoder.frame(ciphertext)
+        return frame
     }
 
     /// Counts one transport message; true (and the counter reset) when it is time to rekey.

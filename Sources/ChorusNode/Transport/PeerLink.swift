@@ -185,12 +185,16 @@ final class PeerLink {
     private func received(_ chunk: [UInt8]) {
         guard !isClosed else { return }
         statistics.bytesReceived += chunk.count
-        let frames: [[UInt8]]
-        do { frames = try decoder.feed(chunk) } catch {
-            fail(session == nil ? .handshakeFailed(error.description) : .protocolViolation(error.description))
-            return
-        }
-        for frame in frames where !isClosed {
+        decoder.append(chunk)
+        // One frame at a time: the frame limit rises when the handshake completes, and a peer may
+        // send its first session frames in the same TCP segment as handshake message 3.
+        while !isClosed {
+            let frame: [UInt8]?
+            do { frame = try decoder.next() } catch {
+                fail(session == nil ? .handshakeFailed(error.description) : .protocolViolation(error.description))
+                return
+            }
+            guard let frame else { return }
             if session != nil { sessionFrame(frame) } else { handshakeFrame(frame) }
         }
     }
