@@ -43,8 +43,8 @@ let package = Package(
         .testTarget(name: "ChorusLoopTests", dependencies: ["ChorusLoop"], swiftSettings: strict),
 
         // MARK: - Mesh (pure: handshake, connection rules, membership, gossip)
-        .target(name: "ChorusMesh", dependencies: ["ChorusCrypto"], swiftSettings: strict),
-        .testTarget(name: "ChorusMeshTests", dependencies: ["ChorusMesh"], swiftSettings: strict),
+        .target(name: "ChorusMesh", dependencies: ["ChorusCrypto", "ChorusWire"], swiftSettings: strict),
+        .testTarget(name: "ChorusMeshTests", dependencies: ["ChorusMesh", "ChorusWire"], swiftSettings: strict),
 
         // MARK: - Store
         .target(name: "ChorusStore", dependencies: ["CLMDB", "ChorusCrypto"], swiftSettings: strict),
@@ -79,6 +79,7 @@ let package = Package(
                 "ChorusCrypto",
                 "ChorusNode",
                 "ChorusStore",
+                "ChorusWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

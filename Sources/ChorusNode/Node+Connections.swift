@@ -126,10 +126,13 @@ extension Node {
                 break  // `accepted` starts the link as soon as the manager allows it
             case let .close(id, reason):
                 links[id]?.close(reason)
-            case let .peerConnected(_, identity, direction):
+            case let .peerConnected(id, identity, direction):
                 logger.info("peer connected", metadata: ["peer": "\(identity.hex.prefix(16))", "direction": "\(direction.rawValue)"])
+                performGossip(router.onPeerConnected(identity, outbound: direction == .outbound,
+                                                     address: links[id]?.remoteAddress, now: now()))
             case let .peerDisconnected(_, identity, reason):
                 logger.info("peer disconnected", metadata: ["peer": "\(identity.hex.prefix(16))", "reason": "\(reason)"])
+                router.onPeerDisconnected(identity, now: now())
             case let .rememberAddress(identity, address):
                 let peer = KnownPeer(identity: identity, address: address.description,
                                      lastConnected: UInt64(max(0, Date().timeIntervalSince1970)))
@@ -146,6 +149,8 @@ extension Node {
     func tick() {
         guard isRunning else { return }
         perform(manager.onTick(now: now()))
+        // Statements accepted since the last tick become durable in one group commit.
+        if let statements, statements.pendingCount > 0 { statements.flush() }
         let clock = ContinuousClock.now
         for link in links.values.sorted(by: { $0.id < $1.id }) where link.isEstablished {
             if link.lastReceived.duration(to: clock) > configuration.idleTimeout {

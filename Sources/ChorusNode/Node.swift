@@ -2,6 +2,7 @@ import ChorusCrypto
 import ChorusLoop
 import ChorusMesh
 import ChorusStore
+import ChorusWire
 import Logging
 
 /// The node shell: runs the pure connection rules (`ConnectionManager`) on one libuv loop, carries
@@ -38,6 +39,16 @@ public actor Node {
     /// The address announced in handshakes, once listening.
     var advertisedAddress: String?
     var isRunning = false
+    /// Gossip (Node+Gossip.swift): the pure router, its heartbeat, and what the CLI can ask about.
+    var router: GossipRouter
+    var heartbeatTimer: LoopTimer?
+    var journal = GossipJournal()
+    /// Where gossiped statements are ingested (validation is ingestion); nil verifies only.
+    let statements: StatementStore?
+    /// The policy statements are validated against when there is no store.
+    let statementPolicy: StatementPolicy
+    /// The last `seq` used for an own statement (they rise strictly, also across restarts).
+    var lastSeq: UInt64 = 0
     let startedAt = ContinuousClock.now
 
     /// How often the connection rules get a tick (handshake deadlines, re-dials, keepalive).
@@ -47,7 +58,8 @@ public actor Node {
     ///   - peerStore: where dialable peers are remembered; nil keeps them in memory only (tests).
     ///   - seed: seeds the connection manager's jitter; random by default.
     public init(configuration: NodeConfiguration, signingKey: Ed25519.SigningKey, peerStore: PeerStore?,
-                loop: EventLoop, logger: Logger, seed: UInt64 = UInt64.random(in: .min ... .max)) {
+                statements: StatementStore? = nil, loop: EventLoop, logger: Logger,
+                seed: UInt64 = UInt64.random(in: .min ... .max)) {
         self.loop = loop
         self.configuration = configuration
         self.signingKey = signingKey
@@ -58,6 +70,11 @@ public actor Node {
         logger[metadataKey: "node"] = "\(signingKey.publicKey.hex.prefix(8))"
         self.logger = logger
         self.manager = ConnectionManager(localIdentity: signingKey.publicKey, settings: configuration.connections, seed: seed)
+        var gossip = configuration.gossip
+        gossip.maxPayload = min(gossip.maxPayload, configuration.maxMessageSize - 1024)
+        self.router = GossipRouter(settings: gossip, seed: seed ^ 0x9e37_79b9_7f4a_7c15)
+        self.statements = statements
+        self.statementPolicy = statements?.policy ?? StatementPolicy(networkID: configuration.networkID, allowedTypes: nil)
     }
 
     // MARK: - Lifecycle
@@ -109,6 +126,7 @@ public actor Node {
             self?.assumeIsolated { $0.tick() }
         }
         tickTimer = timer
+        startGossip()
     }
 
     /// Enters the actor from a loop callback with a loop-confined value (a connection, a link). The
@@ -130,6 +148,9 @@ public actor Node {
         isRunning = false
         tickTimer?.close()
         tickTimer = nil
+        heartbeatTimer?.close()
+        heartbeatTimer = nil
+        statements?.flush()
         listeners.forEach { $0.close() }
         listeners = []
         controlServer?.close()

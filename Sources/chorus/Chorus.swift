@@ -32,6 +32,10 @@ struct Chorus: AsyncParsableCommand {
             StatusCommand.self,
             PeersCommand.self,
             PingCommand.self,
+            PublishCommand.self,
+            MessagesCommand.self,
+            TraceCommand.self,
+            MeshCommand.self,
         ]
     )
 

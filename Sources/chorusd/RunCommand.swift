@@ -3,6 +3,7 @@ import ChorusCrypto
 import ChorusLoop
 import ChorusNode
 import ChorusStore
+import ChorusWire
 import Foundation
 import Logging
 
@@ -58,17 +59,21 @@ struct RunCommand: AsyncParsableCommand {
         let environment: StoreEnvironment
         let writer: StorageWriter
         let peerStore: PeerStore
+        let statements: StatementStore
         do {
             environment = try StoreEnvironment.open(at: directory.storeDirectory, schema: NodeSchema.schema)
             writer = try StorageWriter(environment: environment)
             peerStore = try PeerStore(environment: environment, writer: writer)
+            statements = try StatementStore(environment: environment, writer: writer,
+                                            policy: StatementPolicy(networkID: configuration.networkID, allowedTypes: StatementType.builtIn))
         } catch {
             throw DaemonFailure.failed("cannot open the store in \(directory.storeDirectory): \(error)")
         }
         let loop: EventLoop
         do { loop = try EventLoop(name: "chorusd") } catch { throw DaemonFailure.failed("cannot start the event loop: \(error)") }
 
-        let node = Node(configuration: configuration, signingKey: key, peerStore: peerStore, loop: loop, logger: logger)
+        let node = Node(configuration: configuration, signingKey: key, peerStore: peerStore, statements: statements,
+                        loop: loop, logger: logger)
         do {
             try await node.start()
             try await node.startControlServer(path: directory.controlSocket)

@@ -102,3 +102,17 @@ public struct PingResult: Codable, Sendable, Equatable {
         case rttMilliseconds = "rtt_ms"
     }
 }
+
+/// `publish`: the gossip message id (what `trace` takes) and the signed statement's own id.
+public struct PublishResult: Codable, Sendable, Equatable {
+    public var id: String
+    public var statementID: String
+    public var topic: String
+    public var author: String
+    public var seq: UInt64
+
+    enum CodingKeys: String, CodingKey {
+        case id, topic, author, seq
+        case statementID = "statement_id"
+    }
+}
