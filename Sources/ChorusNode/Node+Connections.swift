@@ -130,6 +130,7 @@ extension Node {
                 logger.info("peer connected", metadata: ["peer": "\(identity.hex.prefix(16))", "direction": "\(direction.rawValue)"])
                 performGossip(router.onPeerConnected(identity, outbound: direction == .outbound,
                                                      address: links[id]?.remoteAddress, now: now()))
+                reconcile(with: identity)
             case let .peerDisconnected(_, identity, reason):
                 logger.info("peer disconnected", metadata: ["peer": "\(identity.hex.prefix(16))", "reason": "\(reason)"])
                 router.onPeerDisconnected(identity, now: now())

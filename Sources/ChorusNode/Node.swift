@@ -49,6 +49,9 @@ public actor Node {
     let statementPolicy: StatementPolicy
     /// The last `seq` used for an own statement (they rise strictly, also across restarts).
     var lastSeq: UInt64 = 0
+    /// Anti-entropy (Node+Sync.swift).
+    var syncTimer: LoopTimer?
+    let reconciler = RangeReconciler()
     let startedAt = ContinuousClock.now
 
     /// How often the connection rules get a tick (handshake deadlines, re-dials, keepalive).
@@ -127,6 +130,7 @@ public actor Node {
         }
         tickTimer = timer
         startGossip()
+        startSync()
     }
 
     /// Enters the actor from a loop callback with a loop-confined value (a connection, a link). The
@@ -150,6 +154,8 @@ public actor Node {
         tickTimer = nil
         heartbeatTimer?.close()
         heartbeatTimer = nil
+        syncTimer?.close()
+        syncTimer = nil
         statements?.flush()
         listeners.forEach { $0.close() }
         listeners = []

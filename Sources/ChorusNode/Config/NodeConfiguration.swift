@@ -27,6 +27,8 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var topics: [String]
     /// Gossip mesh parameters (D, heartbeat, scores).
     public var gossip: GossipSettings
+    /// How often stored statements are reconciled with every peer (also on each new session).
+    public var syncInterval: Duration = .seconds(30)
 
     public init(networkID: String, listen: [String] = ["127.0.0.1:7700"], advertise: String? = nil,
                 seeds: [String] = [], connections: ConnectionSettings = ConnectionSettings(),

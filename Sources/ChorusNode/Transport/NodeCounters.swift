@@ -13,6 +13,9 @@ public struct NodeCounters: Sendable, Equatable, Codable {
     public var sendDrops = 0
     /// Messages that arrived with a protocol tag no handler is registered for.
     public var unknownTags = 0
+    /// Reconciliations started with peers (anti-entropy), and statements they brought in.
+    public var syncRounds = 0
+    public var syncedStatements = 0
 
     public init() {}
 
@@ -26,5 +29,7 @@ public struct NodeCounters: Sendable, Equatable, Codable {
         case messagesSent = "messages_sent"
         case sendDrops = "send_drops"
         case unknownTags = "unknown_tags"
+        case syncRounds = "sync_rounds"
+        case syncedStatements = "synced_statements"
     }
 }
