@@ -24,7 +24,12 @@ extension Node {
         }
         let timer = LoopTimer(on: loop)
         timer.schedule(after: configuration.gossip.heartbeat, repeatingEvery: configuration.gossip.heartbeat) { [weak self] in
-            self?.assumeIsolated { node in node.performGossip(node.router.onHeartbeat(now: node.now())) }
+            self?.assumeIsolated { node in
+                node.performGossip(node.router.onHeartbeat(now: node.now()))
+                node.heartbeats += 1
+                // Scores are saved every ~15 heartbeats (10 s) and at stop.
+                if node.heartbeats % 15 == 0 { node.peerStore?.saveScores(node.router.scores) }
+            }
         }
         heartbeatTimer = timer
         setHandler(for: Self.gossipTag) { [weak self] peer, bytes in

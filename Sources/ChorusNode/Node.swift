@@ -42,6 +42,7 @@ public actor Node {
     /// Gossip (Node+Gossip.swift): the pure router, its heartbeat, and what the CLI can ask about.
     var router: GossipRouter
     var heartbeatTimer: LoopTimer?
+    var heartbeats = 0
     var journal = GossipJournal()
     /// Where gossiped statements are ingested (validation is ingestion); nil verifies only.
     let statements: StatementStore?
@@ -115,6 +116,7 @@ public actor Node {
                     if let address = try? NetAddress(parsing: peer.address) { candidates.append((address, peer.identity)) }
                 }
                 logger.info("loaded remembered peers", metadata: ["count": "\(peers.count)"])
+                router.restoreScores(try loadScores(peerStore))
             } catch {
                 logger.error("cannot read remembered peers; continuing with seeds only", metadata: ["error": "\(error)"])
             }
@@ -140,6 +142,10 @@ public actor Node {
         assumeIsolated { body($0, box.value) }
     }
 
+    private nonisolated func loadScores(_ store: PeerStore) throws(StoreError) -> [Ed25519.PublicKey: PeerScore] {
+        try store.loadScores()
+    }
+
     /// `PeerStore.load` reads LMDB synchronously; this runs on the loop thread before any I/O is served.
     private nonisolated func loadPeers(_ store: PeerStore) throws(StoreError) -> (peers: [KnownPeer], skipped: Int) {
         try store.load()
@@ -154,6 +160,7 @@ public actor Node {
         tickTimer = nil
         heartbeatTimer?.close()
         heartbeatTimer = nil
+        peerStore?.saveScores(router.scores)
         syncTimer?.close()
         syncTimer = nil
         statements?.flush()

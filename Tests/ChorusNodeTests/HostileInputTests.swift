@@ -46,8 +46,9 @@ import Testing
     }
 
     /// Completes a real handshake with the target and returns the session.
-    static func handshake(_ peer: RawPeerForTests, maxMessageSize: Int = 4 << 20) async throws -> NoiseSession {
-        var handshake = initiator()
+    static func handshake(_ peer: RawPeerForTests, maxMessageSize: Int = 4 << 20,
+                          key: Ed25519.SigningKey = .generate()) async throws -> NoiseSession {
+        var handshake = initiator(key: key)
         peer.write(FrameDecoder.frame(try handshake.writeMessage()))
         try handshake.readMessage(try await peer.nextFrame())
         peer.write(FrameDecoder.frame(try handshake.writeMessage()))

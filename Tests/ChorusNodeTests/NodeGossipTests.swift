@@ -100,6 +100,34 @@ import Testing
         #expect(await eventually { await c.node.messages(topic: "statements").map(\.data) == ["honest"] })
     }
 
+    @Test func gossipScoresSurviveARestart() async throws {
+        let dir = temporaryDirectory("scores")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var b: NodeHarnessForTests? = try await NodeHarnessForTests(storeDirectory: dir)
+        let loop = try EventLoop(name: "gossip-attacker")
+        defer { loop.shutdown() }
+        let key = Ed25519.SigningKey.generate()
+        let attacker = try await RawPeerForTests.connect(to: b!.address, loop: loop)
+        var session = try await HostileInputTests.handshake(attacker, key: key)
+        for seq in 1...2 as ClosedRange<UInt64> {
+            var forged = try SignedStatement.sign(networkID: "test-net", type: .text, epoch: 0, seq: seq, body: [1], key: key).encoded
+            forged[forged.count - 1] ^= 0x01
+            var rpc = GossipRPC()
+            rpc.messages = [GossipMessage(topic: "statements", payload: forged)]
+            for frame in try session.seal(message: [Node.gossipTag] + rpc.encoded()) { attacker.write(frame) }
+        }
+        #expect(await eventually { await b!.node.meshStatus().counters.invalid == 2 })
+        let before = await b!.node.router.score(key.publicKey)
+        #expect(before <= -3000)
+        await b!.shutdown()
+        b = nil
+        b = try await NodeHarnessForTests(storeDirectory: dir)
+        // Equal up to one heartbeat's decay (×0.999² at most) between the reading and the save at stop.
+        let after = await b!.node.router.score(key.publicKey)
+        #expect(after <= before * 0.99 && after >= before * 1.01)
+        await b!.shutdown()
+    }
+
     @Test func malformedRPCClosesTheSession() async throws {
         let a = try await NodeHarnessForTests()
         defer { Task { await a.shutdown() } }

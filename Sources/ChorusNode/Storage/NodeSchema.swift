@@ -11,7 +11,10 @@ public enum NodeSchema {
     /// Peers this node can dial again after a restart: `identity (32) → KnownPeer` (Peers/KnownPeer.swift).
     public static let peers = "peers"
 
-    public static let tables = [statements, statementsByScope, peers]
+    /// Gossip peer scores, so a restart does not forgive misbehaviour: `identity (32) → PeerScore as JSON`.
+    public static let peerScores = "peer-scores"
+
+    public static let tables = [statements, statementsByScope, peers, peerScores]
 
     public static var schema: StoreSchema { StoreSchema(tables: tables) }
 }
