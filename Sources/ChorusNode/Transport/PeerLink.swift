@@ -15,7 +15,7 @@ final class PeerLink {
         /// The handshake completed and authenticated the peer.
         case established(IdentityProof)
         /// A whole application message arrived.
-        case message([UInt8])
+        case message(ArraySlice<UInt8>)
         /// A pong answered one of our pings.
         case pong(nonce: UInt64, rtt: Duration)
         /// The link is closed; no more events follow.
