@@ -254,7 +254,9 @@ public actor Node {
             inbound: established(.inbound), outbound: established(.outbound),
             connecting: manager.connections.count - manager.establishedPeers.count,
             knownAddresses: manager.knownAddresses.count,
-            uptimeSeconds: Self.seconds(startedAt.duration(to: .now)), counters: counters)
+            uptimeSeconds: Self.seconds(startedAt.duration(to: .now)), counters: counters,
+            meshPeers: router.mesh.values.reduce(0) { $0 + $1.count }, delivered: router.counters.firstDeliveries,
+            duplicates: router.counters.duplicates, invalid: router.counters.invalid)
     }
 
     public func peers() -> [PeerInfo] {

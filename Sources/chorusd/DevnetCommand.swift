@@ -129,7 +129,7 @@ struct DevnetCommand: AsyncParsableCommand {
 
     private static func printTable(_ statuses: [NodeStatus?], exited: [Int]) {
         print("")
-        print("node  key       peers  in  out  handshakes  msgs in/out   drops  closes")
+        print("node  key       peers  in  out  mesh  delivered  dups  invalid  drops  closes")
         for (index, status) in statuses.enumerated() {
             let name = "\(index + 1)".padding(toLength: 4, withPad: " ", startingAt: 0)
             guard let s = status else {
@@ -139,7 +139,7 @@ struct DevnetCommand: AsyncParsableCommand {
             let c = s.counters
             let closes = c.closes.values.reduce(0, +)
             print("\(name)  \(s.publicKey.prefix(8))  \(pad(s.peerCount, 5))  \(pad(s.inbound, 2))  \(pad(s.outbound, 3))  "
-                  + "\(pad(c.handshakesCompleted, 10))  \(pad(c.messagesReceived, 6))/\(pad(c.messagesSent, 6))  \(pad(c.sendDrops, 5))  \(closes)")
+                  + "\(pad(s.meshPeers, 4))  \(pad(s.delivered, 9))  \(pad(s.duplicates, 4))  \(pad(s.invalid, 7))  \(pad(c.sendDrops, 5))  \(closes)")
         }
     }
 

@@ -44,6 +44,11 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var knownAddresses: Int
     public var uptimeSeconds: Double
     public var counters: NodeCounters
+    /// Peers in this node's topic meshes (summed over topics), and gossip deliveries so far.
+    public var meshPeers: Int
+    public var delivered: Int
+    public var duplicates: Int
+    public var invalid: Int
 
     enum CodingKeys: String, CodingKey {
         case publicKey = "public_key"
@@ -55,6 +60,8 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         case knownAddresses = "known_addresses"
         case uptimeSeconds = "uptime_seconds"
         case counters
+        case meshPeers = "mesh_peers"
+        case delivered, duplicates, invalid
     }
 }
 
