@@ -159,6 +159,16 @@ import Testing
         #expect(!peer.isClosed)
     }
 
+    @Test func aSilentSessionHitsTheIdleTimeout() async throws {
+        var configuration = NodeHarnessForTests.testConfiguration()
+        configuration.idleTimeout = .milliseconds(400)
+        let arena = try await Arena.make(configuration: configuration)
+        defer { Task { await arena.close() } }
+        let peer = try await arena.attacker()
+        _ = try await Self.handshake(peer)  // then never answers anything, not even pings
+        try await expectClosed(arena, peer, code: "idle_timeout", logged: "idle timeout")
+    }
+
     @Test func ciphertextThatFailsToDecrypt() async throws {
         let arena = try await Arena.make()
         defer { Task { await arena.close() } }
