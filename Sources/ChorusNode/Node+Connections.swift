@@ -36,6 +36,7 @@ extension Node {
 
     func dial(_ id: PeerLink.ID, _ address: NetAddress) {
         counters.dialsAttempted += 1
+        addressBook.attempt(address, now: now())
         guard let socket = try? SocketAddress(parsing: address.description) else {
             counters.dialsFailed += 1
             perform(manager.onDialFailed(id, now: now()))
@@ -59,6 +60,7 @@ extension Node {
             link.start()
         case let .failure(error):
             counters.dialsFailed += 1
+            addressBook.failed(address, now: now())
             logger.debug("dial failed", metadata: ["address": "\(address)", "error": "\(error)"])
             guard isRunning else { return }
             perform(manager.onDialFailed(id, now: now()))
@@ -109,10 +111,18 @@ extension Node {
                 finishPing(key, with: .failure(.notConnected(link.remote?.identity.hex ?? "?")))
             }
             guard isRunning else { return }
+            if let c = manager.connections[link.id], c.direction == .outbound, !wasEstablished(c) {
+                addressBook.failed(c.address, now: now())
+            }
             perform(reason.isMisbehaviour
                     ? manager.onMisbehaviour(link.id, reason: reason, now: now())
                     : manager.onClosed(link.id, reason: reason, now: now()))
         }
+    }
+
+    private func wasEstablished(_ connection: ConnectionManager.Connection) -> Bool {
+        if case .established = connection.state { return true }
+        return false
     }
 
     // MARK: - Directives and the tick
@@ -135,6 +145,7 @@ extension Node {
                 logger.info("peer disconnected", metadata: ["peer": "\(identity.hex.prefix(16))", "reason": "\(reason)"])
                 router.onPeerDisconnected(identity, now: now())
             case let .rememberAddress(identity, address):
+                addressWorked(address, identity: identity)
                 let peer = KnownPeer(identity: identity, address: address.description,
                                      lastConnected: UInt64(max(0, Date().timeIntervalSince1970)))
                 let logger = self.logger
@@ -149,6 +160,9 @@ extension Node {
 
     func tick() {
         guard isRunning else { return }
+        ticks += 1
+        if ticks % Self.topUpTicks == 0 { topUpFromAddressBook() }
+        if ticks % Self.saveTicks == 0 { saveAddressBook() }
         perform(manager.onTick(now: now()))
         // Statements accepted since the last tick become durable in one group commit.
         if let statements, statements.pendingCount > 0 { statements.flush() }

@@ -50,6 +50,12 @@ public actor Node {
     let statementPolicy: StatementPolicy
     /// The last `seq` used for an own statement (they rise strictly, also across restarts).
     var lastSeq: UInt64 = 0
+    /// Discovery (Node+Discovery.swift).
+    let addressStore: AddressBookStore?
+    var addressBook: AddressBook
+    var savedAddresses: Set<NetAddress> = []
+    var discoveryRNG: SplitMix64
+    var ticks = 0
     /// Anti-entropy (Node+Sync.swift).
     var syncTimer: LoopTimer?
     let reconciler = RangeReconciler()
@@ -62,7 +68,8 @@ public actor Node {
     ///   - peerStore: where dialable peers are remembered; nil keeps them in memory only (tests).
     ///   - seed: seeds the connection manager's jitter; random by default.
     public init(configuration: NodeConfiguration, signingKey: Ed25519.SigningKey, peerStore: PeerStore?,
-                statements: StatementStore? = nil, loop: EventLoop, logger: Logger,
+                statements: StatementStore? = nil, addressBook addressStore: AddressBookStore? = nil,
+                loop: EventLoop, logger: Logger,
                 seed: UInt64 = UInt64.random(in: .min ... .max)) {
         self.loop = loop
         self.configuration = configuration
@@ -78,6 +85,9 @@ public actor Node {
         gossip.maxPayload = min(gossip.maxPayload, configuration.maxMessageSize - 1024)
         self.router = GossipRouter(settings: gossip, seed: seed ^ 0x9e37_79b9_7f4a_7c15)
         self.statements = statements
+        self.addressStore = addressStore
+        self.addressBook = AddressBook(key: SecureRandom.bytes32())
+        self.discoveryRNG = SplitMix64(seed: seed ^ 0x5851_f42d_4c95_7f2d)
         self.statementPolicy = statements?.policy ?? StatementPolicy(networkID: configuration.networkID, allowedTypes: nil)
     }
 
@@ -107,6 +117,7 @@ public actor Node {
             let host = listener.localAddress.host
             return host == "0.0.0.0" || host == "::" ? nil : listener.localAddress.description
         }
+        loadAddressBook()
         var candidates: [(NetAddress, Ed25519.PublicKey?)] = []
         if let peerStore {
             do {
@@ -125,6 +136,9 @@ public actor Node {
             do { candidates.append((try NetAddress(parsing: seed), nil)) } catch { throw .invalidAddress(seed, error.description) }
         }
         manager.addCandidates(candidates)
+        for (address, identity) in candidates {
+            addressBook.add(address, identity: identity, source: address.host, now: now())
+        }
         isRunning = true
         let timer = LoopTimer(on: loop)
         timer.schedule(after: .zero, repeatingEvery: Self.tickInterval) { [weak self] in
@@ -161,6 +175,7 @@ public actor Node {
         heartbeatTimer?.close()
         heartbeatTimer = nil
         peerStore?.saveScores(router.scores)
+        saveAddressBook()
         syncTimer?.close()
         syncTimer = nil
         statements?.flush()

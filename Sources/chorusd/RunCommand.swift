@@ -60,10 +60,12 @@ struct RunCommand: AsyncParsableCommand {
         let writer: StorageWriter
         let peerStore: PeerStore
         let statements: StatementStore
+        let addresses: AddressBookStore
         do {
             environment = try StoreEnvironment.open(at: directory.storeDirectory, schema: NodeSchema.schema)
             writer = try StorageWriter(environment: environment)
             peerStore = try PeerStore(environment: environment, writer: writer)
+            addresses = try AddressBookStore(environment: environment, writer: writer)
             statements = try StatementStore(environment: environment, writer: writer,
                                             policy: StatementPolicy(networkID: configuration.networkID, allowedTypes: StatementType.builtIn))
         } catch {
@@ -73,7 +75,7 @@ struct RunCommand: AsyncParsableCommand {
         do { loop = try EventLoop(name: "chorusd") } catch { throw DaemonFailure.failed("cannot start the event loop: \(error)") }
 
         let node = Node(configuration: configuration, signingKey: key, peerStore: peerStore, statements: statements,
-                        loop: loop, logger: logger)
+                        addressBook: addresses, loop: loop, logger: logger)
         do {
             try await node.start()
             try await node.startControlServer(path: directory.controlSocket)

@@ -14,7 +14,10 @@ public enum NodeSchema {
     /// Gossip peer scores, so a restart does not forgive misbehaviour: `identity (32) → PeerScore as JSON`.
     public static let peerScores = "peer-scores"
 
-    public static let tables = [statements, statementsByScope, peers, peerScores]
+    /// The address book (Peers/AddressBookStore.swift): `address text → entry`; its key is in `meta`.
+    public static let addressBook = "address-book"
+
+    public static let tables = [statements, statementsByScope, peers, peerScores, addressBook]
 
     public static var schema: StoreSchema { StoreSchema(tables: tables) }
 }

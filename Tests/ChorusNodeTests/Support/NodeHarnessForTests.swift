@@ -62,11 +62,13 @@ final class NodeHarnessForTests: Sendable {
         loop = try EventLoop(name: "test-node")
         var peerStore: PeerStore?
         var statements: StatementStore?
+        var addresses: AddressBookStore?
         if let storeDirectory {
             let environment = try StoreEnvironment.open(at: storeDirectory, schema: NodeSchema.schema)
             let writer = try StorageWriter(environment: environment)
             store = (environment, writer)
             peerStore = try PeerStore(environment: environment, writer: writer)
+            addresses = try AddressBookStore(environment: environment, writer: writer)
             statements = try StatementStore(environment: environment, writer: writer,
                                             policy: StatementPolicy(networkID: configuration.networkID, allowedTypes: nil))
         } else {
@@ -76,7 +78,7 @@ final class NodeHarnessForTests: Sendable {
         let logs = self.logs
         let logger = Logger(label: "test") { _ in RecordingLogHandlerForTests(records: logs) }
         node = Node(configuration: configuration, signingKey: key, peerStore: peerStore, statements: statements,
-                    loop: loop, logger: logger, seed: 7)
+                    addressBook: addresses, loop: loop, logger: logger, seed: 7)
         try await node.start()
         address = await node.status().listenAddresses[0]
     }

@@ -1,0 +1,38 @@
+import ChorusCrypto
+import ChorusMesh
+import Foundation
+import Testing
+@testable import ChorusNode
+
+/// The address book on a real node: addresses learned (as from peer exchange) are dialed when
+/// outbound connections are missing, failures are recorded, and the book survives a restart.
+@Suite(.serialized) struct NodeDiscoveryTests {
+    @Test func learnedAddressesAreDialedAndTheBookSurvivesARestart() async throws {
+        let dir = temporaryDirectory("addrbook")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let b = try await NodeHarnessForTests()
+        let c = try await NodeHarnessForTests()
+        defer { Task { await b.shutdown(); await c.shutdown() } }
+        let key = Ed25519.SigningKey.generate()
+        var a: NodeHarnessForTests? = try await NodeHarnessForTests(key: key, storeDirectory: dir)
+        // No seeds: a hears of b and c (and of an address nobody listens on) from a third party.
+        let dead = try NetAddress(parsing: "127.0.0.1:1")
+        let learned = [(try NetAddress(parsing: b.address), Optional<Ed25519.PublicKey>.none),
+                       (try NetAddress(parsing: c.address), nil), (dead, nil)]
+        await a!.node.learnAddresses(learned, from: .ipv4(10, 1, 2, 3))
+        #expect(await eventually { await Set(a!.node.connectedPeers) == [b.key.publicKey, c.key.publicKey] })
+        #expect(await eventually { await (a!.node.addressBook.entry(dead)?.failures ?? 0) >= 1 })
+        let tried = await a!.node.addressBook.entries.filter(\.tried).map(\.address).sorted()
+        #expect(tried == [try NetAddress(parsing: b.address), try NetAddress(parsing: c.address)].sorted())
+
+        let before = await a!.node.addressBook.entries
+        await a!.shutdown()
+        a = nil
+        a = try await NodeHarnessForTests(key: key, storeDirectory: dir)
+        let after = await a!.node.addressBook.entries
+        #expect(after.map(\.address) == before.map(\.address))
+        #expect(after.map(\.tried) == before.map(\.tried))
+        #expect(after.map(\.failures) == before.map(\.failures))
+        await a!.shutdown()
+    }
+}
