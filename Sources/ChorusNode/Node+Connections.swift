@@ -141,9 +141,11 @@ extension Node {
                 performGossip(router.onPeerConnected(identity, outbound: direction == .outbound,
                                                      address: links[id]?.remoteAddress, now: now()))
                 reconcile(with: identity)
+                if direction == .outbound { askForAddresses(identity) }
             case let .peerDisconnected(_, identity, reason):
                 logger.info("peer disconnected", metadata: ["peer": "\(identity.hex.prefix(16))", "reason": "\(reason)"])
                 router.onPeerDisconnected(identity, now: now())
+                awaitingAddresses.remove(identity)
             case let .rememberAddress(identity, address):
                 addressWorked(address, identity: identity)
                 let peer = KnownPeer(identity: identity, address: address.description,

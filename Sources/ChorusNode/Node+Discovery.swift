@@ -69,3 +69,70 @@ extension Node {
 
     static func unixSeconds() -> UInt64 { UInt64(max(0, Date().timeIntervalSince1970)) }
 }
+
+/// Peer exchange (Specs/gossip.md §5): right after an outbound session comes up the node asks the
+/// peer for addresses; a peer answers at most once a minute per asker, with up to 32 addresses it
+/// has connected to; answers nobody asked for are ignored. Private and loopback addresses are
+/// accepted only on networks configured for them.
+extension Node {
+    /// The session-message protocol tag of peer exchange.
+    public static let peerExchangeTag: UInt8 = 3
+    static let peerExchangeInterval: Duration = .seconds(60)
+
+    func startPeerExchange() {
+        setHandler(for: Self.peerExchangeTag) { [weak self] peer, bytes in
+            self?.assumeIsolated { $0.receivedPeerExchange(bytes, from: peer) }
+        }
+    }
+
+    func askForAddresses(_ peer: Ed25519.PublicKey) {
+        awaitingAddresses.insert(peer)
+        send(PeerExchangeMessage.request.encoded(), tag: Self.peerExchangeTag, to: peer, priority: .control)
+    }
+
+    private func receivedPeerExchange(_ bytes: ArraySlice<UInt8>, from peer: Ed25519.PublicKey) {
+        let message: PeerExchangeMessage
+        do { message = try PeerExchangeMessage(decoding: bytes) } catch {
+            misbehaved(peer, because: "malformed peer exchange message: \(error)")
+            return
+        }
+        switch message {
+        case .request:
+            let clock = ContinuousClock.now
+            if let last = lastAddressAnswer[peer], last.duration(to: clock) < Self.peerExchangeInterval {
+                counters.peerExchangeRefused += 1
+                return
+            }
+            lastAddressAnswer[peer] = clock
+            send(PeerExchangeMessage.addresses(addressesToShare(with: peer)).encoded(), tag: Self.peerExchangeTag, to: peer, priority: .control)
+        case let .addresses(list):
+            guard awaitingAddresses.remove(peer) != nil else {
+                counters.peerExchangeRefused += 1
+                return
+            }
+            guard let source = manager.establishedPeers[peer].flatMap({ links[$0]?.remoteAddress?.host }) else { return }
+            let acceptable = list.filter { configuration.allowPrivateAddresses || !$0.address.isPrivateOrLoopback }
+            counters.addressesLearned += acceptable.count
+            learnAddresses(acceptable.map { ($0.address, $0.identity) }, from: source)
+        }
+    }
+
+    /// Up to 32 addresses that worked (tried entries and current peers' dialable addresses), never
+    /// the asker's own.
+    private func addressesToShare(with asker: Ed25519.PublicKey) -> [PeerExchangeMessage.PeerAddress] {
+        var chosen: [NetAddress: Ed25519.PublicKey?] = [:]
+        for (identity, id) in manager.establishedPeers where identity != asker {
+            guard let link = links[id] else { continue }
+            let dialable = link.direction == .outbound ? manager.connections[id]?.address
+                : link.remote?.listenAddress.flatMap { try? NetAddress(parsing: $0) }
+            if let dialable { chosen[dialable] = identity }
+        }
+        for entry in addressBook.entries where entry.tried && entry.identity != asker {
+            chosen[entry.address] = entry.identity
+        }
+        if let own = advertisedAddress.flatMap({ try? NetAddress(parsing: $0) }) { chosen[own] = publicKey }
+        var list = chosen.map { PeerExchangeMessage.PeerAddress(address: $0.key, identity: $0.value) }
+        list.shuffle(using: &discoveryRNG)
+        return Array(list.prefix(PeerExchangeMessage.maxAddresses))
+    }
+}

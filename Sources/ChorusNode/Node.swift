@@ -55,6 +55,8 @@ public actor Node {
     var addressBook: AddressBook
     var savedAddresses: Set<NetAddress> = []
     var discoveryRNG: SplitMix64
+    var awaitingAddresses: Set<Ed25519.PublicKey> = []
+    var lastAddressAnswer: [Ed25519.PublicKey: ContinuousClock.Instant] = [:]
     var ticks = 0
     /// Anti-entropy (Node+Sync.swift).
     var syncTimer: LoopTimer?
@@ -147,6 +149,7 @@ public actor Node {
         tickTimer = timer
         startGossip()
         startSync()
+        startPeerExchange()
     }
 
     /// Enters the actor from a loop callback with a loop-confined value (a connection, a link). The

@@ -1,5 +1,6 @@
 import ChorusCrypto
 import ChorusMesh
+import ChorusLoop
 import Foundation
 import Testing
 @testable import ChorusNode
@@ -34,5 +35,34 @@ import Testing
         #expect(after.map(\.tried) == before.map(\.tried))
         #expect(after.map(\.failures) == before.map(\.failures))
         await a!.shutdown()
+    }
+
+    @Test func peerExchangeTurnsALineIntoATriangle() async throws {
+        let a = try await NodeHarnessForTests()
+        let b = try await NodeHarnessForTests(configuration: NodeHarnessForTests.testConfiguration(seeds: [a.address]))
+        #expect(await eventually { await a.node.connectedPeers.count == 1 })
+        let c = try await NodeHarnessForTests(configuration: NodeHarnessForTests.testConfiguration(seeds: [b.address]))
+        defer { Task { await a.shutdown(); await b.shutdown(); await c.shutdown() } }
+        // c only knows b; b tells c about a, and c dials a to fill its outbound slots.
+        #expect(await eventually { await Set(c.node.connectedPeers) == [a.key.publicKey, b.key.publicKey] })
+        #expect(await c.node.currentCounters.addressesLearned >= 1)
+    }
+
+    @Test func peerExchangeIsRateLimitedAndUnsolicitedAnswersIgnored() async throws {
+        let a = try await NodeHarnessForTests()
+        defer { Task { await a.shutdown() } }
+        let loop = try EventLoop(name: "px-peer")
+        defer { loop.shutdown() }
+        let peer = try await RawPeerForTests.connect(to: a.address, loop: loop)
+        var session = try await HostileInputTests.handshake(peer)
+        let answer = PeerExchangeMessage.addresses([.init(address: try NetAddress(parsing: "10.9.9.9:7700"), identity: nil)])
+        for frame in try session.seal(message: [Node.peerExchangeTag] + answer.encoded()) { peer.write(frame) }
+        for _ in 0..<3 {
+            for frame in try session.seal(message: [Node.peerExchangeTag] + PeerExchangeMessage.request.encoded()) { peer.write(frame) }
+        }
+        // One unsolicited answer and two requests within the minute are refused; one request is answered.
+        #expect(await eventually { await a.node.currentCounters.peerExchangeRefused == 3 })
+        #expect(await a.node.addressBook.entry(try NetAddress(parsing: "10.9.9.9:7700")) == nil)
+        #expect(!peer.isClosed)
     }
 }

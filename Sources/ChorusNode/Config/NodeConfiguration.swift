@@ -27,6 +27,9 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var topics: [String]
     /// Gossip mesh parameters (D, heartbeat, scores).
     public var gossip: GossipSettings
+    /// Whether addresses in private ranges or loopback learned from peers are accepted (devnets and
+    /// labs on one machine or one LAN); public networks leave it off.
+    public var allowPrivateAddresses = false
     /// How often stored statements are reconciled with every peer (also on each new session).
     public var syncInterval: Duration = .seconds(30)
 

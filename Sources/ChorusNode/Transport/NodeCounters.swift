@@ -16,6 +16,9 @@ public struct NodeCounters: Sendable, Equatable, Codable {
     /// Reconciliations started with peers (anti-entropy), and statements they brought in.
     public var syncRounds = 0
     public var syncedStatements = 0
+    /// Addresses accepted from peer exchange, and requests or answers refused by its rate limits.
+    public var addressesLearned = 0
+    public var peerExchangeRefused = 0
 
     public init() {}
 
@@ -31,5 +34,7 @@ public struct NodeCounters: Sendable, Equatable, Codable {
         case unknownTags = "unknown_tags"
         case syncRounds = "sync_rounds"
         case syncedStatements = "synced_statements"
+        case addressesLearned = "addresses_learned"
+        case peerExchangeRefused = "peer_exchange_refused"
     }
 }

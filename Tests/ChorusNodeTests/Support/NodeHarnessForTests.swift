@@ -53,6 +53,7 @@ final class NodeHarnessForTests: Sendable {
         configuration.connections.redialMax = .milliseconds(500)
         configuration.keepaliveInterval = .milliseconds(200)
         configuration.syncInterval = .milliseconds(300)
+        configuration.allowPrivateAddresses = true
         return configuration
     }
 
