@@ -67,8 +67,11 @@ public actor Node {
     static let tickInterval: Duration = .milliseconds(100)
 
     /// - Parameters:
-    ///   - peerStore: where dialable peers are remembered; nil keeps them in memory only (tests).
-    ///   - seed: seeds the connection manager's jitter; random by default.
+    ///   - peerStore: where dialable peers and gossip scores are remembered; nil keeps them in memory only.
+    ///   - statements: where gossiped and synced statements are ingested; nil verifies without storing
+    ///     (and disables anti-entropy).
+    ///   - addressStore: where the address book is saved; nil keeps it in memory only.
+    ///   - seed: seeds the jitter and sampling of the pure state machines; random by default.
     public init(configuration: NodeConfiguration, signingKey: Ed25519.SigningKey, peerStore: PeerStore?,
                 statements: StatementStore? = nil, addressBook addressStore: AddressBookStore? = nil,
                 loop: EventLoop, logger: Logger,
@@ -100,6 +103,10 @@ public actor Node {
     /// dial, so a node restarted without seeds reconnects at once.
     public func start() throws(NodeError) {
         guard !isRunning else { return }
+        var seeds: [(NetAddress, Ed25519.PublicKey?)] = []
+        for seed in configuration.seeds {
+            do { seeds.append((try NetAddress(parsing: seed), nil)) } catch { throw .invalidAddress(seed, error.description) }
+        }
         for text in configuration.listen {
             let address: SocketAddress
             do { address = try SocketAddress(parsing: text) } catch { throw .invalidAddress(text, error.description) }
@@ -134,9 +141,7 @@ public actor Node {
                 logger.error("cannot read remembered peers; continuing with seeds only", metadata: ["error": "\(error)"])
             }
         }
-        for seed in configuration.seeds {
-            do { candidates.append((try NetAddress(parsing: seed), nil)) } catch { throw .invalidAddress(seed, error.description) }
-        }
+        candidates += seeds
         manager.addCandidates(candidates)
         for (address, identity) in candidates {
             addressBook.add(address, identity: identity, source: address.host, now: now())
