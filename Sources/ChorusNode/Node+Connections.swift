@@ -74,7 +74,7 @@ extension Node {
                                        localStatic: noiseStatic, ephemeral: .generate(), extensions: extensions)
         return PeerLink(id: id, direction: direction, connection: connection, handshake: handshake,
                         maxMessageSize: configuration.maxMessageSize, sendLimits: configuration.sendLimits) { link, event in
-            self.enter(carrying: (link, event)) { $0.linkEvent($1.0, $1.1) }
+            self.linkEvent(link, event)  // runs on the loop, which is this actor's executor
         }
     }
 
