@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // Protocol: network files (TOML). Built only by ChorusNetworkFile.
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // MARK: - System libraries (C), each imported by exactly one Swift wrapper module.
@@ -43,6 +45,21 @@ let package = Package(
         // MARK: - Mesh (pure: handshake, connection rules, membership, gossip)
         .target(name: "ChorusMesh", dependencies: ["ChorusCrypto"], swiftSettings: strict),
         .testTarget(name: "ChorusMeshTests", dependencies: ["ChorusMesh"], swiftSettings: strict),
+
+        // MARK: - Protocol (pure: epochs, beacon, PoC commitments, votes, delegation, tally, weights)
+        .target(name: "ChorusProtocol", dependencies: ["ChorusCrypto", "ChorusWire"], swiftSettings: strict),
+        // Network files (`Network/<name>/network.toml` → NetworkParameters). Apart from ChorusProtocol so that the
+        // pure core stays free of TOMLKit's C++ parser.
+        .target(
+            name: "ChorusNetworkFile",
+            dependencies: ["ChorusProtocol", .product(name: "TOMLKit", package: "TOMLKit")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ChorusProtocolTests",
+            dependencies: ["ChorusProtocol", "ChorusNetworkFile", "ChorusWire", "ChorusCrypto"],
+            swiftSettings: strict
+        ),
 
         // MARK: - Store
         .target(name: "ChorusStore", dependencies: ["CLMDB", "ChorusCrypto"], swiftSettings: strict),
