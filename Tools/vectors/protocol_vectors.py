@@ -4,11 +4,14 @@ validation.md, weights.md). Writes the JSON vectors that ChorusProtocolTests loa
 
   Specs/vectors/poc-commitments.json   sparse Merkle sum tree roots and proofs
   Specs/vectors/beacon.json            beacon commitments, epoch seeds, sub-seeds
+  Specs/vectors/validation.json        leaf sampling, exact binomial thresholds, detection probabilities
 
 Usage: python3 Tools/vectors/protocol_vectors.py   (standard library only)
 """
 import hashlib
 import json
+from fractions import Fraction
+from math import comb
 import pathlib
 import struct
 
@@ -134,6 +137,95 @@ def beacon_vectors():
     }
 
 
+# ---------------------------------------------------------------- validation
+
+M64 = (1 << 64) - 1
+
+
+def mix64(z):
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return z ^ (z >> 31)
+
+
+def word(key, c):
+    k = struct.unpack("<4Q", key)
+    return mix64(mix64(mix64(mix64(c ^ k[0]) ^ k[1]) ^ k[2]) ^ k[3])
+
+
+def uniform(key, m, c):
+    limit = (1 << 64) - ((1 << 64) % m)
+    while True:
+        w = word(key, c)
+        c += 1
+        if w < limit:
+            return w % m, c
+
+
+def sample_indices(seed, count, size):
+    swapped, c, out = {}, 0, []
+    for i in range(min(size, count)):
+        r, c = uniform(seed, count - i, c)
+        j = i + r
+        at_j, at_i = swapped.get(j, j), swapped.get(i, i)
+        swapped[j] = at_i
+        out.append(at_j)
+    return out
+
+
+def tail(m, n, p):
+    """Exact P[X >= m], X ~ Binomial(n, p), p a Fraction."""
+    return sum(comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(m, n + 1))
+
+
+def min_fraud(n, p, alpha):
+    for m in range(n + 1):
+        if tail(m, n, p) < alpha:
+            return m
+    return None
+
+
+def hypergeometric_detection(population, bad, n, threshold):
+    """P[at least `threshold` bad among n drawn without replacement]."""
+    total = comb(population, n)
+    return sum(comb(bad, k) * comb(population - bad, n - k) for k in range(threshold, min(bad, n) + 1)) / Fraction(total)
+
+
+def validation_vectors():
+    sampling = []
+    for label, count, size in [("small", 10, 200), ("medium", 1000, 200), ("large", 1 << 40, 50), ("one", 1, 200)]:
+        signature = H(b"signature " + label.encode()) + H(b"second half " + label.encode())
+        seed = H(b"chorus/sample-seed/1\x00" + signature)
+        sampling.append({"signature": signature.hex(), "seed": seed.hex(), "count": count, "sample_size": size,
+                         "indices": sample_indices(seed, count, size)})
+    thresholds = []
+    for n, p, a in [(200, Fraction(1, 10), Fraction(1, 20)), (200, Fraction(1, 100), Fraction(1, 20)),
+                    (200, Fraction(1, 1000), Fraction(1, 100)), (100, Fraction(1, 10), Fraction(1, 20)),
+                    (50, Fraction(1, 20), Fraction(1, 20)), (10, Fraction(1, 100), Fraction(1, 20)),
+                    (1, Fraction(1, 100), Fraction(1, 20)), (0, Fraction(1, 100), Fraction(1, 20))]:
+        thresholds.append({"samples": n, "p_mismatch": [p.numerator, p.denominator],
+                           "p_value_threshold": [a.numerator, a.denominator], "min_mismatches_for_fraud": min_fraud(n, p, a)})
+    detection = []
+    for n, f, p, a in [(200, Fraction(1, 10), Fraction(1, 100), Fraction(1, 20)),
+                       (200, Fraction(1, 10), Fraction(1, 10), Fraction(1, 20)),
+                       (200, Fraction(1, 5), Fraction(1, 10), Fraction(1, 20)),
+                       (100, Fraction(1, 10), Fraction(1, 100), Fraction(1, 20))]:
+        m = min_fraud(n, p, a)
+        detection.append({"samples": n, "fraud_rate": [f.numerator, f.denominator], "p_mismatch": [p.numerator, p.denominator],
+                          "p_value_threshold": [a.numerator, a.denominator], "min_mismatches_for_fraud": m,
+                          "probability": float(tail(m, n, f)), "at_least_99_percent": tail(m, n, f) >= Fraction(99, 100)})
+    m = min_fraud(200, Fraction(1, 100), Fraction(1, 20))
+    finite = [{"committed": c, "faked": c // 10, "samples": 200, "probability": float(hypergeometric_detection(c, c // 10, 200, m))}
+              for c in (1000, 10000, 100000)]
+    return {
+        "about": "Validation of Specs/validation.md. sampling: seed = H('chorus/sample-seed/1\\0' || signature); indices = partial "
+                 "Fisher-Yates over [0, count) with uniform(seed, count - i) (poc-kernel.md §2.4) from counter 0, in draw order. "
+                 "thresholds: smallest m with P[Binomial(n, p) >= m] < alpha, exact (null when none). detection: "
+                 "P[Binomial(n, fraud_rate) >= m*]; finite_population: the same without replacement (hypergeometric).",
+        "sampling": sampling, "thresholds": thresholds, "detection": detection, "finite_population": finite,
+    }
+
+
 def write(name, value):
     (VECTORS / name).write_text(json.dumps(value, indent=1) + "\n")
     print("wrote", VECTORS / name)
@@ -142,3 +234,4 @@ def write(name, value):
 if __name__ == "__main__":
     write("poc-commitments.json", commitments_vectors())
     write("beacon.json", beacon_vectors())
+    write("validation.json", validation_vectors())
