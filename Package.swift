@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // TOML: node config files (ChorusNode) and network files (ChorusNetworkFile).
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
@@ -45,6 +46,21 @@ let package = Package(
         // MARK: - Mesh (pure: handshake, connection rules, membership, gossip)
         .target(name: "ChorusMesh", dependencies: ["ChorusCrypto", "ChorusWire"], swiftSettings: strict),
         .testTarget(name: "ChorusMeshTests", dependencies: ["ChorusMesh", "ChorusWire"], swiftSettings: strict),
+
+        // MARK: - Protocol (pure: epochs, beacon, PoC commitments, votes, delegation, tally, weights)
+        .target(name: "ChorusProtocol", dependencies: ["ChorusCrypto", "ChorusWire"], swiftSettings: strict),
+        // Network files (`Network/<name>/network.toml` → NetworkParameters). Apart from ChorusProtocol so that the
+        // pure core stays free of TOMLKit's C++ parser.
+        .target(
+            name: "ChorusNetworkFile",
+            dependencies: ["ChorusProtocol", .product(name: "TOMLKit", package: "TOMLKit")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ChorusProtocolTests",
+            dependencies: ["ChorusProtocol", "ChorusNetworkFile", "ChorusWire", "ChorusCrypto"],
+            swiftSettings: strict
+        ),
 
         // MARK: - Store
         .target(name: "ChorusStore", dependencies: ["CLMDB", "ChorusCrypto"], swiftSettings: strict),
