@@ -29,6 +29,11 @@ public struct ResolvedMode: Sendable, Hashable {
     public let mode: ParticipationMode
     public let target: Bytes32?
 
+    public init(mode: ParticipationMode, target: Bytes32?) {
+        self.mode = mode
+        self.target = target
+    }
+
     public static let nonParticipant = ResolvedMode(mode: .none, target: nil)
 }
 

@@ -31,6 +31,13 @@ public struct Certificate: Sendable, Hashable {
     /// Sorted by author, one per signer.
     public let signatures: [SignedStatement]
 
+    /// Assembles a certificate (e.g. from an epoch export); `verify` decides whether it holds.
+    public init(epoch: UInt64, tableDigest: Bytes32, signatures: [SignedStatement]) {
+        self.epoch = epoch
+        self.tableDigest = tableDigest
+        self.signatures = signatures.sorted { $0.author < $1.author }
+    }
+
     /// Checks every signature (network, epoch, type, digest, distinct signers) and that the
     /// signers' voting weight in `previous` exceeds τ of its total.
     public func verify(networkID: String, previous: WeightTable, threshold: Ratio) throws(ProtocolError) {
