@@ -74,6 +74,7 @@ public enum Tally {
 
         // Votes: the latest valid vote of each validator on each latest commit (§3).
         var refused: [RefusedVote] = []
+        var thresholds = FraudThresholds()
         var latestVotes: [Bytes32: [Bytes32: (seq: UInt64, id: Bytes32, verdict: Verdict)]] = [:]  // commit → validator → vote
         for statement in votes {
             guard statement.type == .vote, statement.epoch == epoch else {
@@ -91,7 +92,7 @@ public enum Tally {
                 refused.append(RefusedVote(id: statement.id, reason: "names commit \(body.commit.hex), which is not the latest commit of a non-equivocating participant"))
                 continue
             }
-            do { _ = try Vote(statement, commit: commit, parameters: parameters) } catch {
+            do { _ = try Vote(statement, commit: commit, parameters: parameters, thresholds: &thresholds) } catch {
                 refused.append(RefusedVote(id: statement.id, reason: error.description))
                 continue
             }
