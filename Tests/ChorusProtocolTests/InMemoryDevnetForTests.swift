@@ -26,6 +26,11 @@ struct InMemoryDevnetForTests {
     var skipped: [String] = []
     var confirmationWindows: [[UInt64: [ConfirmationPoC.Window]]]
     var now: Int64
+    /// Statements held back from a node until a time (a partition that heals), by predicate.
+    var withholding: [(node: Int, until: Int64, matches: @Sendable (SignedStatement) -> Bool)] = []
+    private var deferred: [(node: Int, at: Int64, statement: SignedStatement)] = []
+    /// Every statement published, in order (for equivocation and export checks).
+    var published: [SignedStatement] = []
 
     init(parameters: NetworkParameters, keys: [Ed25519.SigningKey], served: [[String]], rates: [[String: UInt64]]) {
         self.parameters = parameters
@@ -48,6 +53,11 @@ struct InMemoryDevnetForTests {
         Array(Blake2b.hash256(seed.bytes + participant.bytes + Array(model.utf8) + withUnsafeBytes(of: nonce.littleEndian, Array.init)).bytes.prefix(24))
     }
 
+    /// Delivers a statement signed outside the engines (an attacker's) to every node.
+    mutating func inject(_ statement: SignedStatement) {
+        for j in nodes.indices { handle(nodes[j].onStatement(statement, now: now), from: j) }
+    }
+
     mutating func declare(node: Int, model: String, action: DelegationAction) throws {
         let directives = try nodes[node].declare(model: model, action: action, now: now)
         handle(directives, from: node)
@@ -55,6 +65,9 @@ struct InMemoryDevnetForTests {
 
     mutating func run(untilUnixMs end: Int64, tickMs: Int64 = 500) {
         while now < end {
+            let due = deferred.filter { $0.at <= now }
+            deferred.removeAll { $0.at <= now }
+            for d in due { handle(nodes[d.node].onStatement(d.statement, now: now), from: d.node) }
             for i in nodes.indices { handle(nodes[i].onTick(now: now), from: i) }
             for i in nodes.indices { work(node: i) }
             now += tickMs
@@ -83,7 +96,12 @@ struct InMemoryDevnetForTests {
             let (i, directive) = queue.removeFirst()
             switch directive {
             case let .publish(statement):
+                published.append(statement)
                 for j in nodes.indices where j != i {
+                    if let w = withholding.first(where: { $0.node == j && $0.until > now && $0.matches(statement) }) {
+                        deferred.append((j, w.until, statement))
+                        continue
+                    }
                     queue += nodes[j].onStatement(statement, now: now).map { (j, $0) }
                 }
             case let .startGeneration(epoch, model, seed, until):
