@@ -64,9 +64,7 @@ public enum NetworkFile {
             guard let id = try? Bytes32(hex: hex) else {
                 throw p.error("id", expected: "an Ed25519 public key as 64 hex digits", found: "\"\(hex)\"")
             }
-            let allModels = models.map(\.id)
-            let served = p.has("models") ? try p.stringArray("models") : allModels
-            participants.append(GenesisParticipant(id: id, weight: try p.unsigned("weight"), models: served))
+            participants.append(GenesisParticipant(id: id, weight: try p.unsigned("weight")))
             try p.finish()
         }
 

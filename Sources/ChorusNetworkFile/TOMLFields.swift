@@ -70,17 +70,6 @@ struct TOMLFields {
         throw error(key, expected: expected, found: Self.describe(value))
     }
 
-    mutating func stringArray(_ key: String) throws(NetworkFileError) -> [String] {
-        let value = try value(key, expected: "an array of strings")
-        guard let array = value.array else { throw error(key, expected: "an array of strings", found: Self.describe(value)) }
-        var result: [String] = []
-        for (i, element) in array.enumerated() {
-            guard let s = element.string else { throw error("\(key)[\(i)]", expected: "a string", found: Self.describe(element)) }
-            result.append(s)
-        }
-        return result
-    }
-
     mutating func table(_ key: String) throws(NetworkFileError) -> TOMLFields {
         let value = try value(key, expected: "a table [\(keyPath(key))]")
         guard let t = value.table else { throw error(key, expected: "a table [\(keyPath(key))]", found: Self.describe(value)) }

@@ -22,8 +22,7 @@ import Testing
         #expect(synthetic.digest == "blake2b:7cdf0dab018a69a01cf671235b4ec7c9a12e71948d4e9238a3a62c7779b70143")
         #expect(p.genesisParticipants.count == 5)
         #expect(p.genesisParticipants.map(\.id) == p.genesisParticipants.map(\.id).sorted())
-        let onlySynthetic = try #require(p.genesisParticipants.first { $0.id.hex.hasPrefix("6e7a1cdd") })
-        #expect(onlySynthetic.models == ["chorus/synthetic-devnet"])
+        #expect(p.genesisParticipants.allSatisfy { $0.weight == 1000 })
         #expect(p.stages.epochMs == 60_000)
         #expect(p.caps.groupCapFactor.isZero)
     }
@@ -47,7 +46,8 @@ import Testing
         ("k_dim = 12\ndist_threshold = 0.1", "k_dim = 16\ndist_threshold = 0.1", "k_dim", "12"),
         ("id = \"8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c\"", "id = \"8a88\"", "participants[0].id", "64 hex digits"),
         ("genesis_time = 2026-01-01T00:00:00Z", "genesis_time = \"tomorrow\"", "genesis_time", "date-time"),
-        ("models = [\"chorus/synthetic-devnet\"]", "models = [\"no-such-model\"]", "models", "listed models"),
+        ("initial_model = \"HuggingFaceTB/SmolLM2-135M-Instruct-Q4_1\"", "initial_model = \"no-such-model\"", "initial_model", "listed model"),
+        ("weight = 1000\n", "weight = 0\n", "weight", "positive"),
         ("network_id = \"chorus-devnet\"", "network_id = \"Chorus Devnet\"", "network_id", "a-z"),
         ("network_id = \"chorus-devnet\"", "network_id = [", "", "valid TOML"),
     ])

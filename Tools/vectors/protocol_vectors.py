@@ -5,6 +5,7 @@ validation.md, weights.md). Writes the JSON vectors that ChorusProtocolTests loa
   Specs/vectors/poc-commitments.json   sparse Merkle sum tree roots and proofs
   Specs/vectors/beacon.json            beacon commitments, epoch seeds, sub-seeds
   Specs/vectors/validation.json        leaf sampling, exact binomial thresholds, detection probabilities
+  Specs/vectors/weights.json           weight arithmetic (multiplier, caps, penalties, shares) and the cap rule
 
 Usage: python3 Tools/vectors/protocol_vectors.py   (standard library only)
 """
@@ -226,6 +227,131 @@ def validation_vectors():
     }
 
 
+# ---------------------------------------------------------------- weights
+
+def floor_ratio(value, r):
+    return value * r[0] // r[1]
+
+
+def share_floor(n):
+    return {0: Fraction(1), 1: Fraction(1), 2: Fraction(1, 2), 3: Fraction(2, 5)}.get(n, Fraction(3, 10))
+
+
+def cap_shares(weights, share):
+    """weights: dict id -> int. Returns the capped dict (Specs/weights.md §6.6)."""
+    if share[0] == 0 or not weights:
+        return dict(weights)
+    s = max(Fraction(share[0], share[1]), share_floor(len(weights)))
+    if s >= 1:
+        return dict(weights)
+    ordered = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))
+    for k in range(len(ordered)):
+        if k * s.numerator >= s.denominator:
+            break
+        rest = sum(w for _, w in ordered[k:])
+        cap = s.numerator * rest // (s.denominator - k * s.numerator)
+        if ordered[k][1] <= cap:
+            out = dict(weights)
+            for i in range(k):
+                out[ordered[i][0]] = cap
+            return out
+    return dict(weights)
+
+
+def consensus_weights(case):
+    models = case["models"]  # list of {id, wsf, penalty_start_epoch}, sorted by id
+    epoch = case["epoch"]
+    eq = set(case["equivocators"])
+    contributions = {}
+    for m in models:
+        for p, pw in case["poc_weights"].get(m["id"], {}).items():
+            if p not in eq:
+                contributions.setdefault(m["id"], {})[p] = floor_ratio(pw, m["wsf"])
+    factor = case["group_cap_factor"]
+    if factor[0] != 0:
+        uncapped = {k: dict(v) for k, v in contributions.items()}
+        for m in models:
+            if m["id"] == case["initial_model"] or m["id"] not in uncapped:
+                continue
+            group = uncapped[m["id"]]
+            total = sum(group.values())
+            elsewhere = sum(values.get(p, 0) for p in group if group[p] > 0 for other, values in uncapped.items() if other != m["id"])
+            limit = floor_ratio(elsewhere, factor)
+            if total > limit:
+                contributions[m["id"]] = {p: c * limit // total for p, c in group.items()}
+    raw = {}
+    for group in contributions.values():
+        for p, c in group.items():
+            raw[p] = raw.get(p, 0) + c
+    transfers, adjusted = {}, {}
+    for p in sorted(raw):
+        base = raw[p]
+        remaining, penalty = base, 0
+        for m in models:
+            if epoch < m["penalty_start_epoch"]:
+                continue
+            mode = case["modes"].get(m["id"], {}).get(p, {"mode": "none"})
+            if mode["mode"] == "direct":
+                pass
+            elif mode["mode"] == "delegate":
+                share = min(floor_ratio(base, case["delegation_share"]), remaining)
+                remaining -= share
+                transfers[mode["target"]] = transfers.get(mode["target"], 0) + share
+            elif mode["mode"] == "refuse":
+                penalty += floor_ratio(base, case["refusal_penalty"])
+            else:
+                penalty += floor_ratio(base, case["no_participation_penalty"])
+        adjusted[p] = remaining - min(penalty, remaining)
+    for t, amount in transfers.items():
+        if t not in eq:
+            adjusted[t] = adjusted.get(t, 0) + amount
+    return cap_shares({p: w for p, w in adjusted.items() if w > 0}, case["max_participant_share"])
+
+
+def weights_vectors():
+    A, B, C, D, E = (bytes([i]) * 32 for i in range(1, 6))
+    ids = [A.hex(), B.hex(), C.hex(), D.hex(), E.hex()]
+    smol, synth = "HuggingFaceTB/SmolLM2-135M-Instruct-Q4_1", "chorus/synthetic-devnet"
+    models = [{"id": smol, "wsf": [1, 1], "penalty_start_epoch": 3}, {"id": synth, "wsf": [1, 5], "penalty_start_epoch": 3}]
+    base = {
+        "models": models, "initial_model": smol, "epoch": 2, "equivocators": [],
+        "group_cap_factor": [0, 1], "max_participant_share": [3, 10],
+        "refusal_penalty": [1, 10], "no_participation_penalty": [3, 20], "delegation_share": [1, 20],
+        "poc_weights": {smol: {ids[0]: 1000, ids[1]: 1200, ids[2]: 900, ids[3]: 1100},
+                        synth: {ids[0]: 5000, ids[1]: 4000, ids[2]: 6000, ids[4]: 5500}},
+        "modes": {smol: {ids[0]: {"mode": "direct"}, ids[1]: {"mode": "direct"}, ids[2]: {"mode": "direct"},
+                         ids[3]: {"mode": "direct"}, ids[4]: {"mode": "delegate", "target": ids[0]}},
+                  synth: {ids[0]: {"mode": "direct"}, ids[1]: {"mode": "direct"}, ids[2]: {"mode": "direct"},
+                          ids[3]: {"mode": "refuse"}, ids[4]: {"mode": "direct"}}},
+    }
+    cases = []
+
+    def add(name, **changes):
+        case = json.loads(json.dumps(base))
+        case.update(changes)
+        case["name"] = name
+        case["expected"] = {p: w for p, w in sorted(consensus_weights(case).items())}
+        cases.append(case)
+
+    add("before-penalty-start")
+    add("penalties-and-shares", epoch=3)
+    add("no-declaration-is-none", epoch=3, modes={smol: {i: {"mode": "direct"} for i in ids[:4]}, synth: {i: {"mode": "direct"} for i in ids[:3] + ids[4:]}})
+    add("group-cap", group_cap_factor=[1, 2])
+    add("participant-cap", poc_weights={smol: {ids[0]: 100000, ids[1]: 1000, ids[2]: 1000, ids[3]: 1000}, synth: {}})
+    add("equivocator-gets-nothing", epoch=3, equivocators=[ids[0]])
+    caps = []
+    for weights, share in [([100, 100, 100, 100, 100], [3, 10]), ([1000, 10, 10, 10, 10], [3, 10]), ([1000, 900, 10, 10, 10], [1, 4]),
+                           ([50, 50], [1, 10]), ([5, 1, 1], [1, 10]), ([7], [1, 10]), ([1000, 10, 10, 10, 10], [0, 1])]:
+        named = {ids[i]: w for i, w in enumerate(weights)}
+        caps.append({"weights": named, "share": share, "expected": cap_shares(named, share)})
+    return {
+        "about": "Weight arithmetic of Specs/weights.md §6: contributions floor(pocWeight * wsf), optional group cap, "
+                 "delegation shares then penalties (from penalty_start_epoch), per-participant cap with floors 1, 1/2, 2/5, 3/10. "
+                 "Fractions are [numerator, denominator]; participants are hex ids; modes absent = none.",
+        "cases": cases, "cap_shares": caps,
+    }
+
+
 def write(name, value):
     (VECTORS / name).write_text(json.dumps(value, indent=1) + "\n")
     print("wrote", VECTORS / name)
@@ -235,3 +361,4 @@ if __name__ == "__main__":
     write("poc-commitments.json", commitments_vectors())
     write("beacon.json", beacon_vectors())
     write("validation.json", validation_vectors())
+    write("weights.json", weights_vectors())

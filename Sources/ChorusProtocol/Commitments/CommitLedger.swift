@@ -88,6 +88,17 @@ public struct CommitLedger: Sendable {
         commits.keys.filter { $0.model == model }.sorted().compactMap { latest(author: $0.author, model: $0.model) }
     }
 
+    /// The commit with message id `id`, if this ledger holds it.
+    public func commit(id: Bytes32) -> PoCCommit? {
+        for list in commits.values {
+            if let found = list.first(where: { $0.statement.id == id }) { return found }
+        }
+        return nil
+    }
+
+    /// Every (author, model) with a proven equivocation, sorted.
+    public var equivocators: [Key] { equivocations.keys.sorted() }
+
     /// Authors that committed for `model` this epoch (equivocators included): they are DIRECT.
     public func committers(model: String) -> Set<Bytes32> {
         Set(commits.keys.filter { $0.model == model }.map(\.author)).union(equivocations.keys.filter { $0.model == model }.map(\.author))

@@ -30,23 +30,20 @@ public struct StageDurations: Sendable, Hashable, WireEncodable {
     }
 }
 
-/// A participant of the genesis table: weight and the models it validates in epoch 1.
+/// A participant of the genesis table (epoch 0): its weight is both consensus and voting weight
+/// for epoch 1.
 public struct GenesisParticipant: Sendable, Hashable, WireEncodable {
     public var id: Bytes32
     public var weight: UInt64
-    /// Sorted model ids; the participant has voting power for these models in epoch 1.
-    public var models: [String]
 
-    public init(id: Bytes32, weight: UInt64, models: [String]) {
+    public init(id: Bytes32, weight: UInt64) {
         self.id = id
         self.weight = weight
-        self.models = models.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
     }
 
     public func encode(to writer: inout WireWriter) {
         writer.writeBytes32(id)
         writer.writeU64(weight)
-        writer.writeArray(models) { $0.writeString($1) }
     }
 }
 
@@ -230,14 +227,6 @@ public struct NetworkParameters: Sendable, Hashable, WireEncodable {
                 throw .invalidParameter(key: "participants", expected: "total weight at most \(WeightLimits.maxTotalWeight)", found: "more")
             }
             total = sum.partialValue
-            for (j, m) in p.models.enumerated() {
-                guard model(m) != nil else {
-                    throw .invalidParameter(key: "participants[\(p.id.hex)].models", expected: "ids of listed models", found: "\"\(m)\"")
-                }
-                if j > 0, p.models[j - 1] == m {
-                    throw .invalidParameter(key: "participants[\(p.id.hex)].models", expected: "distinct model ids", found: "\"\(m)\" twice")
-                }
-            }
         }
         // Gonka's rule: below a majority, valid and invalid could both pass.
         guard !(voteThreshold < Ratio(millionths: 500_000)), voteThreshold.isBelowOne else {

@@ -82,3 +82,31 @@ public enum BinomialTest {
         return !(sums[threshold].times(target.denominator) < total.times(target.numerator))
     }
 }
+
+/// Fraud thresholds `m*` per (model, samples), computed once: a tally checks hundreds of votes
+/// that share a handful of distinct sample sizes.
+public struct FraudThresholds: Sendable {
+    private struct Key: Hashable {
+        let pMismatch: Ratio
+        let pValueThreshold: Ratio
+        let samples: Int
+    }
+
+    private var cache: [Key: Int?] = [:]
+
+    public init() {}
+
+    /// The smallest fraudulent mismatch count for `model` at `samples` samples (nil: none).
+    public mutating func minimumMismatches(model: ModelParameters, samples: Int) -> Int? {
+        let key = Key(pMismatch: model.pMismatch, pValueThreshold: model.pValueThreshold, samples: samples)
+        if let known = cache[key] { return known }
+        let value = BinomialTest.minimumMismatchesForFraud(samples: samples, pMismatch: model.pMismatch, pValueThreshold: model.pValueThreshold)
+        cache[key] = value
+        return value
+    }
+
+    public mutating func isFraud(model: ModelParameters, mismatches: Int, samples: Int) -> Bool {
+        guard let threshold = minimumMismatches(model: model, samples: samples) else { return false }
+        return mismatches >= threshold
+    }
+}

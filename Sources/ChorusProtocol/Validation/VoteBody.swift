@@ -91,6 +91,14 @@ public struct Vote: Sendable, Hashable {
     /// exact binomial test gives for its counts. A vote that passes is one any honest validator
     /// could have cast; whether its mismatch count is true is what the sample proof lets others audit.
     public init(_ statement: SignedStatement, commit: PoCCommit, parameters: NetworkParameters) throws(ProtocolError) {
+        var thresholds = FraudThresholds()
+        try self.init(statement, commit: commit, parameters: parameters, thresholds: &thresholds)
+    }
+
+    /// As above, sharing computed fraud thresholds between many votes.
+    public init(
+        _ statement: SignedStatement, commit: PoCCommit, parameters: NetworkParameters, thresholds: inout FraudThresholds
+    ) throws(ProtocolError) {
         let body = try BeaconRound.decode(statement, as: VoteBody.self)
         func fail(_ reason: String) -> ProtocolError { .invalidStatement(type: "vote", reason: reason) }
         guard statement.epoch == commit.epoch else { throw fail("signed in epoch \(statement.epoch), the commit is of epoch \(commit.epoch)") }
@@ -101,8 +109,7 @@ public struct Vote: Sendable, Hashable {
         guard let model = parameters.model(body.model) else { throw fail("model \"\(body.model)\" is not approved") }
         let expectedSamples = UInt32(min(UInt64(model.sampleSize), body.count))
         guard body.samples == expectedSamples else { throw fail("\(body.samples) samples, the network requires \(expectedSamples) for count \(body.count)") }
-        let fraud = BinomialTest.isFraud(
-            mismatches: Int(body.mismatches), samples: Int(body.samples), pMismatch: model.pMismatch, pValueThreshold: model.pValueThreshold)
+        let fraud = thresholds.isFraud(model: model, mismatches: Int(body.mismatches), samples: Int(body.samples))
         guard body.verdict == (fraud ? .invalid : .valid) else {
             throw fail("verdict \(body.verdict) contradicts the binomial test for \(body.mismatches) of \(body.samples) mismatches")
         }
