@@ -72,7 +72,7 @@ let package = Package(
         .target(
             name: "ChorusNode",
             dependencies: [
-                "ChorusCrypto", "ChorusWire", "ChorusStore", "ChorusMesh", "ChorusLoop",
+                "ChorusCrypto", "ChorusWire", "ChorusStore", "ChorusMesh", "ChorusLoop", "ChorusProtocol",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
@@ -80,7 +80,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ChorusNodeTests",
-            dependencies: ["ChorusNode", "ChorusMesh", "ChorusLoop", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ChorusNode", "ChorusMesh", "ChorusLoop", "ChorusProtocol", "ChorusNetworkFile", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
 

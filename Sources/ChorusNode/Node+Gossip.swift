@@ -88,11 +88,13 @@ extension Node {
     private func validate(_ message: GossipMessage) -> ValidationResult {
         do {
             guard let statements else {
-                _ = try UnverifiedStatement(decoding: message.payload, policy: statementPolicy).verified()
+                epochStatementArrived(try UnverifiedStatement(decoding: message.payload, policy: statementPolicy).verified())
                 return .accept
             }
             switch try ingestSynchronously(statements, [message.payload]).first {
-            case .stored?: return .accept
+            case .stored?:
+                routeToEpochs(message.payload)
+                return .accept
             case .duplicate?: return .ignore
             case let .rejected(error)?: throw error
             case nil: return .reject
@@ -101,6 +103,14 @@ extension Node {
             logger.debug("rejected gossiped statement", metadata: ["id": "\(message.id.hex.prefix(16))", "error": "\(error)"])
             return .reject
         }
+    }
+
+    /// Hands a freshly stored statement to the epoch engine when it is one of its types (verified
+    /// again here: the store keeps bytes, the engine wants the typed statement).
+    func routeToEpochs(_ encoded: [UInt8]) {
+        guard epochs != nil, let unverified = try? UnverifiedStatement(decoding: encoded, policy: statementPolicy),
+              Self.epochStatementTypes.contains(unverified.type), let statement = try? unverified.verified() else { return }
+        epochStatementArrived(statement)
     }
 
     /// `StatementStore.ingest` runs an LMDB read transaction on the calling thread, here the loop.

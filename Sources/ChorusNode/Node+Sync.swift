@@ -72,9 +72,11 @@ extension Node {
                 return
             }
             var stored = 0, rejected = 0
-            for outcome in outcomes {
+            for (outcome, encoded) in zip(outcomes, batch) {
                 switch outcome {
-                case .stored: stored += 1
+                case .stored:
+                    stored += 1
+                    routeToEpochs(encoded)
                 case .rejected: rejected += 1
                 case .duplicate: break
                 }

@@ -58,6 +58,9 @@ public actor Node {
     var awaitingAddresses: Set<Ed25519.PublicKey> = []
     var lastAddressAnswer: [Ed25519.PublicKey: ContinuousClock.Instant] = [:]
     var ticks = 0
+    /// Epochs (Node+Epochs.swift): nil until `attachEpochs`.
+    var epochs: EpochState?
+    var epochTimer: LoopTimer?
     /// Anti-entropy (Node+Sync.swift).
     var syncTimer: LoopTimer?
     let reconciler = RangeReconciler()
@@ -186,6 +189,8 @@ public actor Node {
         saveAddressBook()
         syncTimer?.close()
         syncTimer = nil
+        epochTimer?.close()
+        epochTimer = nil
         statements?.flush()
         listeners.forEach { $0.close() }
         listeners = []

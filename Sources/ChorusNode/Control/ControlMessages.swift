@@ -123,3 +123,39 @@ public struct PublishResult: Codable, Sendable, Equatable {
         case statementID = "statement_id"
     }
 }
+
+/// `weights`: a final weight table in JSON form (the signed form is its canonical encoding).
+public struct WeightsResult: Codable, Sendable, Equatable {
+    public struct Model: Codable, Sendable, Equatable {
+        public var model: String
+        public var mode: String
+        public var committedCount: UInt64
+        public var accepted: Bool
+        public var pocWeight: UInt64
+        enum CodingKeys: String, CodingKey {
+            case model, mode, accepted
+            case committedCount = "committed_count"
+            case pocWeight = "poc_weight"
+        }
+    }
+
+    public struct Participant: Codable, Sendable, Equatable {
+        public var participant: String
+        public var weight: UInt64
+        public var votingWeight: UInt64
+        public var models: [Model]
+        enum CodingKeys: String, CodingKey {
+            case participant, weight, models
+            case votingWeight = "voting_weight"
+        }
+    }
+
+    public var epoch: UInt64
+    public var tableDigest: String
+    public var participants: [Participant]
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, participants
+        case tableDigest = "table_digest"
+    }
+}

@@ -82,6 +82,21 @@ extension Node {
                 return reply(ControlResponse<String>(error: "this node has not seen message \(hex)"), on: connection)
             }
             reply(ControlResponse(result: receipts), on: connection)
+        case "epoch":
+            let epoch = request.params["epoch"].flatMap { UInt64($0) }
+            guard let status = epochStatus(epoch) else {
+                return reply(ControlResponse<String>(error: "this node does not follow epochs (start it with a network file)"), on: connection)
+            }
+            reply(ControlResponse(result: status), on: connection)
+        case "weights":
+            let epoch = request.params["epoch"].flatMap { UInt64($0) }
+            guard epochs != nil else {
+                return reply(ControlResponse<String>(error: "this node does not follow epochs (start it with a network file)"), on: connection)
+            }
+            guard let table = weights(epoch) else {
+                return reply(ControlResponse<String>(error: "no final weight table yet\(epoch.map { " for epoch \($0)" } ?? "")"), on: connection)
+            }
+            reply(ControlResponse(result: WeightsResult(table)), on: connection)
         case "mesh":
             reply(ControlResponse(result: meshStatus()), on: connection)
         case "subscribe":
@@ -93,7 +108,7 @@ extension Node {
             }
         default:
             reply(ControlResponse<String>(
-                error: "unknown method \"\(request.method)\"; known: status, peers, ping, publish, messages, trace, mesh, subscribe"),
+                error: "unknown method \"\(request.method)\"; known: status, peers, ping, publish, messages, trace, mesh, subscribe, epoch, weights"),
                   on: connection)
         }
     }
