@@ -94,6 +94,8 @@ let package = Package(
             dependencies: [
                 "ChorusCrypto",
                 "ChorusNode",
+                "ChorusNetworkFile",
+                "ChorusProtocol",
                 "ChorusStore",
                 "ChorusWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -113,6 +113,16 @@ extension Node {
     }
 
     static func unixMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// The engine a node runs for `parameters` with its identity `key`. The commit-reveal beacon's
+    /// per-epoch secret is derived from a signature of the node (Ed25519 signatures are
+    /// deterministic), so it is the same after a restart and unknown to anyone without the key.
+    public static func makeEpochEngine(parameters: NetworkParameters, key: Ed25519.SigningKey, servedModels: [String]) -> EpochEngine {
+        EpochEngine(parameters: parameters, key: key, configuration: .init(servedModels: servedModels), beaconSecret: { epoch in
+            let label = Array("chorus/beacon-secret/1\0".utf8) + (0..<8).map { UInt8(truncatingIfNeeded: epoch >> (8 * $0)) }
+            return Blake2b.hash256(key.sign(label).bytes)
+        })
+    }
 }
 
 /// The node's record of epochs beside the engine: tables, skipped steps, divergences.

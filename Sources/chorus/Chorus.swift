@@ -36,6 +36,8 @@ struct Chorus: AsyncParsableCommand {
             MessagesCommand.self,
             TraceCommand.self,
             MeshCommand.self,
+            EpochCommand.self,
+            WeightsCommand.self,
         ]
     )
 
