@@ -134,6 +134,7 @@ public struct EpochEngine: Sendable {
     public mutating func onTick(now: Int64) -> [EngineDirective] {
         guard let position = try? clock.position(atUnixMs: now) else { return [] }
         let e = position.epoch
+        if e >= 3 { prune(before: e - 2) }
         var out: [EngineDirective] = []
         if position.stage == .generation {
             if once(.reveal, e) { out += reveal(epoch: e) }
@@ -159,6 +160,21 @@ public struct EpochEngine: Sendable {
             if once(.confirmation, e) { out += confirmationWindows(epoch: e) }
         }
         return out
+    }
+
+    /// Forgets what epochs before `epoch` no longer need: their statements (delegations stay, the
+    /// latest one may be old), tables and bookkeeping. The shell keeps its own persistent copy.
+    public mutating func prune(before epoch: UInt64) {
+        for old in statements.keys where old < epoch {
+            let kept = (statements[old] ?? [:]).filter { $0.value.type == .delegation }
+            statements[old] = kept.isEmpty ? nil : kept
+        }
+        for old in finalTables.keys where old < epoch { finalTables[old] = nil }
+        for old in ownTables.keys where old < epoch { ownTables[old] = nil }
+        for old in certificates.keys where old < epoch { certificates[old] = nil }
+        for old in collectors.keys where old < epoch { collectors[old] = nil }
+        done = done.filter { $0[0] >= epoch }
+        dirty = dirty.filter { $0 >= epoch }
     }
 
     // MARK: Steps
