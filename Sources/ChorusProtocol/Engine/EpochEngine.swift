@@ -27,8 +27,11 @@ public struct EpochEngine: Sendable {
 
     /// One-shot steps of an epoch.
     private enum Step: UInt64 {
-        case reveal, generation, endGeneration, beaconCommit, confirmation
+        case reveal, generation, endGeneration, beaconCommit, confirmation, tallyFailure
     }
+
+    /// Statements signed for epochs further ahead than this are ignored (clock skew allowance).
+    public static let futureEpochTolerance: UInt64 = 1
 
     public let parameters: NetworkParameters
     public let configuration: Configuration
@@ -94,6 +97,8 @@ public struct EpochEngine: Sendable {
     /// A verified statement from the network (or from this node's own store at start-up).
     public mutating func onStatement(_ statement: SignedStatement, now: Int64) -> [EngineDirective] {
         guard statement.networkID == parameters.networkID else { return [] }
+        let current = (try? clock.position(atUnixMs: now))?.epoch ?? 0
+        guard statement.epoch <= current + Self.futureEpochTolerance else { return [] }
         guard statements[statement.epoch]?[statement.id] == nil else { return [] }
         statements[statement.epoch, default: [:]][statement.id] = statement
         var directives: [EngineDirective] = []
@@ -295,6 +300,12 @@ public struct EpochEngine: Sendable {
                     if let body = try? Vote.body(for: commit, proof: proof, mismatches: 0, parameters: parameters), let d = try? publish(body, epoch: epoch) { out.append(d) }
                     continue
                 }
+                if let round = beaconRound(epoch: epoch),
+                   commit.body.seedBasis.contains(where: { round.commitments[$0] != nil && round.reveals[$0] == nil }) {
+                    // A named reveal has not reached this node yet: retry on a later tick.
+                    validated.remove(commit.statement.id)
+                    continue
+                }
                 guard let seed = try? generationSeed(epoch: epoch, basis: commit.body.seedBasis) else {
                     // An inadmissible seed basis: every sample counts as a mismatch.
                     if let body = try? Vote.body(for: commit, proof: proof, mismatches: samples, parameters: parameters), let d = try? publish(body, epoch: epoch) { out.append(d) }
@@ -314,10 +325,14 @@ public struct EpochEngine: Sendable {
         dirty.remove(epoch)
         var book = DelegationBook()
         for e in 0..<epoch { for s in held(.delegation, epoch: e) { try? book.add(s, parameters: parameters) } }
-        guard let result = try? Tally.compute(
-            parameters: parameters, previous: previous, epoch: epoch, commits: ledger(epoch: epoch),
-            votes: held(.vote, epoch: epoch), delegations: book, beacon: beaconRound(epoch: epoch))
-        else { return [.skipped(epoch: epoch, reason: "tally failed")] }
+        let result: TallyResult
+        do {
+            result = try Tally.compute(
+                parameters: parameters, previous: previous, epoch: epoch, commits: ledger(epoch: epoch),
+                votes: held(.vote, epoch: epoch), delegations: book, beacon: beaconRound(epoch: epoch))
+        } catch {
+            return once(.tallyFailure, epoch) ? [.skipped(epoch: epoch, reason: "tally failed: \(error.description)")] : []
+        }
         let table = result.table
         guard ownTables[epoch]?.digest != table.digest else { return [] }
         ownTables[epoch] = table
