@@ -89,6 +89,27 @@ import Testing
         #expect(tables[0].entries.count == 4)
     }
 
+    /// A node restarted in the middle of generation keeps its seed basis and never commits a lower
+    /// count, so it is not taken for an equivocator, and the network still agrees.
+    @Test func restartedNodeDoesNotEquivocate() throws {
+        let p = F.devnet
+        var net = Self.network()
+        try net.declare(node: 3, model: F.synthetic, action: .delegate(to: F.keys[0].publicKey.raw))
+        try net.declare(node: 4, model: F.smol, action: .delegate(to: F.keys[1].publicKey.raw))
+        let clock = EpochClock(p)
+        net.run(untilUnixMs: clock.start(of: .generation, epoch: 2) + 7_000)
+        let before = net.published.filter { $0.type == .pocCommit && $0.author == F.keys[0].publicKey && $0.epoch == 2 }.count
+        #expect(before > 0)
+        net.restart(node: 0)
+        net.run(untilUnixMs: clock.end(of: .tally, epoch: 2))
+        #expect(!net.published.contains { $0.type == .equivocationEvidence })
+        let tables = try net.finals.map { try #require($0[2], "epoch 2 not final everywhere").table }
+        #expect(tables.allSatisfy { $0.encodedBytes() == tables[0].encodedBytes() })
+        #expect(net.skipped.isEmpty, "\(net.skipped)")
+        #expect(tables[0].weight(of: F.keys[0].publicKey.raw) > 0)
+        #expect(tables[0].equivocators.isEmpty)
+    }
+
     /// A node that missed most votes computes another table, reports the divergence, and after
     /// receiving the votes recomputes, re-signs and reaches the final table.
     @Test func divergentNodeReconcilesAndReSigns() throws {

@@ -37,15 +37,45 @@ struct InMemoryDevnetForTests {
         self.keys = keys
         self.rates = rates
         nodes = keys.enumerated().map { i, key in
-            let seedByte = UInt8(i)
-            return EpochEngine(
-                parameters: parameters, key: key, configuration: .init(servedModels: served[i]),
-                beaconSecret: { epoch in Blake2b.hash256([seedByte] + withUnsafeBytes(of: epoch.littleEndian, Array.init)) })
+            EpochEngine(parameters: parameters, key: key, configuration: .init(servedModels: served[i]), beaconSecret: Self.beaconSecret(node: i))
         }
         generating = Array(repeating: [:], count: keys.count)
         finals = Array(repeating: [:], count: keys.count)
         confirmationWindows = Array(repeating: [:], count: keys.count)
         now = parameters.genesisUnixMs
+    }
+
+    /// A node's beacon secrets: deterministic per node and epoch, as a restarted node needs them.
+    static func beaconSecret(node: Int) -> @Sendable (UInt64) -> Bytes32 {
+        let seedByte = UInt8(node)
+        return { epoch in Blake2b.hash256([seedByte] + withUnsafeBytes(of: epoch.littleEndian, Array.init)) }
+    }
+
+    /// Replaces node `i` by a fresh engine restored as a shell would after a crash: stored
+    /// statements replayed, a tick, then the current epoch's stored artifacts.
+    mutating func restart(node i: Int) {
+        let old = nodes[i]
+        var fresh = EpochEngine(
+            parameters: parameters, key: keys[i], configuration: old.configuration, firstSeq: old.nextSeq, beaconSecret: Self.beaconSecret(node: i))
+        let epoch = (try? EpochClock(parameters).position(atUnixMs: now))?.epoch ?? 0
+        for e in 0...epoch {
+            for statement in old.statements(epoch: e) { _ = fresh.onStatement(statement, now: now) }
+        }
+        let directives = fresh.onTick(now: now)
+        for model in old.configuration.servedModels {
+            var restored: [(nonce: UInt64, artifact: [UInt8])] = []
+            var index: UInt64 = 0
+            while let proof = old.proof(epoch: epoch, model: model, index: index) {
+                restored.append((proof.nonce, proof.artifact))
+                index += 1
+            }
+            _ = fresh.onArtifacts(epoch: epoch, model: model, artifacts: restored, now: now)
+        }
+        let workers = generating[i]
+        nodes[i] = fresh
+        handle(directives, from: i)
+        // The worker keeps its place: nonces already computed are not repeated.
+        for (model, state) in workers { generating[i][model]?.nextNonce = state.nextNonce }
     }
 
     /// The worker double's artifact: 24 bytes of H(seed ‖ participant ‖ model ‖ nonce).

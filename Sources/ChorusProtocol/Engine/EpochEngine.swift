@@ -27,8 +27,11 @@ public struct EpochEngine: Sendable {
 
     /// One-shot steps of an epoch.
     private enum Step: UInt64 {
-        case reveal, generation, endGeneration, beaconCommit, confirmation
+        case reveal, generation, generationSkipped, endGeneration, beaconCommit, confirmation, tallyFailure
     }
+
+    /// Statements signed for epochs further ahead than this are ignored (clock skew allowance).
+    public static let futureEpochTolerance: UInt64 = 1
 
     public let parameters: NetworkParameters
     public let configuration: Configuration
@@ -57,6 +60,16 @@ public struct EpochEngine: Sendable {
     private var validated: Set<Bytes32> = []
     private var pendingValidations: [Bytes32: (commit: PoCCommit, proof: Ed25519.Signature)] = [:]
 
+    /// - Parameters:
+    ///   - firstSeq: above every `seq` this key has signed (the shell persists it).
+    ///   - beaconSecret: the secret `r` for an epoch's beacon. It must be unpredictable to others
+    ///     and the same across restarts (e.g. a keyed hash of the epoch under a secret kept in the
+    ///     data directory), or the reveal will not open the commitment made before the restart.
+    ///
+    /// After a restart, replay the stored statements through `onStatement` (own ones included)
+    /// before the first tick, and the stored artifacts of the current epoch through `onArtifacts`
+    /// once that tick has re-issued `startGeneration`: the engine keeps the seed basis it committed
+    /// to and never commits a count below one it already signed.
     public init(
         parameters: NetworkParameters, key: Ed25519.SigningKey, configuration: Configuration, firstSeq: UInt64 = 1,
         beaconSecret: @escaping @Sendable (UInt64) -> Bytes32
@@ -94,6 +107,8 @@ public struct EpochEngine: Sendable {
     /// A verified statement from the network (or from this node's own store at start-up).
     public mutating func onStatement(_ statement: SignedStatement, now: Int64) -> [EngineDirective] {
         guard statement.networkID == parameters.networkID else { return [] }
+        let current = (try? clock.position(atUnixMs: now))?.epoch ?? 0
+        guard statement.epoch <= current + Self.futureEpochTolerance else { return [] }
         guard statements[statement.epoch]?[statement.id] == nil else { return [] }
         statements[statement.epoch, default: [:]][statement.id] = statement
         var directives: [EngineDirective] = []
@@ -134,10 +149,26 @@ public struct EpochEngine: Sendable {
     public mutating func onTick(now: Int64) -> [EngineDirective] {
         guard let position = try? clock.position(atUnixMs: now) else { return [] }
         let e = position.epoch
+        if e >= 3 { prune(before: e - 2) }
         var out: [EngineDirective] = []
+        // Earlier epochs that are not final yet (late statements, or a restart): recompute first,
+        // since this epoch's seed and voting weights need the previous final table.
+        for earlier in dirty.sorted() where earlier < e && finalTables[earlier] == nil {
+            out += tally(epoch: earlier)
+        }
         if position.stage == .generation {
             if once(.reveal, e) { out += reveal(epoch: e) }
-            if now >= clock.revealDeadline(epoch: e), once(.generation, e) { out += startGeneration(epoch: e) }
+            if now >= clock.revealDeadline(epoch: e), !done.contains([e, Step.generation.rawValue]) {
+                // Retried on every tick of the stage until it can start (e.g. the previous table
+                // becomes final a moment late); the reason is reported once.
+                let (directives, started) = startGeneration(epoch: e)
+                if started {
+                    _ = once(.generation, e)
+                    out += directives
+                } else if once(.generationSkipped, e) {
+                    out += directives
+                }
+            }
             if e == generationEpoch { out += commitTrees(epoch: e, now: now, force: false) }
         }
         if position.stage != .generation, e == generationEpoch, once(.endGeneration, e) {
@@ -147,10 +178,6 @@ public struct EpochEngine: Sendable {
         if position.stage == .validation, position.stageOffsetMs >= configuration.validationGraceMs {
             out += validate(epoch: e)
         }
-        // Earlier epochs that are not final yet: recompute when late statements arrived.
-        for earlier in dirty.sorted() where earlier < e && ownTables[earlier] != nil {
-            out += tally(epoch: earlier)
-        }
         if position.stage == .tally || position.stage == .inference {
             out += tally(epoch: e)
         }
@@ -159,6 +186,21 @@ public struct EpochEngine: Sendable {
             if once(.confirmation, e) { out += confirmationWindows(epoch: e) }
         }
         return out
+    }
+
+    /// Forgets what epochs before `epoch` no longer need: their statements (delegations stay, the
+    /// latest one may be old), tables and bookkeeping. The shell keeps its own persistent copy.
+    public mutating func prune(before epoch: UInt64) {
+        for old in statements.keys where old < epoch {
+            let kept = (statements[old] ?? [:]).filter { $0.value.type == .delegation }
+            statements[old] = kept.isEmpty ? nil : kept
+        }
+        for old in finalTables.keys where old < epoch { finalTables[old] = nil }
+        for old in ownTables.keys where old < epoch { ownTables[old] = nil }
+        for old in certificates.keys where old < epoch { certificates[old] = nil }
+        for old in collectors.keys where old < epoch { collectors[old] = nil }
+        done = done.filter { $0[0] >= epoch }
+        dirty = dirty.filter { $0 >= epoch }
     }
 
     // MARK: Steps
@@ -226,14 +268,17 @@ public struct EpochEngine: Sendable {
         return [directive]
     }
 
-    private mutating func startGeneration(epoch: UInt64) -> [EngineDirective] {
+    /// The directives to start generating, or (not started) the reason why it cannot start yet.
+    private mutating func startGeneration(epoch: UInt64) -> ([EngineDirective], started: Bool) {
         guard let round = beaconRound(epoch: epoch) else {
-            return [.skipped(epoch: epoch, reason: "no final weight table for epoch \(epoch - 1); cannot derive the seed")]
+            return ([.skipped(epoch: epoch, reason: "no final weight table for epoch \(epoch - 1); cannot derive the seed")], false)
         }
-        let basis = epoch == 1 ? [] : round.revealed.map(\.author)
+        // A basis this node already committed to (before a restart) must be kept: changing it is equivocation.
+        let earlier = held(.pocCommit, epoch: epoch).first { $0.author.raw == id }.flatMap { try? $0.decodeBody(as: PoCCommitBody.self) }
+        let basis = earlier?.seedBasis ?? (epoch == 1 ? [] : round.revealed.map(\.author))
         let seed: Bytes32
         do { seed = try generationSeed(epoch: epoch, basis: basis) } catch {
-            return [.skipped(epoch: epoch, reason: error.description)]
+            return ([.skipped(epoch: epoch, reason: error.description)], false)
         }
         generationEpoch = epoch
         seedBasis = basis
@@ -248,7 +293,7 @@ public struct EpochEngine: Sendable {
             trees[model] = SparseMerkleSumTree(depth: m.treeDepth)
             out.append(.startGeneration(epoch: epoch, model: model, seed: seed, until: clock.end(of: .generation, epoch: epoch)))
         }
-        return out
+        return (out, true)
     }
 
     private mutating func commitTrees(epoch: UInt64, now: Int64, force: Bool) -> [EngineDirective] {
@@ -256,7 +301,9 @@ public struct EpochEngine: Sendable {
         lastCommitAt = now
         var out: [EngineDirective] = []
         for model in configuration.servedModels {
-            guard let tree = trees[model], tree.count > (committedCounts[model] ?? 0) else { continue }
+            let signed = held(.pocCommit, epoch: epoch).filter { $0.author.raw == id }
+                .compactMap { try? $0.decodeBody(as: PoCCommitBody.self) }.filter { $0.model == model }.map(\.count).max() ?? 0
+            guard let tree = trees[model], tree.count > max(committedCounts[model] ?? 0, signed) else { continue }
             let body = PoCCommitBody(model: model, count: tree.count, root: tree.root, depth: tree.depth, seedBasis: seedBasis)
             if let directive = try? publish(body, epoch: epoch) {
                 committedCounts[model] = tree.count
@@ -279,6 +326,12 @@ public struct EpochEngine: Sendable {
                     if let body = try? Vote.body(for: commit, proof: proof, mismatches: 0, parameters: parameters), let d = try? publish(body, epoch: epoch) { out.append(d) }
                     continue
                 }
+                if let round = beaconRound(epoch: epoch),
+                   commit.body.seedBasis.contains(where: { round.commitments[$0] != nil && round.reveals[$0] == nil }) {
+                    // A named reveal has not reached this node yet: retry on a later tick.
+                    validated.remove(commit.statement.id)
+                    continue
+                }
                 guard let seed = try? generationSeed(epoch: epoch, basis: commit.body.seedBasis) else {
                     // An inadmissible seed basis: every sample counts as a mismatch.
                     if let body = try? Vote.body(for: commit, proof: proof, mismatches: samples, parameters: parameters), let d = try? publish(body, epoch: epoch) { out.append(d) }
@@ -298,15 +351,22 @@ public struct EpochEngine: Sendable {
         dirty.remove(epoch)
         var book = DelegationBook()
         for e in 0..<epoch { for s in held(.delegation, epoch: e) { try? book.add(s, parameters: parameters) } }
-        guard let result = try? Tally.compute(
-            parameters: parameters, previous: previous, epoch: epoch, commits: ledger(epoch: epoch),
-            votes: held(.vote, epoch: epoch), delegations: book, beacon: beaconRound(epoch: epoch))
-        else { return [.skipped(epoch: epoch, reason: "tally failed")] }
+        let result: TallyResult
+        do {
+            result = try Tally.compute(
+                parameters: parameters, previous: previous, epoch: epoch, commits: ledger(epoch: epoch),
+                votes: held(.vote, epoch: epoch), delegations: book, beacon: beaconRound(epoch: epoch))
+        } catch {
+            return once(.tallyFailure, epoch) ? [.skipped(epoch: epoch, reason: "tally failed: \(error.description)")] : []
+        }
         let table = result.table
         guard ownTables[epoch]?.digest != table.digest else { return [] }
         ownTables[epoch] = table
         var out: [EngineDirective] = [.tableComputed(table)]
-        if previous.votingWeight(of: id) > 0, let d = try? publish(CertificateSignatureBody(tableDigest: table.digest), epoch: epoch) {
+        let alreadySigned = held(.certificateSignature, epoch: epoch).contains {
+            $0.author.raw == id && (try? $0.decodeBody(as: CertificateSignatureBody.self))?.tableDigest == table.digest
+        }
+        if !alreadySigned, previous.votingWeight(of: id) > 0, let d = try? publish(CertificateSignatureBody(tableDigest: table.digest), epoch: epoch) {
             out.append(d)
         }
         // Counts this node's own signature (and any held ones) and finalizes if enough.

@@ -54,7 +54,10 @@ public struct EpochClock: Sendable, Hashable {
     /// The epoch, stage and offsets at `unixMs`; throws before genesis.
     public func position(atUnixMs unixMs: Int64) throws(ProtocolError) -> EpochPosition {
         guard unixMs >= genesisUnixMs else { throw .beforeGenesis(unixMs: unixMs, genesisUnixMs: genesisUnixMs) }
-        let elapsed = UInt64(unixMs - genesisUnixMs)
+        guard epochMs > 0 else { throw .invalidParameter(key: "stages", expected: "a positive epoch length", found: "0 ms") }
+        let difference = unixMs.subtractingReportingOverflow(genesisUnixMs)
+        guard !difference.overflow else { throw .invalidParameter(key: "genesis_time", expected: "a time within 2^63 ms of \(unixMs)", found: "\(genesisUnixMs)") }
+        let elapsed = UInt64(difference.partialValue)
         let epoch = elapsed / epochMs + 1
         let offset = elapsed % epochMs
         var stageStart: UInt64 = 0

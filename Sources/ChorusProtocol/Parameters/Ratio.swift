@@ -53,9 +53,6 @@ public struct Ratio: Sendable, Hashable, CustomStringConvertible, WireCodable {
 
     public var description: String { "\(numerator)/\(denominator)" }
 
-    /// An approximation for display and logs only; never used in a decision.
-    public var approximateValue: Double { Double(numerator) / Double(denominator) }
-
     public func encode(to writer: inout WireWriter) {
         writer.writeU64(numerator)
         writer.writeU64(denominator)

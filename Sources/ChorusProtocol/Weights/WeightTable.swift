@@ -138,7 +138,6 @@ public struct WeightTable: Sendable, Hashable, WireCodable {
 
     public func weight(of participant: Bytes32) -> UInt64 { entry(participant)?.weight ?? 0 }
     public func votingWeight(of participant: Bytes32) -> UInt64 { entry(participant)?.votingWeight ?? 0 }
-    public var totalWeight: UInt128 { entries.reduce(0) { $0 + UInt128($1.weight) } }
     public var totalVotingWeight: UInt128 { entries.reduce(0) { $0 + UInt128($1.votingWeight) } }
 
     public var votingWeights: [Bytes32: UInt64] {
