@@ -1,0 +1,52 @@
+/// Parameters of SWIM with Lifeguard (DESIGN.md "Failure detection", gossip-anchors §5 item 5).
+///
+/// Defaults are the LAN profile: probe every 500 ms with a 200 ms ping timeout. With memberlist's
+/// 1 s / 500 ms, the first probe of a crashed member alone takes ~0.7 s at the median and the
+/// failed probe another 1 s, which with the 4 s suspicion minimum at N=100 cannot meet the
+/// p50 ≤ 5 s crash-detection target. WAN deployments should raise both (RTT × 3 at least).
+public struct MembershipSettings: Sendable, Equatable {
+    /// One member is probed per interval (round robin over a shuffled list), scaled by the local
+    /// health multiplier: interval × (LHM + 1).
+    public var probeInterval: Duration = .milliseconds(500)
+    /// A direct ping not acknowledged within this (× (LHM + 1)) starts the indirect probes; the
+    /// indirect probes get the rest of the probe interval.
+    public var pingTimeout: Duration = .milliseconds(200)
+    /// Relays asked to probe a member that missed a direct ping.
+    public var indirectProbes = 3
+    /// A relay answers `nack` when the target has not acknowledged within this fraction of the
+    /// requester's window (Lifeguard), early enough for the nack to arrive in time.
+    public var nackFraction = 0.8
+    /// Upper bound of the local health multiplier (Lifeguard's S = 8: timeouts up to 9×).
+    public var maxLocalHealth = 8
+    /// Suspicion timeout lower bound: `suspicionMinPerLog10N` × log10(N), at least `suspicionMinFloor`
+    /// (4 s at N = 100). Reached only with `suspicionConfirmations` independent confirmations.
+    public var suspicionMinPerLog10N: Duration = .seconds(2)
+    public var suspicionMinFloor: Duration = .seconds(2)
+    /// Suspicion timeout upper bound (no confirmations) as a multiple of the lower bound.
+    public var suspicionMaxMultiplier = 6
+    /// Independent suspicions (besides the first) that bring the timeout down to its minimum.
+    public var suspicionConfirmations = 3
+    /// An update is sent at most `retransmitMultiplier` × ⌈log10(N + 1)⌉ times by each node.
+    public var retransmitMultiplier = 4
+    /// Updates piggybacked on one message at most.
+    public var maxUpdatesPerMessage = 12
+    /// Pending updates are also gossiped to `gossipFanout` random members every `gossipInterval`;
+    /// status changes (suspect, dead, refuted) are pushed at once.
+    public var gossipInterval: Duration = .milliseconds(200)
+    public var gossipFanout = 3
+    /// Members dead for less than this still receive gossip, so a falsely declared member learns it
+    /// and refutes.
+    public var gossipToTheDead: Duration = .seconds(30)
+    /// Full-state exchange with a random live member (anti-entropy).
+    public var pushPullInterval: Duration = .seconds(30)
+    /// Full-state exchange with a random dead member, so partitions heal without operator action.
+    public var reconnectInterval: Duration = .seconds(5)
+    /// Dead members are forgotten after this (the address book keeps re-dialing them; a session that
+    /// comes back triggers a full-state exchange through `onPeerConnected`).
+    public var deadMemberRetention: Duration = .seconds(24 * 3600)
+    /// A tick this late (or later) means the node itself stalled (GC, SIGSTOP, overload): timeouts that
+    /// fired meanwhile are not evidence against others, so they are deferred or dropped.
+    public var lateTickTolerance: Duration = .milliseconds(100)
+
+    public init() {}
+}
