@@ -36,6 +36,10 @@ let package = Package(
         .target(name: "ChorusMesh", dependencies: ["ChorusCrypto"], swiftSettings: strict),
         .testTarget(name: "ChorusMeshTests", dependencies: ["ChorusMesh"], swiftSettings: strict),
 
+        // MARK: - Test kit (deterministic simulator; used only by tests and benchmarks)
+        .target(name: "ChorusTestKit", dependencies: ["ChorusMesh", "ChorusCrypto"], swiftSettings: strict),
+        .testTarget(name: "ChorusTestKitTests", dependencies: ["ChorusTestKit", "ChorusMesh"], swiftSettings: strict),
+
         // MARK: - Executables
         .executableTarget(
             name: "chorus",

@@ -206,9 +206,12 @@ public struct Membership: Sendable {
         }
         if now >= nextReconnectAt {
             nextReconnectAt = now + settings.reconnectInterval
-            forgetLongDead(now: now)
-            if memberList.count >= liveCount, let peer = randomMembers(count: 1, where: { $0.status == .dead }).first {
-                send(.init(.sync(members: fullState(), isReply: false)), to: peer, &out)
+            // liveCount counts this node too: any member beyond it is dead.
+            if memberList.count >= liveCount {
+                forgetLongDead(now: now)
+                if let peer = randomMembers(count: 1, where: { $0.status == .dead }).first {
+                    send(.init(.sync(members: fullState(), isReply: false)), to: peer, &out)
+                }
             }
         }
         finish(now, &out)

@@ -13,6 +13,8 @@ struct Suspicion: Sendable {
     let minTimeout: Duration
     let maxTimeout: Duration
     private(set) var confirmers: [Ed25519.PublicKey] = []
+    /// `start + timeout`, kept current by `confirm` (read on every input to schedule the next tick).
+    private(set) var timeoutAt: MonotonicTime
     /// Set when the deadline passed while the node itself stalled: a short grace to read its inbox.
     var deferredUntil: MonotonicTime?
 
@@ -25,22 +27,28 @@ struct Suspicion: Sendable {
                              Suspicion.seconds(settings.suspicionMinPerLog10N) * DeterministicMath.log10(Double(n)))
         minTimeout = .nanoseconds(Int64(minSeconds * 1e9))
         maxTimeout = minTimeout * settings.suspicionMaxMultiplier
+        timeoutAt = start + Suspicion.timeout(confirmations: 0, needed: confirmationsNeeded, min: minTimeout, max: maxTimeout)
     }
 
     var timeout: Duration {
-        guard confirmationsNeeded > 0 else { return minTimeout }
-        let lo = Suspicion.seconds(minTimeout), hi = Suspicion.seconds(maxTimeout)
-        let fraction = DeterministicMath.log(Double(confirmers.count + 1)) / DeterministicMath.log(Double(confirmationsNeeded + 1))
-        return .nanoseconds(Int64(max(lo, hi - (hi - lo) * fraction) * 1e9))
+        Suspicion.timeout(confirmations: confirmers.count, needed: confirmationsNeeded, min: minTimeout, max: maxTimeout)
     }
 
-    var deadline: MonotonicTime { deferredUntil ?? (start + timeout) }
+    static func timeout(confirmations: Int, needed: Int, min: Duration, max: Duration) -> Duration {
+        guard needed > 0 else { return min }
+        let lo = seconds(min), hi = seconds(max)
+        let fraction = DeterministicMath.log(Double(confirmations + 1)) / DeterministicMath.log(Double(needed + 1))
+        return .nanoseconds(Int64(Swift.max(lo, hi - (hi - lo) * fraction) * 1e9))
+    }
+
+    var deadline: MonotonicTime { deferredUntil ?? timeoutAt }
 
     /// Counts `source` as an independent confirmation. Returns false for the origin, a repeat, or
     /// once enough confirmations are in (then there is nothing more to learn or to re-gossip).
     mutating func confirm(_ source: Ed25519.PublicKey) -> Bool {
         guard source != origin, confirmers.count < confirmationsNeeded, !confirmers.contains(source) else { return false }
         confirmers.append(source)
+        timeoutAt = start + timeout
         return true
     }
 
