@@ -16,8 +16,9 @@ public enum Scenarios {
         public var eventsProcessed: Int
     }
 
-    /// `messages` payloads of `payloadBytes`, one every 100 ms from random nodes, after a 5 s warm-up
-    /// in which the meshes form; measured until 3 s after the last publish.
+    /// `messages` payloads of `payloadBytes`, one every 100 ms from random nodes, checked against a 2 s
+    /// delivery deadline. A 3 s warm-up comes first, in which the meshes form and (from 0.5 s on) one
+    /// message every 200 ms flows, so the measured messages see the steady state.
     public static func gossipPropagation(nodes: Int, messages: Int = 20, payloadBytes: Int = 1024,
                                          network: NetworkModel = .lan, settings: GossipSettings = .init(),
                                          seed: UInt64) -> GossipPropagationResult {
@@ -25,20 +26,22 @@ public enum Scenarios {
         config.network = network
         config.gossip = settings
         let sim = Simulation(config)
-        sim.run(for: .seconds(5))
+        func publish(at time: MonotonicTime, tag: Int) {
+            sim.schedule(at: time) { s in
+                let publisher = Int(Simulation.derive(seed, 20, UInt64(bitPattern: Int64(tag))) % UInt64(nodes))
+                s.publish(from: publisher, payload: s.payload(bytes: payloadBytes, tag: tag))
+            }
+        }
+        for k in 0..<12 { publish(at: .zero + .milliseconds(500 + 200 * Int64(k)), tag: -1 - k) }
+        sim.run(for: .seconds(3))
         let first = sim.publishedCount
         let rpcsBefore = sim.gossipRPCsSent
         let start = sim.now
-        for k in 0..<messages {
-            sim.schedule(at: start + .milliseconds(100 * Int64(k))) { s in
-                let publisher = Int(Simulation.derive(seed, 20, UInt64(k)) % UInt64(nodes))
-                s.publish(from: publisher, payload: s.payload(bytes: payloadBytes, tag: k))
-            }
-        }
-        sim.run(for: .milliseconds(100 * Int64(messages)) + .seconds(3))
+        for k in 0..<messages { publish(at: start + .milliseconds(100 * Int64(k)), tag: k) }
         let deadline = Duration.seconds(2)
+        sim.run(for: .milliseconds(100 * Int64(messages)) + deadline)
         return GossipPropagationResult(
-            nodes: nodes, seed: seed, deadlineMs: 2000,
+            nodes: nodes, seed: seed, deadlineMs: Double(deadline.nanoseconds) / 1e6,
             propagation: sim.propagation(messages: first..<sim.publishedCount, deadline: deadline),
             rpcsPerNodePerMessage: Double(sim.gossipRPCsSent - rpcsBefore) / Double(nodes * max(messages, 1)),
             messagesLost: sim.messagesLost, eventsProcessed: sim.eventsProcessed)
@@ -57,7 +60,7 @@ public enum Scenarios {
         /// Crashes some live node never noticed before the run ended.
         public var undetected: Int
         public var falseDeaths: Int
-        public var falseSuspicions: Int
+        public var suspectMarksOfRunningNodes: Int
         public var swimMessagesPerNodePerSecond: Double
         public var eventsProcessed: Int
     }
@@ -96,7 +99,7 @@ public enum Scenarios {
             firstNodeSeconds: Percentiles(detections.compactMap(\.firstDetection).map(seconds)),
             allNodesSeconds: Percentiles(detections.compactMap(\.allDetection).map(seconds)),
             undetected: detections.filter { $0.allDetection == nil }.count,
-            falseDeaths: sim.falseDeaths.count, falseSuspicions: sim.falseSuspicions,
+            falseDeaths: sim.falseDeaths.count, suspectMarksOfRunningNodes: sim.suspectMarksOfRunningNodes,
             swimMessagesPerNodePerSecond: Double(sim.swimMessagesSent) / Double(nodes) / seconds(sim.now.since(.zero)),
             eventsProcessed: sim.eventsProcessed)
     }
@@ -110,7 +113,10 @@ public enum Scenarios {
         public var pauses: Int
         public var simulatedSeconds: Double
         public var falseDeaths: Int
-        public var falseSuspicions: Int
+        /// Suspicions (per observer) of nodes that were paused: expected, and refuted in time.
+        public var suspectMarksOfPausedNodes: Int
+        /// Suspicions of nodes that were not paused: noise from the detector itself.
+        public var suspectMarksOfRunningNodes: Int
         public var refutations: Int
         public var maxLocalHealth: Int
         public var eventsProcessed: Int
@@ -149,7 +155,9 @@ public enum Scenarios {
         let refutations = sim.liveNodes.compactMap { sim.membership(of: $0)?.counters.refutations }.reduce(0, +)
         return PauseResult(nodes: nodes, seed: seed, pausedNodes: paused.count, pauses: count,
                            simulatedSeconds: Double(duration.nanoseconds) / 1e9, falseDeaths: sim.falseDeaths.count,
-                           falseSuspicions: sim.falseSuspicions, refutations: refutations, maxLocalHealth: maxHealth,
+                           suspectMarksOfPausedNodes: sim.suspectMarksOfPausedNodes,
+                           suspectMarksOfRunningNodes: sim.suspectMarksOfRunningNodes,
+                           refutations: refutations, maxLocalHealth: maxHealth,
                            eventsProcessed: sim.eventsProcessed)
     }
 
@@ -165,7 +173,7 @@ public enum Scenarios {
         public var deathsWithinSides: Int
         /// Messages published during the partition, to the publisher's side.
         public var duringPartition: PropagationSummary
-        /// Heal until every node sees every other node alive, in seconds (nil: not within 60 s).
+        /// Heal until every node sees every other node alive (not suspect), in seconds (nil: not within 60 s).
         public var convergenceSeconds: Double?
         /// Messages published after the membership converged, to everyone.
         public var afterHealing: PropagationSummary
@@ -211,7 +219,11 @@ public enum Scenarios {
         var convergedAt: MonotonicTime?
         while convergedAt == nil, sim.now < healedAt + .seconds(60) {
             sim.run(for: .milliseconds(100))
-            if (0..<nodes).allSatisfy({ sim.membership(of: $0)?.liveMembers.count == nodes - 1 }) { convergedAt = sim.now }
+            let converged = (0..<nodes).allSatisfy { i in
+                guard let m = sim.membership(of: i) else { return false }
+                return m.clusterSize == nodes && m.allMembers.allSatisfy { $0.status == .alive }
+            }
+            if converged { convergedAt = sim.now }
         }
         let firstAfter = sim.publishedCount
         publishEverySecond(for: .seconds(10))

@@ -94,7 +94,7 @@ extension Simulation {
 
     /// A `bytes`-long payload that is unique per simulation and `tag`.
     public func payload(bytes: Int, tag: Int) -> [UInt8] {
-        var g = SplitMix64(seed: Simulation.derive(configuration.seed, 5, UInt64(tag)))
+        var g = SplitMix64(seed: Simulation.derive(configuration.seed, 5, UInt64(bitPattern: Int64(tag))))
         var out = [UInt8]()
         out.reserveCapacity(bytes + 8)
         while out.count < bytes {

@@ -69,6 +69,7 @@ public final class Simulation {
     /// Events a paused node will process when it resumes.
     var deferred: [[Event]]
     var crashTimes: [[MonotonicTime]]
+    var lastResume: [MonotonicTime?]
     var queue = EventQueue<Event>()
     var network: SimulatedNetwork
     var rng: SplitMix64
@@ -81,9 +82,13 @@ public final class Simulation {
     var recorder: GossipRecorder
     var crashRecords: [CrashDetection] = []
 
-    /// Accusations of running nodes: any `dead` is a false death.
+    /// `dead` marks of nodes that had not crashed.
     public private(set) var falseDeaths: [FalseAccusation] = []
-    public private(set) var falseSuspicions = 0
+    /// `suspect` marks (one per observer) of nodes that were paused then or in the 3 s before: expected,
+    /// they must be refuted in time.
+    public private(set) var suspectMarksOfPausedNodes = 0
+    /// `suspect` marks of running nodes that had not been paused for 3 s: the detector's noise.
+    public private(set) var suspectMarksOfRunningNodes = 0
     public private(set) var eventsProcessed = 0
     public private(set) var swimMessagesSent = 0
     public internal(set) var gossipRPCsSent = 0
@@ -105,6 +110,7 @@ public final class Simulation {
         tickGenerations = Array(repeating: 0, count: n)
         deferred = Array(repeating: [], count: n)
         crashTimes = Array(repeating: [], count: n)
+        lastResume = Array(repeating: nil, count: n)
         neighbors = Array(repeating: [], count: n)
         recorder = GossipRecorder(nodes: n)
         if let settings = configuration.membership {
@@ -197,6 +203,7 @@ public final class Simulation {
             guard lives[node] == life, states[node] == .paused else { return }
             mix(5, UInt64(node), 0)
             states[node] = .up
+            lastResume[node] = now
             let held = deferred[node]
             deferred[node] = []
             // Like a libuv loop after SIGCONT: due timers first, then the inbox.
@@ -338,9 +345,11 @@ public final class Simulation {
         }
         guard states[member] != .crashed else { return }
         if new == .dead {
-            falseDeaths.append(FalseAccusation(observer: observer, member: member, at: now, status: .dead))
+            falseDeaths.append(FalseAccusation(observer: observer, member: member, at: now))
+        } else if states[member] == .paused || lastResume[member].map({ now.since($0) <= .seconds(3) }) == true {
+            suspectMarksOfPausedNodes += 1
         } else {
-            falseSuspicions += 1
+            suspectMarksOfRunningNodes += 1
         }
     }
 }

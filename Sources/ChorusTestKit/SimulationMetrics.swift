@@ -97,10 +97,9 @@ public struct CrashDetection: Sendable, Equatable {
     }
 }
 
-/// A node marked dead (or suspect) while it was running.
+/// A node marked dead by `observer` although it had not crashed.
 public struct FalseAccusation: Sendable, Equatable {
     public let observer: Int
     public let member: Int
     public let at: MonotonicTime
-    public let status: MemberStatus
 }
