@@ -181,7 +181,7 @@ public struct GossipRouter: Sendable {
         }
         for topic in rpc.choke where mesh[topic]?.contains(peer) == true {
             guard lazy[topic, default: []].insert(peer).inserted else { continue }
-            for other in reopenEagerLinks(topic) {
+            for other in reopenEagerLinks(topic, sparing: peer) {
                 var rpc = GossipRPC()
                 rpc.unchoke = [topic]
                 directives.append(.send(other, rpc))
@@ -485,12 +485,14 @@ public struct GossipRouter: Sendable {
     }
 
     /// Makes random lazy mesh links eager until at least `eagerPeersLow` are; returns the peers to tell.
-    private mutating func reopenEagerLinks(_ topic: Topic) -> [PeerID] {
+    /// `sparing` (the peer that just choked us) is not asked back at once.
+    private mutating func reopenEagerLinks(_ topic: Topic, sparing: PeerID? = nil) -> [PeerID] {
         let meshCount = mesh[topic]?.count ?? 0
         var lazyPeers = lazy[topic] ?? []
         let missing = min(settings.eagerPeersLow, meshCount) - (meshCount - lazyPeers.count)
         guard missing > 0 else { return [] }
-        let chosen = Array(lazyPeers.sorted().shuffled(using: &rng).prefix(missing))
+        let candidates = lazyPeers.filter { $0 != sparing }.sorted()
+        let chosen = Array(candidates.shuffled(using: &rng).prefix(missing))
         for peer in chosen { lazyPeers.remove(peer) }
         lazy[topic] = lazyPeers
         counters.unchokes += chosen.count
