@@ -184,6 +184,18 @@ private func sends(_ ds: [Membership.Directive]) -> [(Ed25519.PublicKey, SWIMMes
         #expect(c.nodes[0..<5].allSatisfy { $0.localHealth == 0 })
     }
 
+    @Test func relaysNacksConfirmTheSuspicionSoTheMinimumTimeoutApplies() throws {
+        var c = Cluster(nodes: 6, seed: 14)
+        c.crashed = [5]
+        c.run(for: .seconds(20))
+        // The first accuser's three relays all answered nack: three confirmations at once, so its
+        // suspicion lasts exactly the minimum, max(2 s, 2 s × log10 6) = 2 s, instead of up to 12 s.
+        let suspect = try #require(c.changes.first { $0.member == 5 && $0.new == .suspect })
+        let dead = try #require(c.changes.first { $0.member == 5 && $0.new == .dead && $0.observer == suspect.observer })
+        #expect(dead.at.since(suspect.at) == .seconds(2))
+        #expect(c.nodes[suspect.observer].counters.deathsDeclared == 1)
+    }
+
     @Test func timeoutsThatFireWhileTheNodeWasStalledAccuseNobody() {
         var m = Membership(localID: id(0), seed: 10, knownMembers: [(id(1), nil), (id(2), nil)])
         var out = m.start(now: .zero)

@@ -14,7 +14,9 @@ extension Membership {
                 probe = nil
             } else if !p.indirect, now >= p.directDeadline {
                 p.indirect = true
-                let window = p.deadline.since(now)
+                // Relays get one ping timeout (enough for a round trip to the target), at most the rest
+                // of the probe interval; their nacks then come early enough to conclude before it ends.
+                let window = min(p.deadline.since(now), scaled(settings.pingTimeout))
                 let ms = UInt32(clamping: window.nanoseconds / 1_000_000)
                 let relays = randomMembers(count: settings.indirectProbes) { $0.status == .alive && $0.id != p.target }
                 for relay in relays {
@@ -61,14 +63,17 @@ extension Membership {
         return nil
     }
 
-    private mutating func probeFailed(_ p: Probe, now: MonotonicTime, _ out: inout [Directive]) {
+    mutating func probeFailed(_ p: Probe, now: MonotonicTime, _ out: inout [Directive]) {
         counters.probesFailed += 1
         // Lifeguard: relays that did not even nack suggest that we are the slow one; with no relay to
         // compare against, any failed probe counts against our own health.
-        adjustHealth(p.relays > 0 ? p.relays - p.nacks : 1)
+        adjustHealth(p.relays > 0 ? p.relays - p.nackers.count : 1)
         guard let m = members[p.target], m.status != .dead else { return }
         apply(MemberUpdate(member: p.target, status: .suspect, incarnation: m.incarnation, source: localID),
               now: now, &out)
+        // Each nack is an independent failure to reach the target: it confirms our suspicion (locally;
+        // the relays did not accuse anyone, so nothing is gossiped in their name).
+        for relay in p.nackers { _ = suspicions[p.target]?.confirm(relay) }
     }
 
     mutating func handleAck(sequence: UInt64, from sender: MemberID, now: MonotonicTime, _ out: inout [Directive]) {

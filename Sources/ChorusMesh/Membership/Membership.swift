@@ -63,7 +63,8 @@ public struct Membership: Sendable {
         let deadline: MonotonicTime
         var indirect = false
         var relays = 0
-        var nacks = 0
+        /// Relays that answered nack: each failed to reach the target from its own vantage point.
+        var nackers: [MemberID] = []
     }
 
     /// A ping this node sends on behalf of another member's ping request.
@@ -233,9 +234,15 @@ public struct Membership: Sendable {
         case let .ack(sequence):
             handleAck(sequence: sequence, from: sender, now: now, &out)
         case let .nack(sequence):
-            if probe?.sequence == sequence {
-                probe?.nacks += 1
+            if var p = probe, p.sequence == sequence, p.indirect, !p.nackers.contains(sender) {
+                p.nackers.append(sender)
                 counters.nacksReceived += 1
+                probe = p
+                // Every relay has reported: nothing more to wait for.
+                if p.nackers.count == p.relays {
+                    probeFailed(p, now: now, &out)
+                    probe = nil
+                }
             }
         case .gossip:
             break
