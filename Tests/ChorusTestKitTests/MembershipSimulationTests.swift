@@ -7,7 +7,9 @@ import Testing
     @Test func crashesAreDetectedEverywhereWithinTheTargets() {
         let seed = SimulationEnvironment.seed(default: 1)
         let r = Scenarios.crashDetection(nodes: 100, crashes: 30, seed: seed)
-        print("[sim] crash detection 100 nodes seed \(seed), \(r.crashes) crashes: first node p50 \(r.firstNodeSeconds.p50) s p99 \(r.firstNodeSeconds.p99) s; all nodes p50 \(r.allNodesSeconds.p50) s p99 \(r.allNodesSeconds.p99) s; \(r.swimMessagesPerNodePerSecond) msgs/node/s")
+        print("[sim] crash detection 100 nodes seed \(seed), \(r.crashes) crashes: first node p50",
+              "\(r.firstNodeSeconds.p50) s p99 \(r.firstNodeSeconds.p99) s; all nodes p50 \(r.allNodesSeconds.p50) s",
+              "p99 \(r.allNodesSeconds.p99) s; \(r.swimMessagesPerNodePerSecond) messages/node/s")
         #expect(r.crashes == 30)
         #expect(r.undetected == 0, "seed \(seed)")
         #expect(r.allNodesSeconds.p50 <= 5, "seed \(seed)")
@@ -34,7 +36,10 @@ import Testing
     @Test func halvesSplitForAMinuteHealAndGossipGoesOn() throws {
         let seed = SimulationEnvironment.seed(default: 1)
         let r = Scenarios.partitionHeal(nodes: 100, seed: seed)
-        print("[sim] partition 100 nodes seed \(seed): separated \(r.sidesSeparated), converged \(r.convergenceSeconds.map { "\($0) s" } ?? "never") after healing; during: completeness \(r.duringPartition.completeness) p99 \(r.duringPartition.latencyMs.p99) ms; after: completeness \(r.afterHealing.completeness)")
+        let convergence = r.convergenceSeconds.map { "\($0) s" } ?? "never"
+        print("[sim] partition 100 nodes seed \(seed): separated \(r.sidesSeparated), converged \(convergence) after",
+              "healing; during: completeness \(r.duringPartition.completeness) p99 \(r.duringPartition.latencyMs.p99) ms;",
+              "after: completeness \(r.afterHealing.completeness)")
         #expect(r.sidesSeparated, "seed \(seed)")
         #expect(r.deathsWithinSides == 0, "seed \(seed)")
         #expect(r.duringPartition.completeness == 1 && r.duringPartition.lateOrMissing == 0, "seed \(seed)")
@@ -44,6 +49,8 @@ import Testing
     }
 
     private func report(_ r: Scenarios.PauseResult) {
-        print("[sim] pauses 100 nodes seed \(r.seed), \(r.simulatedSeconds) s: \(r.pauses) pauses of \(r.pausedNodes) nodes, false deaths \(r.falseDeaths), suspect marks of paused nodes \(r.suspectMarksOfPausedNodes) / of running nodes \(r.suspectMarksOfRunningNodes), refutations \(r.refutations), max LHM \(r.maxLocalHealth)")
+        print("[sim] pauses 100 nodes seed \(r.seed), \(r.simulatedSeconds) s: \(r.pauses) pauses of \(r.pausedNodes)",
+              "nodes; false deaths \(r.falseDeaths); suspect marks of paused nodes \(r.suspectMarksOfPausedNodes), of",
+              "running nodes \(r.suspectMarksOfRunningNodes); refutations \(r.refutations); max LHM \(r.maxLocalHealth)")
     }
 }

@@ -69,6 +69,7 @@ extension Membership {
             if update.incarnation > m.incarnation { members[update.member]?.incarnation = update.incarnation }
             // Another node's independent suspicion: shortens the timeout, and others should count it too.
             if suspicions[update.member]?.confirm(source) == true {
+                trackSuspicion(update.member)
                 enqueue(MemberUpdate(member: update.member, status: .suspect,
                                      incarnation: update.incarnation, source: source), urgent: false)
             }
@@ -77,6 +78,7 @@ extension Membership {
         if source == localID { counters.suspicionsRaised += 1 }
         setStatus(update.member, .suspect, incarnation: update.incarnation, now: now, &out)
         suspicions[update.member] = Suspicion(start: now, origin: source, clusterSize: liveCount, settings: settings)
+        trackSuspicion(update.member)
         enqueue(MemberUpdate(member: update.member, status: .suspect, incarnation: update.incarnation, source: source),
                 urgent: true)
     }

@@ -20,9 +20,8 @@ extension Membership {
                 let ms = UInt32(clamping: window.nanoseconds / 1_000_000)
                 let relays = randomMembers(count: settings.indirectProbes) { $0.status == .alive && $0.id != p.target }
                 for relay in relays {
-                    var message = SWIMMessage(.pingRequest(sequence: p.sequence, target: p.target, timeoutMilliseconds: ms))
-                    message.updates = piggyback(for: relay)
-                    send(message, to: relay, &out)
+                    let request = SWIMMessage.Kind.pingRequest(sequence: p.sequence, target: p.target, timeoutMilliseconds: ms)
+                    send(SWIMMessage(request, updates: piggyback(for: relay)), to: relay, &out)
                 }
                 counters.pingRequestsSent += relays.count
                 p.relays = relays.count
@@ -74,6 +73,7 @@ extension Membership {
         // Each nack is an independent failure to reach the target: it confirms our suspicion (locally;
         // the relays did not accuse anyone, so nothing is gossiped in their name).
         for relay in p.nackers { _ = suspicions[p.target]?.confirm(relay) }
+        trackSuspicion(p.target)
     }
 
     mutating func handleAck(sequence: UInt64, from sender: MemberID, now: MonotonicTime, _ out: inout [Directive]) {
@@ -124,9 +124,8 @@ extension Membership {
     }
 
     mutating func expireSuspicions(now: MonotonicTime, stalled: Bool, _ out: inout [Directive]) {
-        guard !suspicions.isEmpty else { return }
-        let due = suspicions.filter { $0.value.deadline <= now }.map(\.key).sorted()
-        for id in due {
+        while let time = earliestSuspicionDeadline(), time <= now, let (_, id) = suspicionDeadlines.top {
+            suspicionDeadlines.popTop()
             guard let m = members[id], m.status == .suspect else {
                 suspicions[id] = nil
                 continue
@@ -134,6 +133,7 @@ extension Membership {
             if stalled {
                 // Read the inbox first: a refutation may be waiting in it.
                 suspicions[id]?.deferredUntil = now + settings.pingTimeout
+                trackSuspicion(id)
                 continue
             }
             counters.deathsDeclared += 1

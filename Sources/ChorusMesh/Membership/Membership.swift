@@ -92,6 +92,7 @@ public struct Membership: Sendable {
     /// Members not dead, plus this node: the N of the timeout and retransmission formulas.
     var liveCount = 1
     var suspicions: [MemberID: Suspicion] = [:]
+    var suspicionDeadlines = SuspicionDeadlines()
     var broadcasts = BroadcastQueue()
     var probeOrder: [MemberID] = []
     var probeCursor = 0
@@ -153,16 +154,20 @@ public struct Membership: Sendable {
     public mutating func join(seeds: [MemberID], now: MonotonicTime) -> [Directive] {
         var out: [Directive] = []
         ensureStarted(now)
-        for seed in seeds where seed != localID { send(.init(.sync(members: fullState(), isReply: false)), to: seed, &out) }
+        for seed in seeds where seed != localID {
+            send(.init(.sync(members: fullState(), isReply: false)), to: seed, &out)
+        }
         finish(now, &out)
         return out
     }
 
-    /// A transport session with `peer` came up. An unknown or dead peer gets a full-state exchange:
-    /// this is how a restarted node rejoins and how the two sides of a healed partition re-merge.
+    /// A transport session with `peer` came up (`address`: where it can be dialed, if known). An unknown
+    /// or dead peer gets a full-state exchange: this is how a restarted node rejoins and how the two
+    /// sides of a healed partition re-merge.
     public mutating func onPeerConnected(_ peer: MemberID, address: NetAddress?, now: MonotonicTime) -> [Directive] {
         var out: [Directive] = []
         ensureStarted(now)
+        if let address, members[peer] != nil { members[peer]?.address = address }
         if peer != localID, members[peer].map({ $0.status == .dead }) ?? true {
             send(.init(.sync(members: fullState(), isReply: false)), to: peer, &out)
         }
@@ -278,7 +283,7 @@ public struct Membership: Sendable {
         }
     }
 
-    func nextDeadline(now: MonotonicTime) -> MonotonicTime {
+    mutating func nextDeadline(now: MonotonicTime) -> MonotonicTime {
         var next = nextPushPullAt
         next = min(next, nextReconnectAt)
         if let p = probe {
@@ -287,7 +292,7 @@ public struct Membership: Sendable {
             next = min(next, nextProbeAt)
         }
         if !broadcasts.isEmpty { next = min(next, nextGossipAt) }
-        for s in suspicions.values { next = min(next, s.deadline) }
+        if let earliest = earliestSuspicionDeadline() { next = min(next, earliest) }
         for r in relays.values { next = min(next, r.nacked ? r.expiresAt : r.nackAt) }
         return max(next, now)
     }
@@ -321,6 +326,20 @@ public struct Membership: Sendable {
             if let m = members[id], predicate(m), !chosen.contains(id) { chosen.append(id) }
         }
         return chosen
+    }
+
+    /// Records the current deadline of `id`'s suspicion (after it started or changed).
+    mutating func trackSuspicion(_ id: MemberID) {
+        if let s = suspicions[id] { suspicionDeadlines.push(s.deadline, id) }
+    }
+
+    /// The earliest deadline of a running suspicion, dropping heap entries that no longer match one.
+    mutating func earliestSuspicionDeadline() -> MonotonicTime? {
+        while let (time, id) = suspicionDeadlines.top {
+            if suspicions[id]?.deadline == time { return time }
+            suspicionDeadlines.popTop()
+        }
+        return nil
     }
 
     mutating func insertMember(_ m: Member) {

@@ -27,7 +27,8 @@ struct Suspicion: Sendable {
                              Suspicion.seconds(settings.suspicionMinPerLog10N) * DeterministicMath.log10(Double(n)))
         minTimeout = .nanoseconds(Int64(minSeconds * 1e9))
         maxTimeout = minTimeout * settings.suspicionMaxMultiplier
-        timeoutAt = start + Suspicion.timeout(confirmations: 0, needed: confirmationsNeeded, min: minTimeout, max: maxTimeout)
+        timeoutAt = start
+            + Suspicion.timeout(confirmations: 0, needed: confirmationsNeeded, min: minTimeout, max: maxTimeout)
     }
 
     var timeout: Duration {
@@ -37,7 +38,8 @@ struct Suspicion: Sendable {
     static func timeout(confirmations: Int, needed: Int, min: Duration, max: Duration) -> Duration {
         guard needed > 0 else { return min }
         let lo = seconds(min), hi = seconds(max)
-        let fraction = DeterministicMath.log(Double(confirmations + 1)) / DeterministicMath.log(Double(needed + 1))
+        let fraction = DeterministicMath.log(Double(confirmations + 1))
+            / DeterministicMath.log(Double(needed + 1))
         return .nanoseconds(Int64(Swift.max(lo, hi - (hi - lo) * fraction) * 1e9))
     }
 
@@ -46,7 +48,9 @@ struct Suspicion: Sendable {
     /// Counts `source` as an independent confirmation. Returns false for the origin, a repeat, or
     /// once enough confirmations are in (then there is nothing more to learn or to re-gossip).
     mutating func confirm(_ source: Ed25519.PublicKey) -> Bool {
-        guard source != origin, confirmers.count < confirmationsNeeded, !confirmers.contains(source) else { return false }
+        guard source != origin, confirmers.count < confirmationsNeeded, !confirmers.contains(source) else {
+            return false
+        }
         confirmers.append(source)
         timeoutAt = start + timeout
         return true
