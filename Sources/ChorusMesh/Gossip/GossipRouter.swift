@@ -215,8 +215,8 @@ public struct GossipRouter: Sendable {
             var directives: [Directive] = [.deliver(p.message, from: source)]
             let exclude = receivedFrom[id] ?? []
             let lazyPeers = settings.choking ? lazy[p.message.topic] ?? [] : []
-            for peer in (mesh[p.message.topic] ?? []).sorted() where !exclude.contains(peer) && !lazyPeers.contains(peer) {
-                if peers[peer]?.dontWant[id] != nil { continue }
+            for peer in (mesh[p.message.topic] ?? []).sorted() where !exclude.contains(peer) {
+                if lazyPeers.contains(peer) || peers[peer]?.dontWant[id] != nil { continue }
                 var rpc = GossipRPC()
                 rpc.messages = [p.message]
                 directives.append(.send(peer, rpc))
@@ -508,7 +508,8 @@ public struct GossipRouter: Sendable {
         guard !ids.isEmpty else { return }
         for peer in (lazy[topic] ?? []).sorted() {
             let fresh = ids.filter { peers[peer]?.dontWant[$0] == nil && receivedFrom[$0]?.contains(peer) != true }
-            if !fresh.isEmpty { outgoing[peer, default: .init()].ihave.append((topic, Array(fresh.prefix(settings.maxIHaveAdvertised)))) }
+            guard !fresh.isEmpty else { continue }
+            outgoing[peer, default: .init()].ihave.append((topic, Array(fresh.prefix(settings.maxIHaveAdvertised))))
         }
     }
 
