@@ -26,9 +26,8 @@ struct SimulatedNetwork {
     var group: [Int]
     private var lastArrival: [UInt64]
     private var rng: SplitMix64
-    private(set) var sent = 0
+    /// Messages dropped by random loss (not counting those a partition cut).
     private(set) var lost = 0
-    private(set) var cut = 0
 
     init(model: NetworkModel, nodes: Int, seed: UInt64) {
         self.model = model
@@ -40,11 +39,7 @@ struct SimulatedNetwork {
 
     /// When a message sent now from `from` arrives at `to`, or nil if the network drops it.
     mutating func arrival(from: Int, to: Int, now: MonotonicTime) -> MonotonicTime? {
-        sent += 1
-        if group[from] != group[to] {
-            cut += 1
-            return nil
-        }
+        if group[from] != group[to] { return nil }
         if model.lossRate > 0, uniform() < model.lossRate {
             lost += 1
             return nil
