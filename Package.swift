@@ -88,6 +88,10 @@ let package = Package(
         .target(name: "ChorusCompute", dependencies: ["COpenBLAS", "ChorusCrypto"], swiftSettings: strict),
         .testTarget(name: "ChorusComputeTests", dependencies: ["ChorusCompute", "ChorusCrypto"], swiftSettings: strict),
 
+        // MARK: - Test kit (deterministic simulator; used only by tests and benchmarks)
+        .target(name: "ChorusTestKit", dependencies: ["ChorusMesh", "ChorusCrypto"], swiftSettings: strict),
+        .testTarget(name: "ChorusTestKitTests", dependencies: ["ChorusTestKit", "ChorusMesh"], swiftSettings: strict),
+
         // MARK: - Executables
         .executableTarget(
             name: "chorusd",
