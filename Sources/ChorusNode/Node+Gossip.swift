@@ -129,7 +129,8 @@ extension Node {
                     priority = .publish
                 } else if !rpc.messages.isEmpty {
                     priority = .forward
-                } else if rpc.subscribe.isEmpty && rpc.unsubscribe.isEmpty && rpc.graft.isEmpty && rpc.prune.isEmpty {
+                } else if rpc.subscribe.isEmpty && rpc.unsubscribe.isEmpty && rpc.graft.isEmpty && rpc.prune.isEmpty
+                            && rpc.choke.isEmpty && rpc.unchoke.isEmpty {
                     priority = .lazy
                 } else {
                     priority = .control

@@ -18,6 +18,8 @@ import Testing
                 var graft: [String]?
                 var prune: [Prune]?
                 var idontwant: [String]?
+                var choke: [String]?
+                var unchoke: [String]?
             }
             let name: String
             let rpc: Fields
@@ -71,6 +73,8 @@ import Testing
         rpc.graft = f.graft ?? []
         rpc.prune = (f.prune ?? []).map { ($0.topic, $0.backoff) }
         rpc.idontwant = try (f.idontwant ?? []).map { try Bytes32(hex: $0) }
+        rpc.choke = f.choke ?? []
+        rpc.unchoke = f.unchoke ?? []
         return rpc
     }
 

@@ -35,6 +35,8 @@ extension GossipRPC {
             w.writeU32(entry.backoffSeconds)
         }
         w.writeArray(idontwant) { $0.writeBytes32($1) }
+        w.writeArray(choke) { $0.writeString($1) }
+        w.writeArray(unchoke) { $0.writeString($1) }
         return w.bytes
     }
 
@@ -80,6 +82,12 @@ extension GossipRPC {
         }
         idontwant = try r.readArray(field: "gossip.idontwant", maxCount: Self.maxIDs, minElementSize: 32) { (r: inout WireReader) throws(WireError) in
             try r.readBytes32(field: "gossip.idontwant.id")
+        }
+        choke = try r.readArray(field: "gossip.choke", maxCount: Self.maxTopics, minElementSize: 4) { (r: inout WireReader) throws(WireError) in
+            try topic(&r, "gossip.choke.topic")
+        }
+        unchoke = try r.readArray(field: "gossip.unchoke", maxCount: Self.maxTopics, minElementSize: 4) { (r: inout WireReader) throws(WireError) in
+            try topic(&r, "gossip.unchoke.topic")
         }
         try r.finish()
     }
