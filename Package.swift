@@ -127,6 +127,7 @@ let package = Package(
                 "ChorusNode",
                 "ChorusLoop",
                 "ChorusMesh",
+                "ChorusTestKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
