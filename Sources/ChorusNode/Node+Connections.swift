@@ -138,8 +138,10 @@ extension Node {
                 links[id]?.close(reason)
             case let .peerConnected(id, identity, direction):
                 logger.info("peer connected", metadata: ["peer": "\(identity.hex.prefix(16))", "direction": "\(direction.rawValue)"])
-                performGossip(router.onPeerConnected(identity, outbound: direction == .outbound,
-                                                     address: links[id]?.remoteAddress, now: now()))
+                // Loopback peers (devnets, the lab's relays) share one "IP" without being colocated:
+                // no colocation penalty for them, as no per-group connection limit either.
+                let address = links[id]?.remoteAddress.flatMap { $0.isLoopback ? nil : $0 }
+                performGossip(router.onPeerConnected(identity, outbound: direction == .outbound, address: address, now: now()))
                 reconcile(with: identity)
                 if direction == .outbound { askForAddresses(identity) }
             case let .peerDisconnected(_, identity, reason):
