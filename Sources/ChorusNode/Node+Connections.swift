@@ -21,6 +21,10 @@ extension Node {
         let (id, directives) = manager.onInbound(from: remote, now: now())
         guard directives.contains(.startHandshake(id)) else {
             for case let .close(_, reason) in directives {
+                if reason == .inboundLimit && links.values.filter(\.isTemporary).count < Self.maxTemporaryLinks {
+                    acceptTemporarily(connection, id: id)
+                    continue
+                }
                 counters.closes[reason.code, default: 0] += 1
                 // Refusals can come by the thousand (a connection flood): debug level, always counted.
                 logger.debug("refused inbound connection", metadata: ["address": "\(remote)", "reason": "\(reason)"])
@@ -32,6 +36,32 @@ extension Node {
         let link = makeLink(id: id, direction: .inbound, connection: connection, role: .responder)
         links[id] = link
         link.start()
+    }
+
+    /// Temporary links at once at most, and how long one may live.
+    static let maxTemporaryLinks = 16
+    static let temporaryLinkLifetime: Duration = .seconds(3)
+
+    /// Full: hand the newcomer addresses instead of a bare refusal (Specs/transport.md §5). The link
+    /// answers one peer-exchange request and closes with code 4; the connection rules never see it.
+    private func acceptTemporarily(_ connection: TCPConnection, id: PeerLink.ID) {
+        let link = makeLink(id: id, direction: .inbound, connection: connection, role: .responder)
+        link.isTemporary = true
+        links[id] = link
+        link.start()
+        let timer = LoopTimer(on: loop)
+        timer.schedule(after: Self.temporaryLinkLifetime) { [weak link] in
+            link?.close(.inboundLimit)
+            timer.close()
+        }
+    }
+
+    private func temporaryLinkMessage(_ link: PeerLink, _ bytes: ArraySlice<UInt8>) {
+        guard bytes.first == Self.peerExchangeTag, let identity = link.remote?.identity,
+              (try? PeerExchangeMessage(decoding: bytes.dropFirst())) == .request else { return }
+        let answer = PeerExchangeMessage.addresses(addressesToShare(with: identity))
+        link.send([Self.peerExchangeTag] + answer.encoded(), priority: .control)
+        link.close(.inboundLimit)
     }
 
     func dial(_ id: PeerLink.ID, _ address: NetAddress) {
@@ -82,6 +112,10 @@ extension Node {
 
     private func linkEvent(_ link: PeerLink, _ event: PeerLink.Event) {
         switch event {
+        case .established where link.isTemporary:
+            counters.handshakesCompleted += 1
+        case let .message(bytes) where link.isTemporary:
+            temporaryLinkMessage(link, bytes)
         case let .established(proof):
             counters.handshakesCompleted += 1
             let advertised = proof.listenAddress.flatMap { try? NetAddress(parsing: $0) }
@@ -110,7 +144,7 @@ extension Node {
             for key in pingWaiters.keys where key.link == link.id {
                 finishPing(key, with: .failure(.notConnected(link.remote?.identity.hex ?? "?")))
             }
-            guard isRunning else { return }
+            guard isRunning, !link.isTemporary else { return }
             if let c = manager.connections[link.id], c.direction == .outbound, !wasEstablished(c) {
                 addressBook.failed(c.address, now: now())
             }

@@ -119,7 +119,7 @@ extension Node {
 
     /// Up to 32 addresses that worked (tried entries and current peers' dialable addresses), never
     /// the asker's own.
-    private func addressesToShare(with asker: Ed25519.PublicKey) -> [PeerExchangeMessage.PeerAddress] {
+    func addressesToShare(with asker: Ed25519.PublicKey) -> [PeerExchangeMessage.PeerAddress] {
         var chosen: [NetAddress: Ed25519.PublicKey?] = [:]
         for (identity, id) in manager.establishedPeers where identity != asker {
             guard let link = links[id] else { continue }

@@ -65,4 +65,18 @@ import Testing
         #expect(await a.node.addressBook.entry(try NetAddress(parsing: "10.9.9.9:7700")) == nil)
         #expect(!peer.isClosed)
     }
+
+    @Test func aFullNodeStillTellsNewcomersWhereToGo() async throws {
+        var full = NodeHarnessForTests.testConfiguration()
+        full.connections.inboundLimit = 1
+        let a = try await NodeHarnessForTests(configuration: full)
+        let b = try await NodeHarnessForTests(configuration: NodeHarnessForTests.testConfiguration(seeds: [a.address]))
+        #expect(await eventually { await a.node.connectedPeers == [b.key.publicKey] })
+        // c only knows a, which has no inbound slot left: a answers c's peer exchange, then closes.
+        let c = try await NodeHarnessForTests(configuration: NodeHarnessForTests.testConfiguration(seeds: [a.address]))
+        defer { Task { await a.shutdown(); await b.shutdown(); await c.shutdown() } }
+        #expect(await eventually { await c.node.connectedPeers.contains(b.key.publicKey) })
+        #expect(await a.node.connectedPeers == [b.key.publicKey])
+        #expect(await eventually { await a.counter("inbound_limit") >= 1 })
+    }
 }

@@ -40,6 +40,9 @@ final class PeerLink {
     private(set) var rtt: Duration?
     private(set) var statistics = LinkStatistics()
     var isEstablished: Bool { session != nil && !isClosed }
+    /// A connection the node has no room for: it completes the handshake only to answer one peer
+    /// exchange request (so a newcomer refused by full nodes still learns where to go), then closes.
+    var isTemporary = false
     private(set) var isClosed = false
 
     private var decoder = FrameDecoder(maxFrameLength: PeerLink.maxHandshakeFrame)
