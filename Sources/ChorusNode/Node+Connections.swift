@@ -112,8 +112,12 @@ extension Node {
 
     private func linkEvent(_ link: PeerLink, _ event: PeerLink.Event) {
         switch event {
-        case .established where link.isTemporary:
+        case let .established(proof) where link.isTemporary:
             counters.handshakesCompleted += 1
+            // No room for it, but its address goes into the book, so others learn of it by exchange.
+            if let advertised = proof.listenAddress.flatMap({ try? NetAddress(parsing: $0) }) {
+                learnAddresses([(advertised, proof.identity)], from: link.remoteAddress?.host ?? advertised.host)
+            }
         case let .message(bytes) where link.isTemporary:
             temporaryLinkMessage(link, bytes)
         case let .established(proof):

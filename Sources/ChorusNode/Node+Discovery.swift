@@ -117,8 +117,8 @@ extension Node {
         }
     }
 
-    /// Up to 32 addresses that worked (tried entries and current peers' dialable addresses), never
-    /// the asker's own.
+    /// Up to 32 addresses: this node's and its current peers' dialable addresses, then a random
+    /// sample of the address book (tried entries first); never the asker's own.
     func addressesToShare(with asker: Ed25519.PublicKey) -> [PeerExchangeMessage.PeerAddress] {
         var chosen: [NetAddress: Ed25519.PublicKey?] = [:]
         for (identity, id) in manager.establishedPeers where identity != asker {
@@ -127,10 +127,18 @@ extension Node {
                 : link.remote?.listenAddress.flatMap { try? NetAddress(parsing: $0) }
             if let dialable { chosen[dialable] = identity }
         }
-        for entry in addressBook.entries where entry.tried && entry.identity != asker {
+        if let own = advertisedAddress.flatMap({ try? NetAddress(parsing: $0) }) { chosen[own] = publicKey }
+        // Then a random sample of the book, tried entries first: addresses nobody has connected to
+        // yet must spread too, or a newcomer that only dials out would never be dialed.
+        var tried: [AddressBook.Entry] = [], untried: [AddressBook.Entry] = []
+        for entry in addressBook.entries where entry.identity != asker && chosen[entry.address] == nil {
+            if entry.tried { tried.append(entry) } else { untried.append(entry) }
+        }
+        tried.shuffle(using: &discoveryRNG)
+        untried.shuffle(using: &discoveryRNG)
+        for entry in tried.prefix(16) + untried where chosen.count < PeerExchangeMessage.maxAddresses {
             chosen[entry.address] = entry.identity
         }
-        if let own = advertisedAddress.flatMap({ try? NetAddress(parsing: $0) }) { chosen[own] = publicKey }
         var list = chosen.map { PeerExchangeMessage.PeerAddress(address: $0.key, identity: $0.value) }
         list.shuffle(using: &discoveryRNG)
         return Array(list.prefix(PeerExchangeMessage.maxAddresses))
