@@ -20,6 +20,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // Worker HTTP (ChorusWorkerHTTP only): server and client of Specs/worker.md.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // MARK: - System libraries (C), each imported by exactly one Swift wrapper module.
@@ -62,6 +65,19 @@ let package = Package(
         .target(name: "ChorusCompute", dependencies: ["COpenBLAS", "ChorusCrypto"], swiftSettings: strict),
         .testTarget(name: "ChorusComputeTests", dependencies: ["ChorusCompute", "ChorusCrypto"], swiftSettings: strict),
 
+        // MARK: - Worker HTTP (Specs/worker.md over HTTP: Hummingbird server, AsyncHTTPClient client; keeps NIO out of ChorusCompute)
+        .target(
+            name: "ChorusWorkerHTTP",
+            dependencies: [
+                "ChorusCompute",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "ChorusWorkerHTTPTests", dependencies: ["ChorusWorkerHTTP", "ChorusCompute", "ChorusCrypto"], swiftSettings: strict),
+
         // MARK: - Executables
         .executableTarget(
             name: "chorus",
@@ -69,6 +85,8 @@ let package = Package(
                 "ChorusCrypto",
                 "ChorusWire",
                 "ChorusStore",
+                "ChorusCompute",
+                "ChorusWorkerHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -81,6 +99,7 @@ let package = Package(
                 "ChorusStore",
                 "ChorusNode",
                 "ChorusLoop",
+                "ChorusCompute",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
