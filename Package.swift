@@ -23,6 +23,7 @@ let package = Package(
         // Worker HTTP (ChorusWorkerHTTP only): server and client of Specs/worker.md.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // MARK: - System libraries (C), each imported by exactly one Swift wrapper module.
@@ -73,10 +74,23 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "ChorusWorkerHTTPTests", dependencies: ["ChorusWorkerHTTP", "ChorusCompute", "ChorusCrypto"], swiftSettings: strict),
+        .testTarget(
+            name: "ChorusWorkerHTTPTests",
+            dependencies: [
+                "ChorusWorkerHTTP", "ChorusCompute", "ChorusCrypto",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
 
         // MARK: - Executables
         .executableTarget(

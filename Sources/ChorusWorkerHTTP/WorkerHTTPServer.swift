@@ -80,8 +80,10 @@ public final class WorkerHTTPServer: Sendable {
             try? FileManager.default.removeItem(atPath: path)
             bind = .unixDomainSocket(path: path)
         }
+        // Protocol errors go to clients in responses; Hummingbird's own error logs (e.g. on a
+        // cancelled connection at shutdown) would only add noise to the READY handshake's stdout.
         var logger = Logger(label: "chorus.worker.http")
-        logger.logLevel = .error
+        logger.logLevel = .critical
         let (bound, boundContinuation) = AsyncStream<Result<String, StartError>>.makeStream()
         let app = Application(
             responder: responder,
