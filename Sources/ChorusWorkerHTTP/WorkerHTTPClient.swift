@@ -92,10 +92,12 @@ public struct WorkerHTTPClient: WorkerAPI {
         let http = try makeRequest(.POST, url, body: WorkerJSON.encode(r))
         let idle = timeouts.streamIdle
         let lastActivity = ActivityClock()
-        return try await Self.mapErrors(url: url, seconds: idle) { () async throws -> GenerateMessage in
+        return try await Self.mapErrors(url: url, seconds: idle, hardDeadline: false) { () async throws -> GenerateMessage in
             try await withThrowingTaskGroup(of: GenerateMessage?.self) { group in
                 group.addTask {
-                    let response = try await HTTPClient.shared.execute(http, timeout: .seconds(Int64(idle)))
+                    // The watchdog below enforces the idle limit; AsyncHTTPClient's deadline covers the
+                    // whole stream, so it only backstops a generation that never ends.
+                    let response = try await HTTPClient.shared.execute(http, timeout: .hours(1))
                     lastActivity.touch()
                     guard response.status == .ok else {
                         let data = try await Self.collect(response.body, url: url)
@@ -222,10 +224,12 @@ public struct WorkerHTTPClient: WorkerAPI {
         return .refused(error)
     }
 
-    /// Runs `body` under a hard deadline and maps transport failures to `WorkerClientError`.
-    private static func mapErrors<T: Sendable>(url: String, seconds: Double,
+    /// Runs `body` (under a hard deadline of `seconds` unless `hardDeadline` is false: streams
+    /// watch their own idle time) and maps transport failures to `WorkerClientError`.
+    private static func mapErrors<T: Sendable>(url: String, seconds: Double, hardDeadline: Bool = true,
                                                _ body: @escaping @Sendable () async throws -> T) async throws(WorkerClientError) -> T {
         do {
+            guard hardDeadline else { return try await body() }
             return try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask { try await body() }
                 group.addTask {

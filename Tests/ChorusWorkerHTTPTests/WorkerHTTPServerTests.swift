@@ -61,6 +61,15 @@ import Testing
             let inProcess = try await local.generate(request) { _ in true }
             #expect(remote == inProcess)
             #expect(lines.withLock { $0 } == 5)
+            let cancelled = try await client.generate(request) { _ in false }
+            #expect(cancelled.finishReason == "cancelled" && cancelled.tokens.count == 1)
+            // The server notices the closed stream at its next write and ends the generation.
+            var serving = try await client.state().activities.serving
+            for _ in 0..<100 where serving > 0 {
+                try await Task.sleep(for: .milliseconds(50))
+                serving = try await client.state().activities.serving
+            }
+            #expect(serving == 0)
 
             let score = ScoreRequestMessage(model: "chorus/synthetic-tiny", promptTokens: [104], completionTokens: [105, 33], topLogprobs: 3)
             #expect(try await client.score(score) == (try await local.score(score)))
