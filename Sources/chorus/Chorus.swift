@@ -28,6 +28,7 @@ struct Chorus: AsyncParsableCommand {
             VerifyCommand.self,
             StatementCommand.self,
             DbCommand.self,
+            WorkerCommand.self,
         ]
     )
 
