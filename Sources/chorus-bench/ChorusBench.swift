@@ -13,6 +13,6 @@ struct ChorusBench: AsyncParsableCommand {
               swift build -c release --product chorus-bench
               .build/release/chorus-bench crypto --json
             """,
-        subcommands: [CryptoBench.self, TransportRawCommand.self]
+        subcommands: [CryptoBench.self, TransportRawCommand.self, WorkerBench.self]
     )
 }
