@@ -71,6 +71,23 @@ import Testing
         #expect(top.count == 3 && top.allSatisfy { $0.count == 5 && $0.allSatisfy { $0.count == 2 } })
     }
 
+    @Test func calibrateProposesFactorsRelativeToTheBaseModel() throws {
+        let r = try ChorusBinaryForTests.run(["worker", "calibrate", "--model", "synthetic:tiny", "--model", "synthetic:devnet",
+                                              "--base", "synthetic:devnet", "--seconds", "1", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let object = try jsonObject(r.stdout)
+        #expect(object["base_model"] as? String == "chorus/synthetic-devnet")
+        let models = try #require(object["models"] as? [[String: Any]])
+        #expect(models.compactMap { $0["model"] as? String } == ["chorus/synthetic-tiny", "chorus/synthetic-devnet"])
+        let rates = models.compactMap { $0["nonces_per_s"] as? Double }
+        let factors = models.compactMap { $0["weight_scale_factor"] as? Double }
+        #expect(factors.last == 1)
+        // factor × rate is the base model's rate for every model: equal weight per second.
+        if rates.count == 2, factors.count == 2 {
+            #expect(abs(factors[0] * rates[0] - rates[1]) <= 0.01 * rates[1] + 0.1)
+        }
+    }
+
     @Test func badInvocationsExitTwoWithAReason() throws {
         let range = try ChorusBinaryForTests.run(["worker", "poc", "--model", "synthetic:tiny", "--seed", Self.seed,
                                                   "--participant", Self.participant, "--nonces", "9..2"])

@@ -27,6 +27,7 @@ struct WorkerCommand: AsyncParsableCommand {
             WorkerTokenizeCommand.self,
             WorkerPoCCommand.self,
             WorkerServeCommand.self,
+            WorkerCalibrateCommand.self,
         ]
     )
 }
