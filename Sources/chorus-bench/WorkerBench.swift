@@ -27,6 +27,9 @@ struct WorkerBench: AsyncParsableCommand {
     @Option(help: "Alternating rounds for forward_over_sgemm.")
     var rounds = 5
 
+    @Option(help: "Sequences of the PoC-shaped pass behind forward_over_sgemm (× 8 rows each).")
+    var efficiencyBatch = 64
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -64,12 +67,15 @@ struct WorkerBench: AsyncParsableCommand {
 
         let target = smol ?? models[1].model
         report["efficiency_model"] = smol == nil ? "synthetic-devnet" : "smollm2-135m"
-        let efficiency = try ComputeBenchmark.pocEfficiency(model: target, batch: 64, sequenceLength: 8, rounds: rounds)
+        let efficiency = try ComputeBenchmark.pocEfficiency(model: target, batch: efficiencyBatch, sequenceLength: 8, rounds: rounds)
         report["forward_gflops"] = BenchHarness.rounded(efficiency.forward.gflopsPerSecond, 2)
         report["sgemm_peak_gflops"] = BenchHarness.rounded(efficiency.peak.gflopsPerSecond, 2)
         report["sgemm_peak_shape"] = efficiency.peak.label
         report["forward_over_sgemm"] = BenchHarness.rounded(efficiency.ratio, 3)
-        if !json { print("forward \(efficiency)") }
+        if !json {
+            print("forward \(efficiency)")
+            for shape in efficiency.shapes { print("  \(shape)") }
+        }
 
         if let smol {
             let prefill = try ComputeBenchmark.prefill(model: smol, batch: 1, length: 128)
