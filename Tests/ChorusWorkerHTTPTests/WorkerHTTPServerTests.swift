@@ -123,6 +123,39 @@ import Testing
         }
     }
 
+    @Test func loadsSyntheticConfigurationsAndRefusesUnknownKeys() async throws {
+        try await Self.withServer { server, client in
+            let config = "{\"hidden_size\": 32, \"layer_count\": 1, \"head_count\": 2, \"kv_head_count\": 1, \"feed_forward_size\": 64, \"vocab_size\": 256, \"context_length\": 64"
+            var r = try await Self.raw(server.url + "/v1/models/load",
+                                       body: "{\"id\": \"small\", \"synthetic\": {\"seed\": \"\(SyntheticModel.devnetSeed.hex)\", \"config\": \(config), \"layers\": 3}}}")
+            #expect(r.status == 400)
+            #expect(try Self.errorObject(r.body)["field"] == "synthetic.config.layers", "\(r.body)")
+            r = try await Self.raw(server.url + "/v1/models/load",
+                                   body: "{\"id\": \"small\", \"synthetic\": {\"seed\": \"\(SyntheticModel.devnetSeed.hex)\", \"config\": \(config)}}}")
+            #expect(r.status == 200, "\(r.body)")
+            let model = try await client.info().models.first { $0.id == "small" }
+            #expect(model?.config.headDim == 16 && model?.digest.hasPrefix("blake2b:") == true)
+            // Job statuses spell absent values as null.
+            let job = try await Self.raw(server.url + "/v1/poc/jobs",
+                                         body: "{\"model\": \"small\", \"seed\": \"\(Self.seedHex)\", \"participant\": \"\(Self.participantHex)\", \"params\": {\"seq_len\": 2}, \"nonce_count\": 1}")
+            #expect(job.status == 201)
+            #expect(job.body.contains("\"nonce_count\":1") && job.body.contains("\"error\":null"))
+            #expect(job.headers.contains { $0.0.lowercased() == "location" && $0.1.hasPrefix("/v1/poc/jobs/job-") })
+        }
+    }
+
+    @Test func servesOnAUnixSocket() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("chorus-worker-\(UUID().uuidString.prefix(8)).sock").path
+        let server = try await WorkerHTTPServer.start(worker: WorkerService(), listen: .unix(path: path))
+        #expect(server.url.hasPrefix("http+unix://"))
+        let permissions = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(permissions == 0o600)
+        let state = try await WorkerHTTPClient(baseURL: server.url).state()
+        #expect(state.state == "idle")
+        await server.stop()
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
     @Test func aTokenIsRequiredWhenConfigured() async throws {
         try await Self.withServer(token: "s3cret") { server, client in
             #expect(try await client.state().models == ["chorus/synthetic-tiny"])

@@ -18,6 +18,19 @@ public struct ModelConfigMessage: Codable, Sendable, Equatable {
     public var rmsEpsilon: Double?
     public var tiedEmbeddings: Bool?
 
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case hiddenSize, layerCount, headCount, kvHeadCount, feedForwardSize, vocabSize, contextLength
+        case headDim, ropeBase, ropeDimensions, rmsEpsilon, tiedEmbeddings
+    }
+
+    /// Any key, to find the ones this message does not define.
+    struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
     public init(_ c: LlamaConfig) {
         hiddenSize = c.hiddenSize
         layerCount = c.layerCount
@@ -130,6 +143,27 @@ public struct LoadModelRequest: Codable, Sendable, Equatable {
         public var preset: String?
         public var seed: String
         public var config: ModelConfigMessage?
+
+        enum CodingKeys: String, CodingKey { case preset, seed, config }
+
+        /// Refuses unknown configuration keys (Specs/worker.md §4.4): a misspelt optional field
+        /// would otherwise silently take its default and build a different model. (Replies stay
+        /// lenient: clients ignore fields they do not know.)
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            preset = try c.decodeIfPresent(String.self, forKey: .preset)
+            seed = try c.decode(String.self, forKey: .seed)
+            config = try c.decodeIfPresent(ModelConfigMessage.self, forKey: .config)
+            if config != nil {
+                let keys = try c.nestedContainer(keyedBy: ModelConfigMessage.AnyKey.self, forKey: .config).allKeys
+                let known = Set(ModelConfigMessage.CodingKeys.allCases.map(\.stringValue))
+                if let unknown = keys.first(where: { !known.contains($0.stringValue) }) {
+                    throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath + [CodingKeys.config, unknown],
+                                                            debugDescription: "unknown configuration key"))
+                }
+            }
+        }
+
         public init(preset: String? = nil, seed: String, config: ModelConfigMessage? = nil) {
             self.preset = preset
             self.seed = seed
@@ -211,6 +245,31 @@ public struct JobStatusMessage: Codable, Sendable, Equatable {
     public var created: Double
     public var finished: Double?
     public var lastSeq: UInt64
+
+    // Absent values are written as null, as the spec's status object shows them.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(state, forKey: .state)
+        try c.encode(error, forKey: .error)
+        try c.encode(model, forKey: .model)
+        try c.encode(spec, forKey: .spec)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(participant, forKey: .participant)
+        try c.encode(params, forKey: .params)
+        try c.encode(nonceOffset, forKey: .nonceOffset)
+        try c.encode(nonceStride, forKey: .nonceStride)
+        try c.encode(nonceCount, forKey: .nonceCount)
+        try c.encode(batchSize, forKey: .batchSize)
+        try c.encode(noncesDone, forKey: .noncesDone)
+        try c.encode(artifactsTotal, forKey: .artifactsTotal)
+        try c.encode(skippedTotal, forKey: .skippedTotal)
+        try c.encode(backlog, forKey: .backlog)
+        try c.encode(noncesPerSecond, forKey: .noncesPerSecond)
+        try c.encode(created, forKey: .created)
+        try c.encode(finished, forKey: .finished)
+        try c.encode(lastSeq, forKey: .lastSeq)
+    }
 }
 
 public struct JobsMessage: Codable, Sendable, Equatable {
