@@ -182,6 +182,10 @@ struct WorkerHTTPResponder: HTTPResponder {
                 _ = await generation.value
                 throw error
             }
+            // The stream also ends early when this task is cancelled (the connection went away);
+            // after a complete stream the generation has already finished and this changes nothing.
+            box.set()
+            _ = await generation.value
         }
         return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: body)
     }

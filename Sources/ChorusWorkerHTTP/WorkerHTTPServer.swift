@@ -77,7 +77,11 @@ public final class WorkerHTTPServer: Sendable {
         switch listen {
         case let .tcp(host, port): bind = .hostname(host, port: port)
         case let .unix(path):
-            try? FileManager.default.removeItem(atPath: path)
+            // A stale socket from an earlier run would block the bind; anything else at the path
+            // is the user's file and is left alone (the bind then fails with a clear error).
+            if (try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType) == .typeSocket {
+                try? FileManager.default.removeItem(atPath: path)
+            }
             bind = .unixDomainSocket(path: path)
         }
         // Protocol errors go to clients in responses; Hummingbird's own error logs (e.g. on a

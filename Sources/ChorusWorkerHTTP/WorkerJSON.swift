@@ -7,8 +7,10 @@ public enum WorkerJSON {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.withoutEscapingSlashes]
-        // Every message is plain data (strings, numbers, arrays); encoding cannot fail.
-        return (try? encoder.encode(value)) ?? Data("{}".utf8)
+        // Messages are plain data; the only failure is a non-finite number, which JSON cannot
+        // carry. Answer with a protocol error rather than a partial object.
+        return (try? encoder.encode(value))
+            ?? Data(#"{"error":{"code":"internal","message":"the reply holds a non-finite number and cannot be written as JSON"}}"#.utf8)
     }
 
     /// Decodes a request or response, turning a decoding failure into the `WorkerError` that

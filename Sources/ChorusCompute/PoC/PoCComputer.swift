@@ -58,20 +58,6 @@ public final class PoCComputer: Sendable {
         }
     }
 
-    /// The final hidden state `h` of each nonce (for tests and diagnostics).
-    public func finalHidden(_ nonces: [UInt64]) throws(ComputeError) -> [[Float]] {
-        let d = model.config.hiddenSize, t = task.sequenceLength
-        let sequences = nonces.map { n in
-            ForwardSequence(input: .embeddings(PoCKernel.inputEmbeddings(nonceKey: task.nonceKey(n), sequenceLength: t, hiddenSize: d)),
-                            logits: .none, hidden: .last)
-        }
-        let vectors = layerVectors
-        let out = try model.forward(sequences, hooks: ForwardHooks(afterLayer: { layer, hidden in
-            PoCComputer.reflect(hidden, across: vectors[layer])
-        }))
-        return out.hidden.map(\.values)
-    }
-
     /// x ← x − 2 (v·x) v for every row of the batch (dot product accumulated in fp32 lanes,
     /// reduced in fp64).
     static func reflect(_ hidden: HiddenStates, across v: [Float]) {

@@ -69,9 +69,10 @@ public enum PoCKernel {
     }
 
     /// §5: final hidden state `h` (fp32, d values) → the artifact vector, or nil when `h` is not
-    /// finite or zero (the nonce has no artifact). Steps 3–6 use separately rounded binary64
+    /// finite or zero (the nonce has no artifact) or shorter than `kDim`. Steps 3–6 use separately rounded binary64
     /// operations in the written order, so the same `h` gives the same bytes everywhere.
     public static func project(hidden h: UnsafeBufferPointer<Float>, nonceKey: Bytes32) -> PoCVector? {
+        guard h.count >= kDim else { return nil }
         var sum = 0.0
         for x in h {
             guard x.isFinite else { return nil }
