@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChorusCompute
+import ChorusWorkerHTTP
 import Foundation
 
 /// `chorus worker calibrate`: PoC throughput per model on this worker, and the per-model weight
@@ -53,10 +54,10 @@ struct WorkerCalibrateCommand: AsyncParsableCommand {
         var names = models
         if names.isEmpty {
             names = ["synthetic:tiny", "synthetic:devnet"]
-            if FileManager.default.fileExists(atPath: CatalogModel.smolLM2Path) { names.append("smollm2-135m") }
+            if FileManager.default.fileExists(atPath: WorkerModelCatalog.smolLM2Path) { names.append("smollm2-135m") }
         }
-        let entries = try names.map { name throws(CLIFailure) in try CatalogModel.resolve(name) }
-        let baseID = try base.map { name throws(CLIFailure) in try CatalogModel.resolve(name).id } ?? entries.last?.id
+        let entries = try names.map { name throws(CLIFailure) in try catalogModel(name) }
+        let baseID = try base.map { name throws(CLIFailure) in try catalogModel(name).id } ?? entries.last?.id
         guard let baseID, entries.contains(where: { $0.id == baseID }) else {
             throw CLIFailure.usage("--base must be one of the measured models")
         }
@@ -64,7 +65,7 @@ struct WorkerCalibrateCommand: AsyncParsableCommand {
         let seed = String(repeating: "ca", count: 32), participant = String(repeating: "11", count: 32)
         try await workerCall {
             let info = try await worker.info()
-            var measured: [(CatalogModel, JobStatusMessage)] = []
+            var measured: [(WorkerModelCatalog, JobStatusMessage)] = []
             for entry in entries {
                 guard let seqLen = entry.defaultSeqLen else {
                     throw CLIFailure.usage("model \(entry.id) has no default seq_len; calibrate catalog models")

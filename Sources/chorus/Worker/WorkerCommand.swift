@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChorusWorkerHTTP
 
 /// `chorus worker`: the model worker (PoC, generation, scoring) in-process or over HTTP.
 struct WorkerCommand: AsyncParsableCommand {

@@ -33,6 +33,20 @@ func workerCall<T>(_ body: () async throws -> T) async throws -> T {
         throw CLIFailure.failed("worker: \(error)")
     } catch let error as WorkerClientError {
         throw CLIFailure.failed("\(error)")
+    } catch let error as WorkerModelCatalog.Failure {
+        throw CLIFailure.failed("\(error)")
+    }
+}
+
+/// A `--model` name from the catalog; a malformed name is a usage error (exit 2).
+func catalogModel(_ name: String) throws(CLIFailure) -> WorkerModelCatalog {
+    do {
+        return try WorkerModelCatalog.resolve(name)
+    } catch let failure {
+        switch failure {
+        case .unknownName: throw .usage("\(failure)")
+        case .missingFile, .notResident: throw .failed("\(failure)")
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChorusCompute
+import ChorusWorkerHTTP
 
 /// `chorus worker generate`: continue a prompt.
 struct WorkerGenerateCommand: AsyncParsableCommand {
@@ -40,7 +41,7 @@ struct WorkerGenerateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let worker = connection.connect()
-        let entry = try CatalogModel.resolve(model)
+        let entry = try catalogModel(model)
         try await workerCall {
             let loaded = try await entry.ensureLoaded(on: worker)
             let prompt = try await promptTokens(self.prompt, model: loaded, raw: raw, worker: worker)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChorusCompute
+import ChorusWorkerHTTP
 
 /// `chorus worker poc`: PoC artifacts of a nonce range (a worker job over the range).
 struct WorkerPoCCommand: AsyncParsableCommand {
@@ -66,7 +67,7 @@ struct WorkerPoCCommand: AsyncParsableCommand {
     func run() async throws {
         let range = try Self.parseRange(nonces)
         guard stride >= 1, offset < stride else { throw CLIFailure.usage("--offset must be below --stride (≥ 1)") }
-        let entry = try CatalogModel.resolve(model)
+        let entry = try catalogModel(model)
         guard let seqLen = seqLen ?? entry.defaultSeqLen else {
             throw CLIFailure.usage("--seq-len is required for model '\(model)' (the network file gives it)")
         }

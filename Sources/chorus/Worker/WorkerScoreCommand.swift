@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChorusCompute
+import ChorusWorkerHTTP
 
 /// `chorus worker score`: teacher-forced log-probabilities of a completion.
 struct WorkerScoreCommand: AsyncParsableCommand {
@@ -36,7 +37,7 @@ struct WorkerScoreCommand: AsyncParsableCommand {
 
     func run() async throws {
         let worker = connection.connect()
-        let entry = try CatalogModel.resolve(model)
+        let entry = try catalogModel(model)
         try await workerCall {
             let loaded = try await entry.ensureLoaded(on: worker)
             let prompt = try await promptTokens(self.prompt, model: loaded, raw: raw, worker: worker)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChorusCompute
+import ChorusWorkerHTTP
 
 /// `chorus worker tokenize`: text to token ids with the model's tokenizer.
 struct WorkerTokenizeCommand: AsyncParsableCommand {
@@ -22,7 +23,7 @@ struct WorkerTokenizeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let worker = connection.connect()
-        let entry = try CatalogModel.resolve(model)
+        let entry = try catalogModel(model)
         try await workerCall {
             let loaded = try await entry.ensureLoaded(on: worker)
             let tokens = try await worker.tokenize(TokenizeRequest(model: loaded.id, text: text)).tokens
