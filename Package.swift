@@ -23,6 +23,10 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         // TOML: node config files (ChorusNode) and network files (ChorusNetworkFile).
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        // Worker HTTP (ChorusWorkerHTTP only): server and client of Specs/worker.md.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // MARK: - System libraries (C), each imported by exactly one Swift wrapper module.
@@ -92,6 +96,33 @@ let package = Package(
         .target(name: "ChorusTestKit", dependencies: ["ChorusMesh", "ChorusCrypto"], swiftSettings: strict),
         .testTarget(name: "ChorusTestKitTests", dependencies: ["ChorusTestKit", "ChorusMesh"], swiftSettings: strict),
 
+        // MARK: - Worker HTTP (Specs/worker.md over HTTP: Hummingbird server, AsyncHTTPClient client; keeps NIO out of ChorusCompute)
+        .target(
+            name: "ChorusWorkerHTTP",
+            dependencies: [
+                "ChorusCompute",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ChorusWorkerHTTPTests",
+            dependencies: [
+                "ChorusWorkerHTTP", "ChorusCompute", "ChorusCrypto",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+
         // MARK: - Executables
         .executableTarget(
             name: "chorusd",
@@ -114,6 +145,8 @@ let package = Package(
                 "ChorusWire",
                 "ChorusStore",
                 "ChorusNode",
+                "ChorusCompute",
+                "ChorusWorkerHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -129,6 +162,7 @@ let package = Package(
                 "ChorusMesh",
                 "ChorusTestKit",
                 .product(name: "Logging", package: "swift-log"),
+                "ChorusCompute",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

@@ -154,7 +154,7 @@ import Testing
         let dir = try TemporaryDirectoryForTests()
         let base = try DaemonCLITests.freePort()
         let result = try ChorusBinaryForTests.run(
-            ["devnet", "--nodes", "3", "--dir", dir.file("dn"), "--base-port", "\(base)", "--duration", "6", "--interval", "0.5", "--json"],
+            ["devnet", "--nodes", "3", "--dir", dir.file("dn"), "--base-port", "\(base)", "--duration", "15", "--interval", "1", "--json"],
             binary: "chorusd")
         #expect(result.status == 0, "\(result.stderr)")
         let last = try #require(result.stdout.split(separator: "\n").last)

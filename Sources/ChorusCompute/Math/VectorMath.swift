@@ -158,3 +158,35 @@ enum VectorMath {
         }
     }
 }
+
+extension VectorMath {
+    /// Σ a·b, accumulated in fp32 lanes, then reduced in fp64.
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Double {
+        var acc = V()
+        var i = 0
+        while i + V.scalarCount <= count {
+            acc += load(a + i) * load(b + i)
+            i += V.scalarCount
+        }
+        var total = 0.0
+        for lane in 0..<V.scalarCount { total += Double(acc[lane]) }
+        while i < count {
+            total += Double(a[i]) * Double(b[i])
+            i += 1
+        }
+        return total
+    }
+
+    /// y += s · x.
+    static func addScaled(_ x: UnsafePointer<Float>, scale s: Float, to y: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i + V.scalarCount <= count {
+            store(load(y + i) + s * load(x + i), y + i)
+            i += V.scalarCount
+        }
+        while i < count {
+            y[i] += s * x[i]
+            i += 1
+        }
+    }
+}

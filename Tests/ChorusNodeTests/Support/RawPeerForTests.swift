@@ -68,10 +68,10 @@ final class RawPeerForTests: @unchecked Sendable {
         }
     }
 
-    /// Waits for the next frame (up to 5 s).
+    /// Waits for the next frame (up to 20 s: the full suite loads both cores).
     func nextFrame() async throws -> [UInt8] {
         var pending: [[UInt8]] = []
-        _ = await eventually {
+        _ = await eventually(timeout: .seconds(20)) {
             pending = takeFrames()
             return !pending.isEmpty
         }

@@ -1,0 +1,139 @@
+public import ChorusCompute
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// Serves a `WorkerAPI` (normally the in-process `WorkerService`) over HTTP/1.1 per
+/// Specs/worker.md, on TCP or a Unix socket, so other nodes and tools can use this machine's
+/// worker. Start with `start(...)`; the returned server reports its URL and stops on `stop()`.
+public final class WorkerHTTPServer: Sendable {
+    /// Where to listen: `HOST:PORT` (port 0 picks a free one) or `unix:PATH`.
+    public enum ListenAddress: Sendable, Equatable, CustomStringConvertible {
+        case tcp(host: String, port: Int)
+        case unix(path: String)
+
+        /// Parses `HOST:PORT`, `[IPv6]:PORT` or `unix:PATH`.
+        public init?(_ text: String) {
+            if text.hasPrefix("unix:") {
+                let path = String(text.dropFirst(5))
+                guard !path.isEmpty else { return nil }
+                self = .unix(path: path)
+                return
+            }
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+                  (0...65_535).contains(port) else { return nil }
+            var host = String(text[..<colon])
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            guard !host.isEmpty else { return nil }
+            self = .tcp(host: host, port: port)
+        }
+
+        /// True for loopback addresses and Unix sockets (the only places a worker may run without a token).
+        public var isLocal: Bool {
+            switch self {
+            case .unix: true
+            case let .tcp(host, _): host == "127.0.0.1" || host == "::1" || host == "localhost" || host.hasPrefix("127.")
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case let .tcp(host, port): host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+            case let .unix(path): "unix:\(path)"
+            }
+        }
+    }
+
+    public enum StartError: Error, CustomStringConvertible {
+        case tokenRequired(ListenAddress)
+        case cannotListen(ListenAddress, reason: String)
+
+        public var description: String {
+            switch self {
+            case let .tokenRequired(address):
+                "a worker listening on \(address) (not loopback) must have a token: pass --token or set CHORUS_WORKER_TOKEN"
+            case let .cannotListen(address, reason):
+                "cannot listen on \(address): \(reason)"
+            }
+        }
+    }
+
+    /// The base URL clients use: `http://HOST:PORT` or `http+unix://<percent-encoded path>`.
+    public let url: String
+    private let task: Task<Void, any Error>
+
+    private init(url: String, task: Task<Void, any Error>) {
+        self.url = url
+        self.task = task
+    }
+
+    /// Binds and starts serving; returns once connections are accepted.
+    public static func start(worker: WorkerService, listen: ListenAddress, token: String? = nil,
+                             limits: WorkerLimits = WorkerLimits()) async throws(StartError) -> WorkerHTTPServer {
+        if token == nil && !listen.isLocal { throw .tokenRequired(listen) }
+        let responder = WorkerHTTPResponder(worker: worker, token: token, limits: limits)
+        let bind: BindAddress
+        switch listen {
+        case let .tcp(host, port): bind = .hostname(host, port: port)
+        case let .unix(path):
+            // A stale socket from an earlier run would block the bind; anything else at the path
+            // is the user's file and is left alone (the bind then fails with a clear error).
+            if (try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType) == .typeSocket {
+                try? FileManager.default.removeItem(atPath: path)
+            }
+            bind = .unixDomainSocket(path: path)
+        }
+        // Protocol errors go to clients in responses; Hummingbird's own error logs (e.g. on a
+        // cancelled connection at shutdown) would only add noise to the READY handshake's stdout.
+        var logger = Logger(label: "chorus.worker.http")
+        logger.logLevel = .critical
+        let (bound, boundContinuation) = AsyncStream<Result<String, StartError>>.makeStream()
+        let app = Application(
+            responder: responder,
+            server: .http1(configuration: .init(idleTimeout: .seconds(60))),
+            configuration: .init(address: bind, serverName: "chorus-worker"),
+            onServerRunning: { channel in
+                switch listen {
+                case let .tcp(host, _):
+                    let port = channel.localAddress?.port ?? 0
+                    let shown = host.contains(":") ? "[\(host)]" : host
+                    boundContinuation.yield(.success("http://\(shown):\(port)"))
+                case let .unix(path):
+                    chmod(path, 0o600)
+                    let encoded = path.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? path
+                    boundContinuation.yield(.success("http+unix://\(encoded)"))
+                }
+                boundContinuation.finish()
+            },
+            logger: logger)
+        let task = Task {
+            do {
+                try await app.run()
+            } catch {
+                boundContinuation.yield(.failure(.cannotListen(listen, reason: "\(error)")))
+                boundContinuation.finish()
+                throw error
+            }
+        }
+        for await result in bound {
+            switch result {
+            case let .success(url): return WorkerHTTPServer(url: url, task: task)
+            case let .failure(error): throw error
+            }
+        }
+        task.cancel()
+        throw .cannotListen(listen, reason: "the server stopped before it accepted connections")
+    }
+
+    /// Stops accepting connections and shuts the server down.
+    public func stop() async {
+        task.cancel()
+        _ = await task.result
+    }
+
+    /// Runs until the server stops (e.g. the process is signalled).
+    public func wait() async throws {
+        try await task.value
+    }
+}
