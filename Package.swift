@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // TOML: node config files (ChorusNode) and network files (ChorusNetworkFile).
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
@@ -43,8 +44,23 @@ let package = Package(
         .testTarget(name: "ChorusLoopTests", dependencies: ["ChorusLoop"], swiftSettings: strict),
 
         // MARK: - Mesh (pure: handshake, connection rules, membership, gossip)
-        .target(name: "ChorusMesh", dependencies: ["ChorusCrypto"], swiftSettings: strict),
-        .testTarget(name: "ChorusMeshTests", dependencies: ["ChorusMesh"], swiftSettings: strict),
+        .target(name: "ChorusMesh", dependencies: ["ChorusCrypto", "ChorusWire"], swiftSettings: strict),
+        .testTarget(name: "ChorusMeshTests", dependencies: ["ChorusMesh", "ChorusWire"], swiftSettings: strict),
+
+        // MARK: - Protocol (pure: epochs, beacon, PoC commitments, votes, delegation, tally, weights)
+        .target(name: "ChorusProtocol", dependencies: ["ChorusCrypto", "ChorusWire"], swiftSettings: strict),
+        // Network files (`Network/<name>/network.toml` → NetworkParameters). Apart from ChorusProtocol so that the
+        // pure core stays free of TOMLKit's C++ parser.
+        .target(
+            name: "ChorusNetworkFile",
+            dependencies: ["ChorusProtocol", .product(name: "TOMLKit", package: "TOMLKit")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ChorusProtocolTests",
+            dependencies: ["ChorusProtocol", "ChorusNetworkFile", "ChorusWire", "ChorusCrypto"],
+            swiftSettings: strict
+        ),
 
         // MARK: - Store
         .target(name: "ChorusStore", dependencies: ["CLMDB", "ChorusCrypto"], swiftSettings: strict),
@@ -56,7 +72,7 @@ let package = Package(
         .target(
             name: "ChorusNode",
             dependencies: [
-                "ChorusCrypto", "ChorusWire", "ChorusStore", "ChorusMesh", "ChorusLoop",
+                "ChorusCrypto", "ChorusWire", "ChorusStore", "ChorusMesh", "ChorusLoop", "ChorusProtocol",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
@@ -64,7 +80,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ChorusNodeTests",
-            dependencies: ["ChorusNode", "ChorusMesh", "ChorusLoop", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ChorusNode", "ChorusMesh", "ChorusLoop", "ChorusProtocol", "ChorusNetworkFile", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
 
@@ -72,13 +88,20 @@ let package = Package(
         .target(name: "ChorusCompute", dependencies: ["COpenBLAS", "ChorusCrypto"], swiftSettings: strict),
         .testTarget(name: "ChorusComputeTests", dependencies: ["ChorusCompute", "ChorusCrypto"], swiftSettings: strict),
 
+        // MARK: - Test kit (deterministic simulator; used only by tests and benchmarks)
+        .target(name: "ChorusTestKit", dependencies: ["ChorusMesh", "ChorusCrypto"], swiftSettings: strict),
+        .testTarget(name: "ChorusTestKitTests", dependencies: ["ChorusTestKit", "ChorusMesh"], swiftSettings: strict),
+
         // MARK: - Executables
         .executableTarget(
             name: "chorusd",
             dependencies: [
                 "ChorusCrypto",
                 "ChorusNode",
+                "ChorusNetworkFile",
+                "ChorusProtocol",
                 "ChorusStore",
+                "ChorusWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -104,6 +127,7 @@ let package = Package(
                 "ChorusNode",
                 "ChorusLoop",
                 "ChorusMesh",
+                "ChorusTestKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),

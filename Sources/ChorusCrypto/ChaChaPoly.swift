@@ -64,6 +64,27 @@ public enum ChaChaPoly {
         }
     }
 
+    /// Authenticates and decrypts `buffer` (ciphertext ‖ tag) in place, with empty associated data;
+    /// returns the plaintext length (the plaintext is `buffer[..<length]`). On failure the buffer
+    /// is left unusable and `authenticationFailed` is thrown.
+    public static func openInPlace(key: SecretBytes, nonce: [UInt8], buffer: inout [UInt8]) throws(CryptoError) -> Int {
+        try check(key: key, nonce: nonce)
+        guard buffer.count >= tagLength else { throw .authenticationFailed }
+        _ = Sodium.ready
+        var outLen: UInt64 = 0
+        let rc = key.withUnsafeBytes { k in
+            buffer.withUnsafeMutableBufferPointer { b in
+                // libsodium verifies the tag before decrypting and allows the plaintext to overwrite
+                // the ciphertext (same start address).
+                crypto_aead_chacha20poly1305_ietf_decrypt(
+                    b.baseAddress!, &outLen, nil, b.baseAddress!, UInt64(b.count), nil, 0, nonce,
+                    k.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
+        }
+        guard rc == 0 else { throw .authenticationFailed }
+        return Int(outLen)
+    }
+
     /// Decrypts and authenticates; throws `authenticationFailed` on any tampering.
     public static func open(key: SecretBytes, nonce: [UInt8], associatedData: UnsafeRawBufferPointer,
                             ciphertext: UnsafeRawBufferPointer) throws(CryptoError) -> [UInt8] {

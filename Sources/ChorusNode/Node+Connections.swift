@@ -21,6 +21,10 @@ extension Node {
         let (id, directives) = manager.onInbound(from: remote, now: now())
         guard directives.contains(.startHandshake(id)) else {
             for case let .close(_, reason) in directives {
+                if reason == .inboundLimit && links.values.filter(\.isTemporary).count < Self.maxTemporaryLinks {
+                    acceptTemporarily(connection, id: id)
+                    continue
+                }
                 counters.closes[reason.code, default: 0] += 1
                 // Refusals can come by the thousand (a connection flood): debug level, always counted.
                 logger.debug("refused inbound connection", metadata: ["address": "\(remote)", "reason": "\(reason)"])
@@ -34,8 +38,35 @@ extension Node {
         link.start()
     }
 
+    /// Temporary links at once at most, and how long one may live.
+    static let maxTemporaryLinks = 16
+    static let temporaryLinkLifetime: Duration = .seconds(3)
+
+    /// Full: hand the newcomer addresses instead of a bare refusal (Specs/transport.md §5). The link
+    /// answers one peer-exchange request and closes with code 4; the connection rules never see it.
+    private func acceptTemporarily(_ connection: TCPConnection, id: PeerLink.ID) {
+        let link = makeLink(id: id, direction: .inbound, connection: connection, role: .responder)
+        link.isTemporary = true
+        links[id] = link
+        link.start()
+        let timer = LoopTimer(on: loop)
+        timer.schedule(after: Self.temporaryLinkLifetime) { [weak link] in
+            link?.close(.inboundLimit)
+            timer.close()
+        }
+    }
+
+    private func temporaryLinkMessage(_ link: PeerLink, _ bytes: ArraySlice<UInt8>) {
+        guard bytes.first == Self.peerExchangeTag, let identity = link.remote?.identity,
+              (try? PeerExchangeMessage(decoding: bytes.dropFirst())) == .request else { return }
+        let answer = PeerExchangeMessage.addresses(addressesToShare(with: identity))
+        link.send([Self.peerExchangeTag] + answer.encoded(), priority: .control)
+        link.close(.inboundLimit)
+    }
+
     func dial(_ id: PeerLink.ID, _ address: NetAddress) {
         counters.dialsAttempted += 1
+        addressBook.attempt(address, now: now())
         guard let socket = try? SocketAddress(parsing: address.description) else {
             counters.dialsFailed += 1
             perform(manager.onDialFailed(id, now: now()))
@@ -59,6 +90,7 @@ extension Node {
             link.start()
         case let .failure(error):
             counters.dialsFailed += 1
+            addressBook.failed(address, now: now())
             logger.debug("dial failed", metadata: ["address": "\(address)", "error": "\(error)"])
             guard isRunning else { return }
             perform(manager.onDialFailed(id, now: now()))
@@ -72,7 +104,7 @@ extension Node {
                                        localStatic: noiseStatic, ephemeral: .generate(), extensions: extensions)
         return PeerLink(id: id, direction: direction, connection: connection, handshake: handshake,
                         maxMessageSize: configuration.maxMessageSize, sendLimits: configuration.sendLimits) { link, event in
-            self.enter(carrying: (link, event)) { $0.linkEvent($1.0, $1.1) }
+            self.linkEvent(link, event)  // runs on the loop, which is this actor's executor
         }
     }
 
@@ -80,6 +112,10 @@ extension Node {
 
     private func linkEvent(_ link: PeerLink, _ event: PeerLink.Event) {
         switch event {
+        case .established where link.isTemporary:
+            counters.handshakesCompleted += 1
+        case let .message(bytes) where link.isTemporary:
+            temporaryLinkMessage(link, bytes)
         case let .established(proof):
             counters.handshakesCompleted += 1
             let advertised = proof.listenAddress.flatMap { try? NetAddress(parsing: $0) }
@@ -108,11 +144,19 @@ extension Node {
             for key in pingWaiters.keys where key.link == link.id {
                 finishPing(key, with: .failure(.notConnected(link.remote?.identity.hex ?? "?")))
             }
-            guard isRunning else { return }
+            guard isRunning, !link.isTemporary else { return }
+            if let c = manager.connections[link.id], c.direction == .outbound, !wasEstablished(c) {
+                addressBook.failed(c.address, now: now())
+            }
             perform(reason.isMisbehaviour
                     ? manager.onMisbehaviour(link.id, reason: reason, now: now())
                     : manager.onClosed(link.id, reason: reason, now: now()))
         }
+    }
+
+    private func wasEstablished(_ connection: ConnectionManager.Connection) -> Bool {
+        if case .established = connection.state { return true }
+        return false
     }
 
     // MARK: - Directives and the tick
@@ -126,11 +170,20 @@ extension Node {
                 break  // `accepted` starts the link as soon as the manager allows it
             case let .close(id, reason):
                 links[id]?.close(reason)
-            case let .peerConnected(_, identity, direction):
+            case let .peerConnected(id, identity, direction):
                 logger.info("peer connected", metadata: ["peer": "\(identity.hex.prefix(16))", "direction": "\(direction.rawValue)"])
+                // Loopback peers (devnets, the lab's relays) share one "IP" without being colocated:
+                // no colocation penalty for them, as no per-group connection limit either.
+                let address = links[id]?.remoteAddress.flatMap { $0.isLoopback ? nil : $0 }
+                performGossip(router.onPeerConnected(identity, outbound: direction == .outbound, address: address, now: now()))
+                reconcile(with: identity)
+                if direction == .outbound { askForAddresses(identity) }
             case let .peerDisconnected(_, identity, reason):
                 logger.info("peer disconnected", metadata: ["peer": "\(identity.hex.prefix(16))", "reason": "\(reason)"])
+                router.onPeerDisconnected(identity, now: now())
+                awaitingAddresses.remove(identity)
             case let .rememberAddress(identity, address):
+                addressWorked(address, identity: identity)
                 let peer = KnownPeer(identity: identity, address: address.description,
                                      lastConnected: UInt64(max(0, Date().timeIntervalSince1970)))
                 let logger = self.logger
@@ -145,7 +198,12 @@ extension Node {
 
     func tick() {
         guard isRunning else { return }
+        ticks += 1
+        if ticks % Self.topUpTicks == 0 { topUpFromAddressBook() }
+        if ticks % Self.saveTicks == 0 { saveAddressBook() }
         perform(manager.onTick(now: now()))
+        // Statements accepted since the last tick become durable in one group commit.
+        if let statements, statements.pendingCount > 0 { statements.flush() }
         let clock = ContinuousClock.now
         for link in links.values.sorted(by: { $0.id < $1.id }) where link.isEstablished {
             if link.lastReceived.duration(to: clock) > configuration.idleTimeout {

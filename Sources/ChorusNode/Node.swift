@@ -2,6 +2,7 @@ import ChorusCrypto
 import ChorusLoop
 import ChorusMesh
 import ChorusStore
+import ChorusWire
 import Logging
 
 /// The node shell: runs the pure connection rules (`ConnectionManager`) on one libuv loop, carries
@@ -38,16 +39,46 @@ public actor Node {
     /// The address announced in handshakes, once listening.
     var advertisedAddress: String?
     var isRunning = false
+    /// Gossip (Node+Gossip.swift): the pure router, its heartbeat, and what the CLI can ask about.
+    var router: GossipRouter
+    var heartbeatTimer: LoopTimer?
+    var heartbeats = 0
+    var journal = GossipJournal()
+    /// Where gossiped statements are ingested (validation is ingestion); nil verifies only.
+    let statements: StatementStore?
+    /// The policy statements are validated against when there is no store.
+    let statementPolicy: StatementPolicy
+    /// The last `seq` used for an own statement (they rise strictly, also across restarts).
+    var lastSeq: UInt64 = 0
+    /// Discovery (Node+Discovery.swift).
+    let addressStore: AddressBookStore?
+    var addressBook: AddressBook
+    var savedAddresses: Set<NetAddress> = []
+    var discoveryRNG: SplitMix64
+    var awaitingAddresses: Set<Ed25519.PublicKey> = []
+    var lastAddressAnswer: [Ed25519.PublicKey: ContinuousClock.Instant] = [:]
+    var ticks = 0
+    /// Epochs (Node+Epochs.swift): nil until `attachEpochs`.
+    var epochs: EpochState?
+    var epochTimer: LoopTimer?
+    /// Anti-entropy (Node+Sync.swift).
+    var syncTimer: LoopTimer?
+    let reconciler = RangeReconciler()
     let startedAt = ContinuousClock.now
 
     /// How often the connection rules get a tick (handshake deadlines, re-dials, keepalive).
     static let tickInterval: Duration = .milliseconds(100)
 
     /// - Parameters:
-    ///   - peerStore: where dialable peers are remembered; nil keeps them in memory only (tests).
-    ///   - seed: seeds the connection manager's jitter; random by default.
+    ///   - peerStore: where dialable peers and gossip scores are remembered; nil keeps them in memory only.
+    ///   - statements: where gossiped and synced statements are ingested; nil verifies without storing
+    ///     (and disables anti-entropy).
+    ///   - addressStore: where the address book is saved; nil keeps it in memory only.
+    ///   - seed: seeds the jitter and sampling of the pure state machines; random by default.
     public init(configuration: NodeConfiguration, signingKey: Ed25519.SigningKey, peerStore: PeerStore?,
-                loop: EventLoop, logger: Logger, seed: UInt64 = UInt64.random(in: .min ... .max)) {
+                statements: StatementStore? = nil, addressBook addressStore: AddressBookStore? = nil,
+                loop: EventLoop, logger: Logger,
+                seed: UInt64 = UInt64.random(in: .min ... .max)) {
         self.loop = loop
         self.configuration = configuration
         self.signingKey = signingKey
@@ -58,6 +89,14 @@ public actor Node {
         logger[metadataKey: "node"] = "\(signingKey.publicKey.hex.prefix(8))"
         self.logger = logger
         self.manager = ConnectionManager(localIdentity: signingKey.publicKey, settings: configuration.connections, seed: seed)
+        var gossip = configuration.gossip
+        gossip.maxPayload = min(gossip.maxPayload, configuration.maxMessageSize - 1024)
+        self.router = GossipRouter(settings: gossip, seed: seed ^ 0x9e37_79b9_7f4a_7c15)
+        self.statements = statements
+        self.addressStore = addressStore
+        self.addressBook = AddressBook(key: SecureRandom.bytes32())
+        self.discoveryRNG = SplitMix64(seed: seed ^ 0x5851_f42d_4c95_7f2d)
+        self.statementPolicy = statements?.policy ?? StatementPolicy(networkID: configuration.networkID, allowedTypes: nil)
     }
 
     // MARK: - Lifecycle
@@ -67,6 +106,10 @@ public actor Node {
     /// dial, so a node restarted without seeds reconnects at once.
     public func start() throws(NodeError) {
         guard !isRunning else { return }
+        var seeds: [(NetAddress, Ed25519.PublicKey?)] = []
+        for seed in configuration.seeds {
+            do { seeds.append((try NetAddress(parsing: seed), nil)) } catch { throw .invalidAddress(seed, error.description) }
+        }
         for text in configuration.listen {
             let address: SocketAddress
             do { address = try SocketAddress(parsing: text) } catch { throw .invalidAddress(text, error.description) }
@@ -86,6 +129,7 @@ public actor Node {
             let host = listener.localAddress.host
             return host == "0.0.0.0" || host == "::" ? nil : listener.localAddress.description
         }
+        loadAddressBook()
         var candidates: [(NetAddress, Ed25519.PublicKey?)] = []
         if let peerStore {
             do {
@@ -95,20 +139,25 @@ public actor Node {
                     if let address = try? NetAddress(parsing: peer.address) { candidates.append((address, peer.identity)) }
                 }
                 logger.info("loaded remembered peers", metadata: ["count": "\(peers.count)"])
+                router.restoreScores(try loadScores(peerStore))
             } catch {
                 logger.error("cannot read remembered peers; continuing with seeds only", metadata: ["error": "\(error)"])
             }
         }
-        for seed in configuration.seeds {
-            do { candidates.append((try NetAddress(parsing: seed), nil)) } catch { throw .invalidAddress(seed, error.description) }
-        }
+        candidates += seeds
         manager.addCandidates(candidates)
+        for (address, identity) in candidates {
+            addressBook.add(address, identity: identity, source: address.host, now: now())
+        }
         isRunning = true
         let timer = LoopTimer(on: loop)
         timer.schedule(after: .zero, repeatingEvery: Self.tickInterval) { [weak self] in
             self?.assumeIsolated { $0.tick() }
         }
         tickTimer = timer
+        startGossip()
+        startSync()
+        startPeerExchange()
     }
 
     /// Enters the actor from a loop callback with a loop-confined value (a connection, a link). The
@@ -116,6 +165,10 @@ public actor Node {
     nonisolated func enter<Value>(carrying value: Value, _ body: @Sendable (isolated Node, Value) -> Void) {
         let box = LoopBound(value, loop: loop)
         assumeIsolated { body($0, box.value) }
+    }
+
+    private nonisolated func loadScores(_ store: PeerStore) throws(StoreError) -> [Ed25519.PublicKey: PeerScore] {
+        try store.loadScores()
     }
 
     /// `PeerStore.load` reads LMDB synchronously; this runs on the loop thread before any I/O is served.
@@ -130,6 +183,15 @@ public actor Node {
         isRunning = false
         tickTimer?.close()
         tickTimer = nil
+        heartbeatTimer?.close()
+        heartbeatTimer = nil
+        peerStore?.saveScores(router.scores)
+        saveAddressBook()
+        syncTimer?.close()
+        syncTimer = nil
+        epochTimer?.close()
+        epochTimer = nil
+        statements?.flush()
         listeners.forEach { $0.close() }
         listeners = []
         controlServer?.close()
@@ -220,7 +282,9 @@ public actor Node {
             inbound: established(.inbound), outbound: established(.outbound),
             connecting: manager.connections.count - manager.establishedPeers.count,
             knownAddresses: manager.knownAddresses.count,
-            uptimeSeconds: Self.seconds(startedAt.duration(to: .now)), counters: counters)
+            uptimeSeconds: Self.seconds(startedAt.duration(to: .now)), counters: counters,
+            meshPeers: router.mesh.values.reduce(0) { $0 + $1.count }, delivered: router.counters.firstDeliveries,
+            duplicates: router.counters.duplicates, invalid: router.counters.invalid)
     }
 
     public func peers() -> [PeerInfo] {

@@ -6,6 +6,7 @@ public enum NodeError: Error, Sendable, Equatable, CustomStringConvertible {
     case notConnected(String)
     case pingTimedOut(String, Duration)
     case notRunning
+    case invalidRequest(String)
 
     public var description: String {
         switch self {
@@ -17,6 +18,7 @@ public enum NodeError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .notConnected(peer): return "no session with peer \(peer); `chorus peers` lists the connected ones"
         case let .pingTimedOut(peer, after): return "peer \(peer) did not answer a ping within \(after)"
         case .notRunning: return "the node is not running"
+        case let .invalidRequest(why): return why
         }
     }
 }

@@ -32,6 +32,12 @@ struct Chorus: AsyncParsableCommand {
             StatusCommand.self,
             PeersCommand.self,
             PingCommand.self,
+            PublishCommand.self,
+            MessagesCommand.self,
+            TraceCommand.self,
+            MeshCommand.self,
+            EpochCommand.self,
+            WeightsCommand.self,
         ]
     )
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChorusCrypto
 import ChorusNode
 import Foundation
 import Synchronization
@@ -11,9 +12,14 @@ struct DevnetCommand: AsyncParsableCommand {
         abstract: "Run N local nodes on loopback with a live status table.",
         discussion: """
             Node i keeps its data in DIR/node-i (initialized on first use, kept across runs) and \
-            listens on 127.0.0.1:(base-port + i). Node 1 is every other node's seed; the mesh \
-            fills in from there. Each node is a separate `chorusd run` process, so `chorus \
-            --data-dir DIR/node-i status|peers|ping` works on it while the devnet runs.
+            listens on 127.0.0.1:(base-port + i). Node 1 is every other node's seed; peer exchange \
+            fills in the mesh. Each node is a separate `chorusd run` process, so `chorus \
+            --data-dir DIR/node-i status|peers|ping|epoch` works on it while the devnet runs.
+
+            Epochs: when the network file exists (default Network/devnet/network.toml, relative to \
+            the working directory), the devnet copies it to DIR/network.toml on first use with its \
+            genesis time set a few seconds ahead, and nodes 1-5 use the file's well-known genesis \
+            keys (seeds 01×32 … 05×32: public, devnet only); further nodes are newcomers.
 
             EXAMPLES:
               chorusd devnet --nodes 5
@@ -29,6 +35,9 @@ struct DevnetCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Node i listens on 127.0.0.1:(base-port + i).")
     var basePort = 7700
+
+    @Option(name: .long, help: "The network file whose epochs the nodes follow (skipped when it does not exist).")
+    var networkFile = "Network/devnet/network.toml"
 
     @Option(name: .long, help: "Stop after this many seconds (default: run until Ctrl-C).")
     var duration: Double?
@@ -48,13 +57,18 @@ struct DevnetCommand: AsyncParsableCommand {
     func run() async throws {
         guard let executable = Bundle.main.executablePath else { throw DaemonFailure.failed("cannot locate the chorusd executable") }
         let root = DataDirectory(dir).path
+        let epochFile = try Self.prepareNetworkFile(template: networkFile, devnetRoot: root)
         var directories: [String] = []
         for i in 1...nodes {
             let dataDir = "\(root)/node-\(i)"
             directories.append(dataDir)
             if !DataDirectory(dataDir).isInitialized {
-                let status = try Self.runToEnd(executable, ["init", "--data-dir", dataDir, "--listen", "127.0.0.1:\(basePort + i)"])
-                guard status == 0 else { throw DaemonFailure.failed("chorusd init for \(dataDir) failed (status \(status))") }
+                // Nodes 1-5 take the network file's genesis keys (seeds i×32, public: devnet only).
+                let key = try (epochFile != nil && i <= 5)
+                    ? Ed25519.SigningKey(seed: SecretBytes([UInt8](repeating: UInt8(i), count: 32)))
+                    : Ed25519.SigningKey.generate()
+                try InitCommand.initialize(DataDirectory(dataDir), network: NodeConfiguration.defaultNetworkID,
+                                           listen: "127.0.0.1:\(basePort + i)", key: key)
             }
         }
         Foundation.signal(SIGINT, SIG_IGN)
@@ -62,6 +76,7 @@ struct DevnetCommand: AsyncParsableCommand {
         var children: [Process] = []
         for (index, dataDir) in directories.enumerated() {
             var arguments = ["run", "--data-dir", dataDir, "--log-format", "json"]
+            if let epochFile { arguments += ["--network-file", epochFile] }
             if index > 0 { arguments += ["--seed", "127.0.0.1:\(basePort + 1)"] }
             children.append(try Self.start(executable, arguments, log: dataDir + "/chorusd.log"))
         }
@@ -104,6 +119,28 @@ struct DevnetCommand: AsyncParsableCommand {
         if !json { print("devnet stopped") }
     }
 
+    /// DIR/network.toml: copied from `template` on first use with `genesis_time` a few seconds
+    /// ahead; nil (no epochs) when the template does not exist.
+    private static func prepareNetworkFile(template: String, devnetRoot: String) throws -> String? {
+        let target = devnetRoot + "/network.toml"
+        let fm = FileManager.default
+        if fm.fileExists(atPath: target) { return target }
+        guard let text = try? String(contentsOfFile: template, encoding: .utf8) else { return nil }
+        let genesis = Date().addingTimeInterval(8).formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false))
+        var found = false
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            guard line.hasPrefix("genesis_time") else { return String(line) }
+            found = true
+            return "genesis_time = \(genesis)Z"
+        }
+        guard found else { throw DaemonFailure.failed("\(template) has no genesis_time line to set") }
+        try? fm.createDirectory(atPath: devnetRoot, withIntermediateDirectories: true)
+        guard fm.createFile(atPath: target, contents: Data(lines.joined(separator: "\n").utf8)) else {
+            throw DaemonFailure.failed("cannot write \(target)")
+        }
+        return target
+    }
+
     private static func start(_ executable: String, _ arguments: [String], log: String) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
@@ -117,19 +154,9 @@ struct DevnetCommand: AsyncParsableCommand {
         return process
     }
 
-    private static func runToEnd(_ executable: String, _ arguments: [String]) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
-
     private static func printTable(_ statuses: [NodeStatus?], exited: [Int]) {
         print("")
-        print("node  key       peers  in  out  handshakes  msgs in/out   drops  closes")
+        print("node  key       peers  in  out  mesh  delivered  dups  invalid  drops  closes")
         for (index, status) in statuses.enumerated() {
             let name = "\(index + 1)".padding(toLength: 4, withPad: " ", startingAt: 0)
             guard let s = status else {
@@ -139,7 +166,7 @@ struct DevnetCommand: AsyncParsableCommand {
             let c = s.counters
             let closes = c.closes.values.reduce(0, +)
             print("\(name)  \(s.publicKey.prefix(8))  \(pad(s.peerCount, 5))  \(pad(s.inbound, 2))  \(pad(s.outbound, 3))  "
-                  + "\(pad(c.handshakesCompleted, 10))  \(pad(c.messagesReceived, 6))/\(pad(c.messagesSent, 6))  \(pad(c.sendDrops, 5))  \(closes)")
+                  + "\(pad(s.meshPeers, 4))  \(pad(s.delivered, 9))  \(pad(s.duplicates, 4))  \(pad(s.invalid, 7))  \(pad(c.sendDrops, 5))  \(closes)")
         }
     }
 

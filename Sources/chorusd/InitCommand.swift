@@ -27,12 +27,8 @@ struct InitCommand: ParsableCommand {
     @Flag(name: .long, help: "Print the result as JSON.")
     var json = false
 
-    func run() throws {
-        let directory = DataDirectory(dataDir)
-        do { _ = try NetAddress(parsing: listen) } catch { throw DaemonFailure.usage("--listen: \(error)") }
-        let validNetwork = !network.isEmpty && network.count <= 64
-            && network.unicodeScalars.allSatisfy { "abcdefghijklmnopqrstuvwxyz0123456789-._".unicodeScalars.contains($0) }
-        guard validNetwork else { throw DaemonFailure.usage("--network: use 1-64 characters from a-z 0-9 - . _") }
+    /// Creates `directory` (0700) with `key` and a commented configuration; refuses to overwrite.
+    static func initialize(_ directory: DataDirectory, network: String, listen: String, key: Ed25519.SigningKey) throws {
         let fm = FileManager.default
         for file in [directory.keyFile, directory.configFile] where fm.fileExists(atPath: file) {
             throw DaemonFailure.failed("\(file) already exists; refusing to overwrite an initialized data directory")
@@ -42,12 +38,21 @@ struct InitCommand: ParsableCommand {
         } catch {
             throw DaemonFailure.failed("cannot create \(directory.path): \(error.localizedDescription)")
         }
-        let key = Ed25519.SigningKey.generate()
         do { try KeyFile.write(key, to: directory.keyFile) } catch { throw DaemonFailure.failed("\(error)") }
         let text = ConfigFile.template(networkID: network, listen: listen)
         guard fm.createFile(atPath: directory.configFile, contents: Data(text.utf8), attributes: [.posixPermissions: 0o644]) else {
             throw DaemonFailure.failed("cannot write \(directory.configFile)")
         }
+    }
+
+    func run() throws {
+        let directory = DataDirectory(dataDir)
+        do { _ = try NetAddress(parsing: listen) } catch { throw DaemonFailure.usage("--listen: \(error)") }
+        let validNetwork = !network.isEmpty && network.count <= 64
+            && network.unicodeScalars.allSatisfy { "abcdefghijklmnopqrstuvwxyz0123456789-._".unicodeScalars.contains($0) }
+        guard validNetwork else { throw DaemonFailure.usage("--network: use 1-64 characters from a-z 0-9 - . _") }
+        let key = Ed25519.SigningKey.generate()
+        try Self.initialize(directory, network: network, listen: listen, key: key)
         if json {
             let summary = ["public_key": key.publicKey.hex, "data_dir": directory.path, "network_id": network, "listen": listen]
             let encoder = JSONEncoder()

@@ -1,8 +1,11 @@
 import ArgumentParser
 import ChorusCrypto
 import ChorusLoop
+import ChorusNetworkFile
 import ChorusNode
+import ChorusProtocol
 import ChorusStore
+import ChorusWire
 import Foundation
 import Logging
 
@@ -26,6 +29,9 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Dial host:port at start, besides remembered peers (repeatable).")
     var seed: [String] = []
+
+    @Option(name: .long, help: "Follow the epochs of this network file (Network/<name>/network.toml).")
+    var networkFile: String?
 
     @Option(name: .long, help: "Log format: text or json (one object per line on stderr).")
     var logFormat: LogFormat = .text
@@ -58,20 +64,36 @@ struct RunCommand: AsyncParsableCommand {
         let environment: StoreEnvironment
         let writer: StorageWriter
         let peerStore: PeerStore
+        let statements: StatementStore
+        let addresses: AddressBookStore
         do {
             environment = try StoreEnvironment.open(at: directory.storeDirectory, schema: NodeSchema.schema)
             writer = try StorageWriter(environment: environment)
             peerStore = try PeerStore(environment: environment, writer: writer)
+            addresses = try AddressBookStore(environment: environment, writer: writer)
+            statements = try StatementStore(environment: environment, writer: writer,
+                                            policy: StatementPolicy(networkID: configuration.networkID, allowedTypes: StatementType.builtIn))
         } catch {
             throw DaemonFailure.failed("cannot open the store in \(directory.storeDirectory): \(error)")
         }
         let loop: EventLoop
         do { loop = try EventLoop(name: "chorusd") } catch { throw DaemonFailure.failed("cannot start the event loop: \(error)") }
 
-        let node = Node(configuration: configuration, signingKey: key, peerStore: peerStore, loop: loop, logger: logger)
+        let node = Node(configuration: configuration, signingKey: key, peerStore: peerStore, statements: statements,
+                        addressBook: addresses, loop: loop, logger: logger)
+        var engine: EpochEngine?
+        if let path = networkFile {
+            let parameters: NetworkParameters
+            do { parameters = try NetworkFile.load(path: path) } catch { throw DaemonFailure.failed("\(error)") }
+            guard parameters.networkID == configuration.networkID else {
+                throw DaemonFailure.failed("\(path) is for network \"\(parameters.networkID)\" but this node is on \"\(configuration.networkID)\"")
+            }
+            engine = Node.makeEpochEngine(parameters: parameters, key: key, servedModels: [])
+        }
         do {
             try await node.start()
             try await node.startControlServer(path: directory.controlSocket)
+            if let engine { await node.attachEpochs(engine) }
         } catch {
             await node.stop()
             loop.shutdown()

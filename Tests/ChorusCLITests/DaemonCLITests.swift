@@ -154,14 +154,14 @@ import Testing
         let dir = try TemporaryDirectoryForTests()
         let base = try DaemonCLITests.freePort()
         let result = try ChorusBinaryForTests.run(
-            ["devnet", "--nodes", "3", "--dir", dir.file("dn"), "--base-port", "\(base)", "--duration", "2", "--interval", "0.5", "--json"],
+            ["devnet", "--nodes", "3", "--dir", dir.file("dn"), "--base-port", "\(base)", "--duration", "6", "--interval", "0.5", "--json"],
             binary: "chorusd")
         #expect(result.status == 0, "\(result.stderr)")
         let last = try #require(result.stdout.split(separator: "\n").last)
         let snapshot = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
         let nodes = try #require(snapshot["nodes"] as? [[String: Any]])
         #expect(nodes.count == 3)
-        #expect(nodes.map { $0["peer_count"] as? Int } == [2, 1, 1])
+        #expect(nodes.map { $0["peer_count"] as? Int } == [2, 2, 2])  // peer exchange closes the triangle
         #expect((snapshot["exited"] as? [Int]) == [])
         // The nodes stopped with the devnet: nobody answers on the control sockets any more.
         #expect(try ChorusBinaryForTests.run(["--data-dir", dir.file("dn/node-1"), "status"]).status == 1)

@@ -156,13 +156,13 @@ private func complete(_ i: inout NoiseHandshake, _ r: inout NoiseHandshake) thro
         let message = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) }
         let frames = try a.seal(message: message)
         #expect(frames.allSatisfy { $0.count <= 65537 })
-        #expect(try transfer(frames, to: &b) == [.message(message)])
+        #expect(try transfer(frames, to: &b) == [.message(message[...])])
     }
 
     @Test func oneByteChunksStillDecode() throws {
         var (a, b) = try sessions()
         let frames = try a.seal(message: Array("hello over a slow link".utf8)) + [try a.sealPing(7)]
-        #expect(try transfer(frames, to: &b, chunk: 1) == [.message(Array("hello over a slow link".utf8)), .ping(7)])
+        #expect(try transfer(frames, to: &b, chunk: 1) == [.message(Array("hello over a slow link".utf8)[...]), .ping(7)])
     }
 
     @Test func pingPongAndClose() throws {
@@ -186,8 +186,8 @@ private func complete(_ i: inout NoiseHandshake, _ r: inout NoiseHandshake) thro
         var (a, b) = try sessions(rekeyAfter: 100)
         for k in 0..<1050 {
             let m = [UInt8(k & 0xff), UInt8(k >> 8)]
-            #expect(try transfer(a.seal(message: m), to: &b) == [.message(m)])
-            if k % 3 == 0 { #expect(try transfer(b.seal(message: m), to: &a) == [.message(m)]) }
+            #expect(try transfer(a.seal(message: m), to: &b) == [.message(m[...])])
+            if k % 3 == 0 { #expect(try transfer(b.seal(message: m), to: &a) == [.message(m[...])]) }
         }
         #expect(a.rekeys.sent == 10 && b.rekeys.received == 10)
         #expect(b.rekeys.sent == 3 && a.rekeys.received == 3)

@@ -46,8 +46,9 @@ import Testing
     }
 
     /// Completes a real handshake with the target and returns the session.
-    static func handshake(_ peer: RawPeerForTests, maxMessageSize: Int = 4 << 20) async throws -> NoiseSession {
-        var handshake = initiator()
+    static func handshake(_ peer: RawPeerForTests, maxMessageSize: Int = 4 << 20,
+                          key: Ed25519.SigningKey = .generate()) async throws -> NoiseSession {
+        var handshake = initiator(key: key)
         peer.write(FrameDecoder.frame(try handshake.writeMessage()))
         try handshake.readMessage(try await peer.nextFrame())
         peer.write(FrameDecoder.frame(try handshake.writeMessage()))
@@ -156,6 +157,16 @@ import Testing
         peer.write(wire)
         #expect(await eventually { received.get() == 60_000 })
         #expect(!peer.isClosed)
+    }
+
+    @Test func aSilentSessionHitsTheIdleTimeout() async throws {
+        var configuration = NodeHarnessForTests.testConfiguration()
+        configuration.idleTimeout = .milliseconds(400)
+        let arena = try await Arena.make(configuration: configuration)
+        defer { Task { await arena.close() } }
+        let peer = try await arena.attacker()
+        _ = try await Self.handshake(peer)  // then never answers anything, not even pings
+        try await expectClosed(arena, peer, code: "idle_timeout", logged: "idle timeout")
     }
 
     @Test func ciphertextThatFailsToDecrypt() async throws {

@@ -32,6 +32,16 @@ import Testing
         #expect(status.publicKey == b.key.publicKey.hex)
     }
 
+    @Test func sessionsWorkOverIPv6() async throws {
+        let a = try await NodeHarnessForTests(configuration: NodeHarnessForTests.testConfiguration(listen: "[::1]:0"))
+        #expect(a.address.hasPrefix("[::1]:"))
+        let b = try await NodeHarnessForTests(configuration: NodeHarnessForTests.testConfiguration(seeds: [a.address], listen: "[::1]:0"))
+        defer { Task { await a.shutdown(); await b.shutdown() } }
+        #expect(await eventually { await connected(a, b) })
+        #expect(try await a.node.ping(b.key.publicKey) > .zero)
+        #expect(await a.node.peers().first?.advertisedAddress == b.address)
+    }
+
     @Test func messagesOfEverySizeArriveWholeAndInOrder() async throws {
         let a = try await NodeHarnessForTests()
         let b = try await NodeHarnessForTests(configuration: NodeHarnessForTests.testConfiguration(seeds: [a.address]))

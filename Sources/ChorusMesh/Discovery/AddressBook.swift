@@ -171,12 +171,26 @@ public struct AddressBook: Sendable {
         let triedCount = entries_.values.filter(\.tried).count
         let newCount = entries_.count - triedCount
         guard entries_.count > exclude.count else { return nil }
+        let sparseTried = triedCount * 64 < triedTable.count * settings.bucketSize
+        let sparseNew = newCount * 64 < newTable.count * settings.bucketSize
+        let triedPool = sparseTried ? entries_.values.filter(\.tried).map(\.address).sorted() : []
+        let newPool = sparseNew ? entries_.values.filter { !$0.tried }.map(\.address).sorted() : []
         for _ in 0..<2000 {
             let useTried = triedCount > 0 && (newCount == 0 || Bool.random(using: &rng))
             let table = useTried ? triedTable : newTable
-            let bucket = table[Int.random(in: 0..<table.count, using: &rng)]
-            guard let address = bucket[Int.random(in: 0..<bucket.count, using: &rng)],
-                  !exclude.contains(address), let e = entries_[address] else { continue }
+            // Probing random slots finds an address in a well-filled table at once; in a sparse one
+            // (a young node's few entries), draw directly among the table's entries instead. Every
+            // entry holds exactly one slot, so both ways weigh each entry equally.
+            let address: NetAddress
+            if !(useTried ? sparseTried : sparseNew) {
+                let bucket = table[Int.random(in: 0..<table.count, using: &rng)]
+                guard let slotted = bucket[Int.random(in: 0..<bucket.count, using: &rng)] else { continue }
+                address = slotted
+            } else {
+                guard let drawn = (useTried ? triedPool : newPool).randomElement(using: &rng) else { continue }
+                address = drawn
+            }
+            guard !exclude.contains(address), let e = entries_[address] else { continue }
             let chance = 1.0 / Double(1 << min(e.failures, 8))
             if Double.random(in: 0..<1, using: &rng) < chance { return address }
         }

@@ -14,12 +14,16 @@ public struct GossipRPC: Sendable, Equatable {
     public var graft: [Topic] = []
     public var prune: [(topic: Topic, backoffSeconds: UInt32)] = []
     public var idontwant: [Bytes32] = []
+    /// Make our mesh link lazy for these topics: ids only (IHAVE), no payloads, both ways.
+    public var choke: [Topic] = []
+    /// Make our mesh link eager again for these topics.
+    public var unchoke: [Topic] = []
 
     public init() {}
 
     public var isEmpty: Bool {
         subscribe.isEmpty && unsubscribe.isEmpty && messages.isEmpty && ihave.isEmpty && iwant.isEmpty
-            && graft.isEmpty && prune.isEmpty && idontwant.isEmpty
+            && graft.isEmpty && prune.isEmpty && idontwant.isEmpty && choke.isEmpty && unchoke.isEmpty
     }
 
     /// True when the RPC carries only control information (sent at control priority).
@@ -30,7 +34,7 @@ public struct GossipRPC: Sendable, Equatable {
             && a.ihave.map(\.topic) == b.ihave.map(\.topic) && a.ihave.map(\.ids) == b.ihave.map(\.ids)
             && a.iwant == b.iwant && a.graft == b.graft
             && a.prune.map(\.topic) == b.prune.map(\.topic) && a.prune.map(\.backoffSeconds) == b.prune.map(\.backoffSeconds)
-            && a.idontwant == b.idontwant
+            && a.idontwant == b.idontwant && a.choke == b.choke && a.unchoke == b.unchoke
     }
 }
 

@@ -31,6 +31,9 @@ public struct GossipRouter: Sendable {
         public var iwantRefusedOverLimit = 0
         public var ihaveIgnored = 0
         public var graftsDuringBackoff = 0
+        /// Mesh links this node made lazy (choke sent) and eager again (unchoke sent).
+        public var chokes = 0
+        public var unchokes = 0
     }
 
     struct PeerState: Sendable {
@@ -52,6 +55,10 @@ public struct GossipRouter: Sendable {
     public private(set) var counters = Counters()
     public private(set) var subscriptions: Set<Topic> = []
     public private(set) var mesh: [Topic: Set<PeerID>] = [:]
+    /// Mesh peers whose link is lazy (choked) per topic; always a subset of `mesh`.
+    public private(set) var lazy: [Topic: Set<PeerID>] = [:]
+    /// Ids accepted since the last heartbeat, announced then to lazy mesh peers.
+    private var lazyAnnounce: [Topic: [Bytes32]] = [:]
     public private(set) var scores: [PeerID: PeerScore] = [:]
     var peers: [PeerID: PeerState] = [:]
     private var meshJoined: [Topic: [PeerID: MonotonicTime]] = [:]
@@ -122,6 +129,8 @@ public struct GossipRouter: Sendable {
     public mutating func unsubscribe(_ topic: Topic, now: MonotonicTime) -> [Directive] {
         guard subscriptions.remove(topic) != nil else { return [] }
         let members = mesh.removeValue(forKey: topic) ?? []
+        lazy[topic] = nil
+        lazyAnnounce[topic] = nil
         var directives: [Directive] = []
         for peer in peers.keys.sorted() {
             var rpc = GossipRPC()
@@ -170,9 +179,18 @@ public struct GossipRouter: Sendable {
             let requested = Duration.seconds(Int64(min(backoffSeconds, 3600)))
             backoff[topic, default: [:]][peer] = now + max(requested, settings.pruneBackoff)
         }
+        for topic in rpc.choke where mesh[topic]?.contains(peer) == true {
+            guard lazy[topic, default: []].insert(peer).inserted else { continue }
+            for other in reopenEagerLinks(topic, sparing: peer) {
+                var rpc = GossipRPC()
+                rpc.unchoke = [topic]
+                directives.append(.send(other, rpc))
+            }
+        }
+        for topic in rpc.unchoke { lazy[topic]?.remove(peer) }
         for (topic, ids) in rpc.ihave { handleIHave(topic, ids, from: peer, reply: &reply) }
         for id in rpc.iwant { handleIWant(id, from: peer, reply: &reply) }
-        for message in rpc.messages { directives += handleMessage(message, from: peer, now: now) }
+        for message in rpc.messages { directives += handleMessage(message, from: peer, now: now, reply: &reply) }
         if !reply.isEmpty { directives.insert(.send(peer, reply), at: 0) }
         return directives
     }
@@ -196,12 +214,14 @@ public struct GossipRouter: Sendable {
             }
             var directives: [Directive] = [.deliver(p.message, from: source)]
             let exclude = receivedFrom[id] ?? []
+            let lazyPeers = settings.choking ? lazy[p.message.topic] ?? [] : []
             for peer in (mesh[p.message.topic] ?? []).sorted() where !exclude.contains(peer) {
-                if peers[peer]?.dontWant[id] != nil { continue }
+                if lazyPeers.contains(peer) || peers[peer]?.dontWant[id] != nil { continue }
                 var rpc = GossipRPC()
                 rpc.messages = [p.message]
                 directives.append(.send(peer, rpc))
             }
+            if !lazyPeers.isEmpty { lazyAnnounce[p.message.topic, default: []].append(id) }
             return directives
         }
     }
@@ -260,6 +280,7 @@ public struct GossipRouter: Sendable {
             mesh[topic] = members
             for peer in members.subtracting(previous) { meshJoined[topic, default: [:]][peer] = now }
             for peer in previous.subtracting(members) { meshJoined[topic]?[peer] = nil }
+            if settings.choking { lazyPush(topic, members: members, outgoing: &outgoing) }
 
             // Lazy gossip to dLazy non-mesh peers.
             let ids = Array(cache.gossipIDs(topic: topic).prefix(settings.maxIHaveAdvertised))
@@ -292,7 +313,8 @@ public struct GossipRouter: Sendable {
 
     private var pruneBackoffSeconds: UInt32 { UInt32(settings.pruneBackoff.components.seconds) }
 
-    private mutating func handleMessage(_ message: GossipMessage, from peer: PeerID, now: MonotonicTime) -> [Directive] {
+    private mutating func handleMessage(_ message: GossipMessage, from peer: PeerID, now: MonotonicTime,
+                                        reply: inout GossipRPC) -> [Directive] {
         receivedFrom[message.id, default: []].insert(peer)
         if message.payload.count > settings.maxPayload {
             counters.invalid += 1
@@ -303,16 +325,19 @@ public struct GossipRouter: Sendable {
             counters.duplicates += 1
             p.senders.append(peer)
             pending[message.id] = p
+            noteRedundantCopy(message.topic, from: peer, reply: &reply)
             return []
         }
         guard seen.insert(message.id, expires: now + settings.seenTTL) else {
             counters.duplicates += 1
+            noteRedundantCopy(message.topic, from: peer, reply: &reply)
             return []
         }
         guard subscriptions.contains(message.topic) else { return [] }
         var directives: [Directive] = []
         if message.payload.count >= settings.idontwantThreshold {
-            for other in (mesh[message.topic] ?? []).sorted() where other != peer {
+            let lazyPeers = settings.choking ? lazy[message.topic] ?? [] : []
+            for other in (mesh[message.topic] ?? []).sorted() where other != peer && !lazyPeers.contains(other) {
                 var rpc = GossipRPC()
                 rpc.idontwant = [message.id]
                 directives.append(.send(other, rpc))
@@ -374,12 +399,19 @@ public struct GossipRouter: Sendable {
             return
         }
         state.ihaveThisHeartbeat += 1
+        var wanted = false
         for id in ids where !seen.contains(id) && pending[id] == nil && !reply.iwant.contains(id) {
             guard state.iwantAskedThisHeartbeat < settings.maxIHaveLength else { break }
             state.iwantAskedThisHeartbeat += 1
             reply.iwant.append(id)
+            wanted = true
         }
         peers[peer] = state
+        // A lazy link announced what the eager ones did not bring: it is a better path, make it eager.
+        if wanted, settings.choking, lazy[topic]?.remove(peer) != nil {
+            reply.unchoke.append(topic)
+            counters.unchokes += 1
+        }
     }
 
     private mutating func handleIWant(_ id: Bytes32, from peer: PeerID, reply: inout GossipRPC) {
@@ -416,6 +448,7 @@ public struct GossipRouter: Sendable {
     private mutating func leaveMesh(_ peer: PeerID, topic: Topic, now: MonotonicTime, alreadyRemoved: Bool = false) {
         if !alreadyRemoved { mesh[topic]?.remove(peer) }
         meshJoined[topic]?[peer] = nil
+        lazy[topic]?.remove(peer)
     }
 
     /// Up to `count` peers subscribed to `topic`, not excluded, not in backoff, with score ≥ 0.
@@ -432,6 +465,51 @@ public struct GossipRouter: Sendable {
         for state in peers.values { if let h = state.host { perHost[h, default: 0] += 1 } }
         for (peer, state) in peers {
             scores[peer]?.colocatedPeers = state.host.map { perHost[$0, default: 1] - 1 } ?? 0
+        }
+    }
+
+    // MARK: - Choking
+
+    /// A payload we already had arrived from `peer`: make the link lazy while enough others stay eager.
+    private mutating func noteRedundantCopy(_ topic: Topic, from peer: PeerID, reply: inout GossipRPC) {
+        guard settings.choking, mesh[topic]?.contains(peer) == true, !reply.choke.contains(topic) else { return }
+        if lazy[topic]?.contains(peer) == true {
+            // It still pushes over a link we made lazy (our choke crossed its unchoke): say it again.
+            reply.choke.append(topic)
+            return
+        }
+        guard (mesh[topic]?.count ?? 0) - (lazy[topic]?.count ?? 0) > settings.eagerPeers else { return }
+        lazy[topic, default: []].insert(peer)
+        reply.choke.append(topic)
+        counters.chokes += 1
+    }
+
+    /// Makes random lazy mesh links eager until at least `eagerPeersLow` are; returns the peers to tell.
+    /// `sparing` (the peer that just choked us) is not asked back at once.
+    private mutating func reopenEagerLinks(_ topic: Topic, sparing: PeerID? = nil) -> [PeerID] {
+        let meshCount = mesh[topic]?.count ?? 0
+        var lazyPeers = lazy[topic] ?? []
+        let missing = min(settings.eagerPeersLow, meshCount) - (meshCount - lazyPeers.count)
+        guard missing > 0 else { return [] }
+        let candidates = lazyPeers.filter { $0 != sparing }.sorted()
+        let chosen = Array(candidates.shuffled(using: &rng).prefix(missing))
+        for peer in chosen { lazyPeers.remove(peer) }
+        lazy[topic] = lazyPeers
+        counters.unchokes += chosen.count
+        return chosen
+    }
+
+    /// Heartbeat part of choking: keeps the lazy set inside the mesh and enough links eager, and
+    /// announces the ids accepted since the last heartbeat to lazy mesh peers that may lack them.
+    private mutating func lazyPush(_ topic: Topic, members: Set<PeerID>, outgoing: inout [PeerID: GossipRPC]) {
+        lazy[topic] = (lazy[topic] ?? []).intersection(members)
+        for peer in reopenEagerLinks(topic) { outgoing[peer, default: .init()].unchoke.append(topic) }
+        let ids = lazyAnnounce.removeValue(forKey: topic) ?? []
+        guard !ids.isEmpty else { return }
+        for peer in (lazy[topic] ?? []).sorted() {
+            let fresh = ids.filter { peers[peer]?.dontWant[$0] == nil && receivedFrom[$0]?.contains(peer) != true }
+            guard !fresh.isEmpty else { continue }
+            outgoing[peer, default: .init()].ihave.append((topic, Array(fresh.prefix(settings.maxIHaveAdvertised))))
         }
     }
 

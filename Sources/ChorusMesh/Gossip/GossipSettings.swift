@@ -32,6 +32,15 @@ public struct GossipSettings: Sendable, Equatable {
     public var gossipRetransmission = 3
     /// At most this many IDONTWANT ids remembered per peer.
     public var maxIDontWantPerPeer = 10_000
+    /// Plumtree-style choking (gossip-anchors §5 item 7). A mesh link over which a duplicate payload
+    /// arrives, while the node has more than `eagerPeers` eager links, becomes lazy both ways: it then
+    /// carries ids only (IHAVE at each heartbeat) instead of payloads. A lazy link whose IHAVE announces
+    /// a message the eager links did not bring is made eager again, and a node left with fewer than
+    /// `eagerPeersLow` eager links re-opens lazy ones at random. The eager links settle into a sparse
+    /// connected overlay, which cuts duplicates from ~(D − 2)/2 per message to about one.
+    public var choking = true
+    public var eagerPeers = 3
+    public var eagerPeersLow = 2
     /// Largest payload accepted (bytes); larger ones count as invalid.
     public var maxPayload = 1 << 20
     public var score = PeerScoreSettings()

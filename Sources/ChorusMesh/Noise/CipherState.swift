@@ -31,6 +31,18 @@ public struct NoiseCipherState: Sendable {
         nonce += 1
     }
 
+    /// DECRYPT of a transport message (empty associated data) in place; returns the plaintext
+    /// length. The nonce advances only on success. Requires a key.
+    public mutating func decryptInPlace(_ buffer: inout [UInt8], message: Int) throws(NoiseError) -> Int {
+        guard let key else { throw .outOfOrder("in-place decryption needs a key") }
+        guard nonce < .max else { throw .nonceExhausted }
+        let length: Int
+        do { length = try ChaChaPoly.openInPlace(key: key, nonce: ChaChaPoly.noiseNonce(nonce), buffer: &buffer) }
+        catch { throw .decryptFailed(message: message) }
+        nonce += 1
+        return length
+    }
+
     /// DECRYPT with the current nonce; the nonce advances only on success.
     public mutating func decrypt(ad: [UInt8], ciphertext: [UInt8], message: Int) throws(NoiseError) -> [UInt8] {
         guard let key else { return ciphertext }

@@ -30,7 +30,11 @@ public struct FrameDecoder: Sendable {
 
     /// Buffers received bytes; take frames out with `next()`.
     public mutating func append(_ chunk: [UInt8]) {
-        buffer += chunk
+        if buffer.isEmpty {
+            buffer = chunk  // shares the chunk's storage: no copy in the common case
+        } else {
+            buffer += chunk
+        }
     }
 
     /// The next complete frame, or nil until more bytes arrive. Taking frames one at a time lets the
@@ -47,7 +51,7 @@ public struct FrameDecoder: Sendable {
         let frame = Array(buffer[(start + 2)..<(start + 2 + length)])
         start += 2 + length
         if start == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
+            buffer = []
             start = 0
         } else if start > 65_536 {
             buffer.removeFirst(start)

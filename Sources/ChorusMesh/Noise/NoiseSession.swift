@@ -9,7 +9,9 @@ import ChorusCrypto
 /// 1 ping, 2 pong, 3 close), bit 7 set when more fragments of the same message follow.
 public struct NoiseSession: Sendable {
     public enum Event: Sendable, Equatable {
-        case message([UInt8])
+        /// A whole application message (a slice of the last frame's buffer when it came in one
+        /// fragment, so nothing is copied).
+        case message(ArraySlice<UInt8>)
         case ping(UInt64)
         case pong(UInt64)
         case close(code: UInt16, reason: String)
@@ -70,27 +72,30 @@ public struct NoiseSession: Sendable {
     /// Decrypts one wire frame's payload (without its length prefix). Returns at most one event:
     /// fragments of a message produce nothing until the last one.
     public mutating func open(frame: [UInt8]) throws(NoiseError) -> Event? {
-        let plaintext = try transport.receive.decrypt(ad: [], ciphertext: frame, message: 4)
+        var buffer = frame
+        let length = try transport.receive.decryptInPlace(&buffer, message: 4)
         if Self.countAndCheck(&receivedSinceRekey, bytes: frame.count, messages: rekeyAfterMessages, limit: rekeyAfterBytes) {
             transport.receive.rekey()
             rekeys.received += 1
         }
-        guard let header = plaintext.first else { throw .malformed("empty transport message") }
+        guard length > 0 else { throw .malformed("empty transport message") }
+        let header = buffer[0]
         guard let kind = Kind(rawValue: header & 0x0f), header & 0x70 == 0 else {
             throw .malformed("unknown header byte 0x\(String(header, radix: 16))")
         }
         let more = header & 0x80 != 0
-        let body = plaintext.dropFirst()
+        let body = buffer[1..<length]
         switch kind {
         case .data:
             guard reassembly.count + body.count <= maxMessageSize else {
                 throw .tooLarge(what: "reassembled message", size: reassembly.count + body.count, limit: maxMessageSize)
             }
+            if !more && !reassembling { return .message(body) }  // one fragment: no copy
             reassembly += body
             reassembling = more
             guard !more else { return nil }
             defer { reassembly = [] }
-            return .message(reassembly)
+            return .message(reassembly[...])
         case .ping, .pong:
             guard !more, body.count == 8, !reassembling else { throw .malformed("bad ping/pong") }
             let nonce = body.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }

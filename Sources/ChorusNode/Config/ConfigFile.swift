@@ -26,6 +26,12 @@ public enum ConfigFile {
         # Addresses dialed at start, besides the peers remembered in the store.
         seeds = []
 
+        # Accept private and loopback addresses from peer exchange (devnets, labs). Public networks: false.
+        allow_private_addresses = \(networkID == NodeConfiguration.defaultNetworkID || listen.hasPrefix("127.") || listen.hasPrefix("[::1]"))
+
+        # Gossip topics this node joins at start (1-64 characters of a-z 0-9 / . _ -).
+        topics = ["\(NodeConfiguration.defaultTopic)"]
+
         [connections]
         outbound_target = 8          # outbound connections kept
         inbound_limit = 48           # inbound connections accepted at most
@@ -61,12 +67,20 @@ public enum ConfigFile {
             throw ConfigError(file: file, key: nil, problem: "not valid TOML: \(error)")
         }
         let reader = Reader(file: file)
-        try reader.allowOnly(["network", "listen", "advertise", "seeds", "connections", "session"], in: root, prefix: "")
+        try reader.allowOnly(["network", "listen", "advertise", "seeds", "topics", "allow_private_addresses", "connections", "session"], in: root, prefix: "")
 
         var config = NodeConfiguration(networkID: try reader.string("network", in: root))
         config.listen = try reader.strings("listen", in: root) ?? config.listen
         config.advertise = try reader.optionalString("advertise", in: root)
         config.seeds = try reader.strings("seeds", in: root) ?? []
+        config.topics = try reader.strings("topics", in: root) ?? config.topics
+        if let value = root["allow_private_addresses"] {
+            guard let flag = value.bool else { throw ConfigError(file: file, key: "allow_private_addresses", problem: "expected true or false, found \(value.type)") }
+            config.allowPrivateAddresses = flag
+        }
+        for topic in config.topics where !Node.isValidTopic(topic) {
+            throw ConfigError(file: file, key: "topics", problem: "\"\(topic)\" must be 1-64 characters of a-z 0-9 / . _ -")
+        }
         for address in config.listen + config.seeds + (config.advertise.map { [$0] } ?? []) {
             do { _ = try NetAddress(parsing: address) } catch {
                 throw ConfigError(file: file, key: nil, problem: "\(error)")

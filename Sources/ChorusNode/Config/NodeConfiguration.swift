@@ -23,11 +23,21 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var idleTimeout: Duration
     /// Per-priority bounds of each peer's send queue.
     public var sendLimits: SendQueue.Limits
+    /// Topics the node subscribes to at start (its gossip meshes).
+    public var topics: [String]
+    /// Gossip mesh parameters (D, heartbeat, scores).
+    public var gossip: GossipSettings
+    /// Whether addresses in private ranges or loopback learned from peers are accepted (devnets and
+    /// labs on one machine or one LAN); public networks leave it off.
+    public var allowPrivateAddresses = false
+    /// How often stored statements are reconciled with every peer (also on each new session).
+    public var syncInterval: Duration = .seconds(30)
 
     public init(networkID: String, listen: [String] = ["127.0.0.1:7700"], advertise: String? = nil,
                 seeds: [String] = [], connections: ConnectionSettings = ConnectionSettings(),
                 maxMessageSize: Int = 4 << 20, keepaliveInterval: Duration = .seconds(5),
-                idleTimeout: Duration = .seconds(20), sendLimits: SendQueue.Limits = .default) {
+                idleTimeout: Duration = .seconds(20), sendLimits: SendQueue.Limits = .default,
+                topics: [String] = [NodeConfiguration.defaultTopic], gossip: GossipSettings = GossipSettings()) {
         self.networkID = networkID
         self.listen = listen
         self.advertise = advertise
@@ -37,7 +47,12 @@ public struct NodeConfiguration: Sendable, Equatable {
         self.keepaliveInterval = keepaliveInterval
         self.idleTimeout = idleTimeout
         self.sendLimits = sendLimits
+        self.topics = topics
+        self.gossip = gossip
     }
+
+    /// The topic every node joins by default; `chorus publish` uses it unless told otherwise.
+    public static let defaultTopic = "statements"
 
     /// The default network of `chorusd init`.
     public static let defaultNetworkID = "chorus-devnet"

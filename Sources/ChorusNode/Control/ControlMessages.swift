@@ -44,6 +44,11 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var knownAddresses: Int
     public var uptimeSeconds: Double
     public var counters: NodeCounters
+    /// Peers in this node's topic meshes (summed over topics), and gossip deliveries so far.
+    public var meshPeers: Int
+    public var delivered: Int
+    public var duplicates: Int
+    public var invalid: Int
 
     enum CodingKeys: String, CodingKey {
         case publicKey = "public_key"
@@ -55,6 +60,8 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         case knownAddresses = "known_addresses"
         case uptimeSeconds = "uptime_seconds"
         case counters
+        case meshPeers = "mesh_peers"
+        case delivered, duplicates, invalid
     }
 }
 
@@ -100,5 +107,55 @@ public struct PingResult: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case publicKey = "public_key"
         case rttMilliseconds = "rtt_ms"
+    }
+}
+
+/// `publish`: the gossip message id (what `trace` takes) and the signed statement's own id.
+public struct PublishResult: Codable, Sendable, Equatable {
+    public var id: String
+    public var statementID: String
+    public var topic: String
+    public var author: String
+    public var seq: UInt64
+
+    enum CodingKeys: String, CodingKey {
+        case id, topic, author, seq
+        case statementID = "statement_id"
+    }
+}
+
+/// `weights`: a final weight table in JSON form (the signed form is its canonical encoding).
+public struct WeightsResult: Codable, Sendable, Equatable {
+    public struct Model: Codable, Sendable, Equatable {
+        public var model: String
+        public var mode: String
+        public var committedCount: UInt64
+        public var accepted: Bool
+        public var pocWeight: UInt64
+        enum CodingKeys: String, CodingKey {
+            case model, mode, accepted
+            case committedCount = "committed_count"
+            case pocWeight = "poc_weight"
+        }
+    }
+
+    public struct Participant: Codable, Sendable, Equatable {
+        public var participant: String
+        public var weight: UInt64
+        public var votingWeight: UInt64
+        public var models: [Model]
+        enum CodingKeys: String, CodingKey {
+            case participant, weight, models
+            case votingWeight = "voting_weight"
+        }
+    }
+
+    public var epoch: UInt64
+    public var tableDigest: String
+    public var participants: [Participant]
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, participants
+        case tableDigest = "table_digest"
     }
 }

@@ -50,8 +50,66 @@ extension Node {
                     self.reply(ControlResponse<PingResult>(error: error.description), on: connection)
                 }
             }
+        case "publish":
+            let topic = request.params["topic"] ?? NodeConfiguration.defaultTopic
+            let body: [UInt8]
+            if let hex = request.params["hex"] {
+                guard let bytes = try? Hex.decode(hex) else {
+                    return reply(ControlResponse<String>(error: "params.hex is not hex"), on: connection)
+                }
+                body = bytes
+            } else {
+                body = Array((request.params["data"] ?? "").utf8)
+            }
+            do throws(NodeError) {
+                let statement = try publish(topic: topic, body: body)
+                let messageID = Blake2b.hash256(statement.encoded)
+                reply(ControlResponse(result: PublishResult(id: messageID.hex, statementID: statement.id.hex, topic: topic,
+                                                            author: statement.author.hex, seq: statement.seq)), on: connection)
+            } catch {
+                reply(ControlResponse<PublishResult>(error: error.description), on: connection)
+            }
+        case "messages":
+            let topic = request.params["topic"] ?? NodeConfiguration.defaultTopic
+            let since = request.params["since"].flatMap { Int($0) } ?? 0
+            let limit = request.params["limit"].flatMap { Int($0) } ?? 1000
+            reply(ControlResponse(result: messages(topic: topic, since: since, limit: max(1, min(limit, 10_000)))), on: connection)
+        case "trace":
+            guard let hex = request.params["id"], let id = try? Bytes32(hex: hex) else {
+                return reply(ControlResponse<String>(error: "trace needs params.id: a 64-hex-digit message id"), on: connection)
+            }
+            guard let receipts = trace(id) else {
+                return reply(ControlResponse<String>(error: "this node has not seen message \(hex)"), on: connection)
+            }
+            reply(ControlResponse(result: receipts), on: connection)
+        case "epoch":
+            let epoch = request.params["epoch"].flatMap { UInt64($0) }
+            guard let status = epochStatus(epoch) else {
+                return reply(ControlResponse<String>(error: "this node does not follow epochs (start it with a network file)"), on: connection)
+            }
+            reply(ControlResponse(result: status), on: connection)
+        case "weights":
+            let epoch = request.params["epoch"].flatMap { UInt64($0) }
+            guard epochs != nil else {
+                return reply(ControlResponse<String>(error: "this node does not follow epochs (start it with a network file)"), on: connection)
+            }
+            guard let table = weights(epoch) else {
+                return reply(ControlResponse<String>(error: "no final weight table yet\(epoch.map { " for epoch \($0)" } ?? "")"), on: connection)
+            }
+            reply(ControlResponse(result: WeightsResult(table)), on: connection)
+        case "mesh":
+            reply(ControlResponse(result: meshStatus()), on: connection)
+        case "subscribe":
+            do throws(NodeError) {
+                try subscribe(request.params["topic"] ?? "")
+                reply(ControlResponse(result: meshStatus()), on: connection)
+            } catch {
+                reply(ControlResponse<MeshStatus>(error: error.description), on: connection)
+            }
         default:
-            reply(ControlResponse<String>(error: "unknown method \"\(request.method)\"; known: status, peers, ping"), on: connection)
+            reply(ControlResponse<String>(
+                error: "unknown method \"\(request.method)\"; known: status, peers, ping, publish, messages, trace, mesh, subscribe, epoch, weights"),
+                  on: connection)
         }
     }
 

@@ -1,5 +1,7 @@
 import ChorusCrypto
+import ChorusMesh
 import ChorusStore
+import Foundation
 
 /// The `peers` table: remembered dialable addresses, written as sessions come up and read at start.
 ///
@@ -9,11 +11,38 @@ public struct PeerStore: Sendable {
     private let environment: StoreEnvironment
     private let writer: StorageWriter
     private let table: Table<Bytes32, [UInt8]>
+    private let scores: Table<Bytes32, [UInt8]>
 
     public init(environment: StoreEnvironment, writer: StorageWriter) throws(StoreError) {
         self.environment = environment
         self.writer = writer
         self.table = try environment.table(NodeSchema.peers)
+        self.scores = try environment.table(NodeSchema.peerScores)
+    }
+
+    /// The gossip scores saved by `saveScores`; unreadable entries are skipped.
+    @available(*, noasync, message: "runs an LMDB read transaction; call from a thread, not a task")
+    public func loadScores() throws(StoreError) -> [Ed25519.PublicKey: PeerScore] {
+        var out: [Ed25519.PublicKey: PeerScore] = [:]
+        try environment.read { (txn: borrowing ReadTransaction) throws(StoreError) in
+            try scores.scan(in: txn) { (key: Bytes32, value: [UInt8]) -> ScanControl in
+                if let score = try? JSONDecoder().decode(PeerScore.self, from: Data(value)) { out[Ed25519.PublicKey(key)] = score }
+                return .continue
+            }
+        }
+        return out
+    }
+
+    /// Replaces the saved gossip scores with `current` (one batch on the storage thread).
+    public func saveScores(_ current: [Ed25519.PublicKey: PeerScore]) {
+        var batch = WriteBatch()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        for (peer, score) in current {
+            guard let json = try? encoder.encode(score) else { continue }
+            batch.put(peer.raw, Array(json), into: scores)
+        }
+        writer.submit(batch) { _ in }
     }
 
     /// Every remembered peer, most recently connected first. Entries that fail to decode (written by

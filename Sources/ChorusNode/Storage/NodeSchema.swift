@@ -11,7 +11,13 @@ public enum NodeSchema {
     /// Peers this node can dial again after a restart: `identity (32) → KnownPeer` (Peers/KnownPeer.swift).
     public static let peers = "peers"
 
-    public static let tables = [statements, statementsByScope, peers]
+    /// Gossip peer scores, so a restart does not forgive misbehaviour: `identity (32) → PeerScore as JSON`.
+    public static let peerScores = "peer-scores"
+
+    /// The address book (Peers/AddressBookStore.swift): `address text → entry`; its key is in `meta`.
+    public static let addressBook = "address-book"
+
+    public static let tables = [statements, statementsByScope, peers, peerScores, addressBook]
 
     public static var schema: StoreSchema { StoreSchema(tables: tables) }
 }

@@ -137,6 +137,31 @@ public final class StatementStore: Sendable {
         return out
     }
 
+    /// Every `(type, epoch)` scope with at least one stored statement, in index order. Jumps from
+    /// scope to scope, so it costs one lookup per scope, not per statement.
+    @available(*, noasync)
+    public func scopes() throws(StoreError) -> [(type: StatementType, epoch: UInt64)] {
+        var out: [(type: StatementType, epoch: UInt64)] = []
+        try environment.read { (txn: borrowing ReadTransaction) throws(StoreError) in
+            var lower: [UInt8]? = nil
+            while true {
+                var next: [UInt8]?
+                try byScope.scan(from: lower, to: nil, in: txn) { (key: [UInt8], _: [UInt8]) -> ScanControl in
+                    next = key
+                    return .stop
+                }
+                guard let key = next, let nameLength = key.first.map(Int.init), key.count == 1 + nameLength + 8 + 32,
+                      let type = try? StatementType(String(decoding: key[1..<(1 + nameLength)], as: UTF8.self))
+                else { return }
+                let epoch = key[(1 + nameLength)..<(1 + nameLength + 8)].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+                out.append((type, epoch))
+                // The smallest key after every key of this scope: the scope prefix plus 32 0xff bytes, plus one.
+                lower = Self.scopePrefix(type: type, epoch: epoch) + [UInt8](repeating: 0xff, count: 32) + [0]
+            }
+        }
+        return out
+    }
+
     /// Number of accepted statements waiting for the next group commit.
     public var pendingCount: Int { pending.withLock { $0.statements.count } }
 

@@ -13,6 +13,12 @@ public struct NodeCounters: Sendable, Equatable, Codable {
     public var sendDrops = 0
     /// Messages that arrived with a protocol tag no handler is registered for.
     public var unknownTags = 0
+    /// Reconciliations started with peers (anti-entropy), and statements they brought in.
+    public var syncRounds = 0
+    public var syncedStatements = 0
+    /// Addresses accepted from peer exchange, and requests or answers refused by its rate limits.
+    public var addressesLearned = 0
+    public var peerExchangeRefused = 0
 
     public init() {}
 
@@ -26,5 +32,9 @@ public struct NodeCounters: Sendable, Equatable, Codable {
         case messagesSent = "messages_sent"
         case sendDrops = "send_drops"
         case unknownTags = "unknown_tags"
+        case syncRounds = "sync_rounds"
+        case syncedStatements = "synced_statements"
+        case addressesLearned = "addresses_learned"
+        case peerExchangeRefused = "peer_exchange_refused"
     }
 }

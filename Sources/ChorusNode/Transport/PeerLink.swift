@@ -15,7 +15,7 @@ final class PeerLink {
         /// The handshake completed and authenticated the peer.
         case established(IdentityProof)
         /// A whole application message arrived.
-        case message([UInt8])
+        case message(ArraySlice<UInt8>)
         /// A pong answered one of our pings.
         case pong(nonce: UInt64, rtt: Duration)
         /// The link is closed; no more events follow.
@@ -40,6 +40,9 @@ final class PeerLink {
     private(set) var rtt: Duration?
     private(set) var statistics = LinkStatistics()
     var isEstablished: Bool { session != nil && !isClosed }
+    /// A connection the node has no room for: it completes the handshake only to answer one peer
+    /// exchange request (so a newcomer refused by full nodes still learns where to go), then closes.
+    var isTemporary = false
     private(set) var isClosed = false
 
     private var decoder = FrameDecoder(maxFrameLength: PeerLink.maxHandshakeFrame)

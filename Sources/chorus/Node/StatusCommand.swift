@@ -30,6 +30,8 @@ struct StatusCommand: AsyncParsableCommand {
         let c = status.counters
         print("handshakes     \(c.handshakesCompleted) completed; dials \(c.dialsAttempted) (\(c.dialsFailed) failed); inbound accepted \(c.inboundAccepted)")
         print("messages       \(c.messagesReceived) received, \(c.messagesSent) sent, \(c.sendDrops) dropped")
+        print("gossip         \(status.meshPeers) mesh peers; \(status.delivered) delivered, \(status.duplicates) duplicates, \(status.invalid) invalid")
+        print("sync           \(c.syncRounds) rounds, \(c.syncedStatements) statements fetched")
         if !c.closes.isEmpty {
             print("closes         " + c.closes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
         }

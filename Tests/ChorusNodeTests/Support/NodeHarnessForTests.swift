@@ -4,6 +4,7 @@ import ChorusMesh
 import ChorusStore
 import Foundation
 import Logging
+import ChorusWire
 import Synchronization
 @testable import ChorusNode
 
@@ -41,6 +42,8 @@ final class NodeHarnessForTests: Sendable {
     let logs = RecordingLogHandlerForTests.Records()
     let address: String
     private let store: (environment: StoreEnvironment, writer: StorageWriter)?
+    /// The node's statement store when it has a store directory.
+    let statements: StatementStore?
 
     /// Settings that make the hostile cases quick: a short handshake timeout, loopback-friendly limits.
     static func testConfiguration(seeds: [String] = [], listen: String = "127.0.0.1:0") -> NodeConfiguration {
@@ -49,6 +52,8 @@ final class NodeHarnessForTests: Sendable {
         configuration.connections.redialBase = .milliseconds(50)
         configuration.connections.redialMax = .milliseconds(500)
         configuration.keepaliveInterval = .milliseconds(200)
+        configuration.syncInterval = .milliseconds(300)
+        configuration.allowPrivateAddresses = true
         return configuration
     }
 
@@ -57,17 +62,24 @@ final class NodeHarnessForTests: Sendable {
         self.key = key
         loop = try EventLoop(name: "test-node")
         var peerStore: PeerStore?
+        var statements: StatementStore?
+        var addresses: AddressBookStore?
         if let storeDirectory {
             let environment = try StoreEnvironment.open(at: storeDirectory, schema: NodeSchema.schema)
             let writer = try StorageWriter(environment: environment)
             store = (environment, writer)
             peerStore = try PeerStore(environment: environment, writer: writer)
+            addresses = try AddressBookStore(environment: environment, writer: writer)
+            statements = try StatementStore(environment: environment, writer: writer,
+                                            policy: StatementPolicy(networkID: configuration.networkID, allowedTypes: nil))
         } else {
             store = nil
         }
+        self.statements = statements
         let logs = self.logs
         let logger = Logger(label: "test") { _ in RecordingLogHandlerForTests(records: logs) }
-        node = Node(configuration: configuration, signingKey: key, peerStore: peerStore, loop: loop, logger: logger, seed: 7)
+        node = Node(configuration: configuration, signingKey: key, peerStore: peerStore, statements: statements,
+                    addressBook: addresses, loop: loop, logger: logger, seed: 7)
         try await node.start()
         address = await node.status().listenAddresses[0]
     }

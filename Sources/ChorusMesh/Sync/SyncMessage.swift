@@ -1,0 +1,104 @@
+import ChorusCrypto
+import ChorusWire
+
+/// The messages of anti-entropy (Specs/gossip.md §4, "Wire format"), carried in session messages
+/// with protocol tag 2: reconciliation items, requests for statements by id, and the statements.
+public enum SyncMessage: Sendable, Equatable {
+    case reconcile([ReconcileItem])
+    case fetch([Bytes32])
+    case statements([[UInt8]])
+
+    public static let wireVersion: UInt8 = 1
+    /// Items, ids or statements in one message.
+    public static let maxEntries = 4096
+
+    public func encoded() -> [UInt8] {
+        var w = WireWriter()
+        w.writeU8(Self.wireVersion)
+        switch self {
+        case let .reconcile(items):
+            w.writeU8(1)
+            w.writeArray(items) { w, item in
+                switch item {
+                case let .fingerprint(scope, range, count, fingerprint):
+                    w.writeU8(1)
+                    Self.write(scope, range, to: &w)
+                    w.writeU32(count)
+                    w.writeBytes32(fingerprint)
+                case let .ids(scope, range, ids, wantsReply):
+                    w.writeU8(2)
+                    Self.write(scope, range, to: &w)
+                    w.writeArray(ids) { $0.writeBytes32($1) }
+                    w.writeBool(wantsReply)
+                }
+            }
+        case let .fetch(ids):
+            w.writeU8(2)
+            w.writeArray(ids) { $0.writeBytes32($1) }
+        case let .statements(statements):
+            w.writeU8(3)
+            w.writeArray(statements) { $0.writeBytes($1) }
+        }
+        return w.bytes
+    }
+
+    /// Decodes a sync message; `maxStatement` bounds each carried statement.
+    public init(decoding bytes: ArraySlice<UInt8>, maxStatement: Int) throws(WireError) {
+        var r = WireReader(bytes)
+        let version = try r.readU8(field: "sync.version")
+        guard version == Self.wireVersion else {
+            throw .unknownVersion(what: "sync message", version: Int(version), highestKnown: Int(Self.wireVersion))
+        }
+        switch try r.readU8(field: "sync.kind") {
+        case 1:
+            self = .reconcile(try r.readArray(field: "sync.items", maxCount: Self.maxEntries, minElementSize: 1 + 4 + 8 + 33) {
+                (r: inout WireReader) throws(WireError) -> ReconcileItem in
+                let tag = try r.readU8(field: "sync.item.tag")
+                let (scope, range) = try Self.read(&r)
+                switch tag {
+                case 1:
+                    return .fingerprint(scope, range, count: try r.readU32(field: "sync.item.count"),
+                                        fingerprint: try r.readBytes32(field: "sync.item.fingerprint"))
+                case 2:
+                    let ids = try r.readArray(field: "sync.item.ids", maxCount: Self.maxEntries, minElementSize: 32) {
+                        (r: inout WireReader) throws(WireError) in try r.readBytes32(field: "sync.item.id")
+                    }
+                    guard zip(ids, ids.dropFirst()).allSatisfy({ $0 < $1 }) else {
+                        throw .invalidValue(field: "sync.item.ids", reason: "ids must be strictly ascending")
+                    }
+                    return .ids(scope, range, ids, wantsReply: try r.readBool(field: "sync.item.wants_reply"))
+                default:
+                    throw .invalidValue(field: "sync.item.tag", reason: "expected 1 (fingerprint) or 2 (ids), got \(tag)")
+                }
+            })
+        case 2:
+            self = .fetch(try r.readArray(field: "sync.fetch", maxCount: Self.maxEntries, minElementSize: 32) {
+                (r: inout WireReader) throws(WireError) in try r.readBytes32(field: "sync.fetch.id")
+            })
+        case 3:
+            self = .statements(try r.readArray(field: "sync.statements", maxCount: Self.maxEntries, minElementSize: 4) {
+                (r: inout WireReader) throws(WireError) in Array(try r.readBytes(field: "sync.statement", maxLength: maxStatement))
+            })
+        case let kind:
+            throw .invalidValue(field: "sync.kind", reason: "expected 1 (reconcile), 2 (fetch) or 3 (statements), got \(kind)")
+        }
+        try r.finish()
+    }
+
+    private static func write(_ scope: SyncScope, _ range: IDRange, to w: inout WireWriter) {
+        w.writeString(scope.topic)
+        w.writeU64(scope.epoch)
+        w.writeBytes32(range.lower)
+        w.writeOptional(range.upper) { $0.writeBytes32($1) }
+    }
+
+    private static func read(_ r: inout WireReader) throws(WireError) -> (SyncScope, IDRange) {
+        let topic = try r.readString(field: "sync.scope.topic", maxLength: GossipRPC.maxTopicLength)
+        let epoch = try r.readU64(field: "sync.scope.epoch")
+        let lower = try r.readBytes32(field: "sync.range.lower")
+        let upper = try r.readOptional(field: "sync.range.upper") { (r: inout WireReader) throws(WireError) in
+            try r.readBytes32(field: "sync.range.upper")
+        }
+        return (SyncScope(topic: topic, epoch: epoch), IDRange(lower: lower, upper: upper))
+    }
+}

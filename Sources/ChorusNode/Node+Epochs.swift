@@ -1,0 +1,180 @@
+import ChorusCrypto
+import ChorusLoop
+import ChorusMesh
+import ChorusProtocol
+import ChorusWire
+import Foundation
+import Logging
+
+/// Epochs on the node: the pure `EpochEngine` (ChorusProtocol) fed with the node's verified
+/// statements and the wall clock, its directives carried out here. Statements it signs are stored
+/// and gossiped like any other; statements of the epoch protocol that arrive by gossip or
+/// anti-entropy reach it after verification.
+///
+/// PoC generation and validation need a worker; a node without one (an auditor) still follows and
+/// tallies every epoch, and reports the steps it skipped.
+extension Node {
+    /// The statement types the engine consumes.
+    static let epochStatementTypes: Set<StatementType> = [
+        .pocCommit, .vote, .delegation, .certificateSignature, .beaconCommit, .beaconReveal, .equivocationEvidence,
+    ]
+    static let epochTickInterval: Duration = .milliseconds(250)
+
+    /// Starts following the network's epochs with `engine` (built from the network file).
+    public func attachEpochs(_ engine: EpochEngine) {
+        epochs = EpochState(engine: engine)
+        let timer = LoopTimer(on: loop)
+        timer.schedule(after: .zero, repeatingEvery: Self.epochTickInterval) { [weak self] in
+            self?.assumeIsolated { node in node.performEpoch(node.epochs?.engine.onTick(now: Self.unixMillis()) ?? []) }
+        }
+        epochTimer = timer
+        logger.info("following epochs", metadata: ["network": "\(engine.parameters.networkID)",
+                                                   "models": "\(engine.configuration.servedModels.joined(separator: ","))"])
+    }
+
+    /// Hands a verified statement of the epoch protocol to the engine.
+    func epochStatementArrived(_ statement: SignedStatement) {
+        guard epochs != nil, Self.epochStatementTypes.contains(statement.type) else { return }
+        performEpoch(epochs!.engine.onStatement(statement, now: Self.unixMillis()))
+    }
+
+    func performEpoch(_ directives: [EngineDirective]) {
+        guard epochs != nil else { return }
+        for directive in directives {
+            switch directive {
+            case let .publish(statement):
+                do throws(NodeError) { try publish(signed: statement) } catch {
+                    logger.error("cannot publish an epoch statement", metadata: ["type": "\(statement.type.name)", "error": "\(error)"])
+                }
+            case let .tableComputed(table):
+                epochs!.ownTables[table.epoch] = table
+            case let .tableFinal(table, certificate):
+                epochs!.finalTables[table.epoch] = (table, certificate)
+                logger.info("epoch final", metadata: ["epoch": "\(table.epoch)", "digest": "\(table.digest.hex.prefix(16))",
+                                                      "participants": "\(table.entries.count)"])
+            case let .divergence(epoch, own, final):
+                epochs!.divergences.append(EpochDivergence(epoch: epoch, own: own.hex, final: final.hex))
+                logger.warning("own weight table differs from the final one; reconciling", metadata: [
+                    "epoch": "\(epoch)", "own": "\(own.hex.prefix(16))", "final": "\(final.hex.prefix(16))"])
+                for peer in connectedPeers { reconcile(with: peer) }
+            case let .startGeneration(epoch, model, _, _):
+                epochs!.skipped.append(EpochSkip(epoch: epoch, reason: "no PoC worker attached: generation for \(model) not run"))
+            case .stopGeneration:
+                break
+            case let .validate(task):
+                epochs!.skipped.append(EpochSkip(epoch: task.commit.epoch,
+                                                 reason: "no PoC worker attached: commit \(task.commit.statement.id.hex.prefix(16)) by \(task.commit.author.hex.prefix(16)) not validated"))
+            case let .confirmationWindow(epoch, window):
+                logger.info("confirmation window", metadata: ["epoch": "\(epoch)", "window": "\(window)"])
+            case let .skipped(epoch, reason):
+                epochs!.skipped.append(EpochSkip(epoch: epoch, reason: reason))
+            }
+        }
+        if epochs!.skipped.count > 1000 { epochs!.skipped.removeFirst(epochs!.skipped.count - 1000) }
+    }
+
+    /// Stores and gossips a statement this node already signed (the engine's).
+    func publish(signed statement: SignedStatement) throws(NodeError) {
+        let message = GossipMessage(topic: NodeConfiguration.defaultTopic, payload: statement.encoded)
+        if let statements { _ = try? ingestOwn(statements, statement.encoded) }
+        let now = GossipJournal.unixNanos()
+        journal.received(message.id, from: nil, at: now)
+        journal.delivered(message, from: nil, at: now)
+        performGossip(router.publish(message, now: self.now()).directives, ownMessage: message.id)
+    }
+
+    private nonisolated func ingestOwn(_ store: StatementStore, _ encoded: [UInt8]) throws -> [StatementStore.Outcome] {
+        try store.ingest([encoded])
+    }
+
+    /// `epoch`: where the network's clock stands, and what this node knows about an epoch.
+    public func epochStatus(_ epoch: UInt64?) -> EpochStatus? {
+        guard let state = epochs else { return nil }
+        let engine = state.engine
+        let now = Self.unixMillis()
+        let position = try? EpochClock(engine.parameters).position(atUnixMs: now)
+        let shown = epoch ?? position?.epoch ?? 0
+        let final = state.finalTables[shown]
+        let lastFinal = state.finalTables.keys.max()
+        return EpochStatus(
+            epoch: shown, stage: shown == position?.epoch ? position.map { "\($0.stage)" } : nil,
+            final: final != nil, lastFinalEpoch: lastFinal, tableDigest: final?.table.digest.hex,
+            ownTableDigest: state.ownTables[shown]?.digest.hex, statements: engine.statements(epoch: shown).count,
+            certificateSigners: final?.certificate.signatures.count,
+            skipped: state.skipped.filter { $0.epoch == shown }.map(\.reason),
+            divergences: state.divergences.filter { $0.epoch == shown })
+    }
+
+    /// `weights`: the final table of the last final epoch (or of `epoch`).
+    public func weights(_ epoch: UInt64?) -> WeightTable? {
+        guard let state = epochs else { return nil }
+        if let epoch { return state.finalTables[epoch]?.table }
+        return state.finalTables.keys.max().flatMap { state.finalTables[$0]?.table }
+    }
+
+    static func unixMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// The engine a node runs for `parameters` with its identity `key`. The commit-reveal beacon's
+    /// per-epoch secret is derived from a signature of the node (Ed25519 signatures are
+    /// deterministic), so it is the same after a restart and unknown to anyone without the key.
+    public static func makeEpochEngine(parameters: NetworkParameters, key: Ed25519.SigningKey, servedModels: [String]) -> EpochEngine {
+        EpochEngine(parameters: parameters, key: key, configuration: .init(servedModels: servedModels), beaconSecret: { epoch in
+            let label = Array("chorus/beacon-secret/1\0".utf8) + (0..<8).map { UInt8(truncatingIfNeeded: epoch >> (8 * $0)) }
+            return Blake2b.hash256(key.sign(label).bytes)
+        })
+    }
+}
+
+/// The node's record of epochs beside the engine: tables, skipped steps, divergences.
+struct EpochState {
+    var engine: EpochEngine
+    var ownTables: [UInt64: WeightTable] = [:]
+    var finalTables: [UInt64: (table: WeightTable, certificate: Certificate)] = [:]
+    var skipped: [EpochSkip] = []
+    var divergences: [EpochDivergence] = []
+}
+
+struct EpochSkip: Sendable {
+    let epoch: UInt64
+    let reason: String
+}
+
+/// A final table that differed from this node's own computation.
+public struct EpochDivergence: Codable, Sendable, Equatable {
+    public var epoch: UInt64
+    public var own: String
+    public var final: String
+}
+
+/// `epoch` over the control socket (`chorus epoch show`).
+public struct EpochStatus: Codable, Sendable, Equatable {
+    public var epoch: UInt64
+    /// The current stage, when `epoch` is the current epoch.
+    public var stage: String?
+    public var final: Bool
+    public var lastFinalEpoch: UInt64?
+    public var tableDigest: String?
+    public var ownTableDigest: String?
+    public var statements: Int
+    public var certificateSigners: Int?
+    public var skipped: [String]
+    public var divergences: [EpochDivergence]
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, stage, final, statements, skipped, divergences
+        case lastFinalEpoch = "last_final_epoch"
+        case tableDigest = "table_digest"
+        case ownTableDigest = "own_table_digest"
+        case certificateSigners = "certificate_signers"
+    }
+}
+
+extension WeightsResult {
+    init(_ table: WeightTable) {
+        self.init(epoch: table.epoch, tableDigest: table.digest.hex, participants: table.entries.map { entry in
+            Participant(participant: entry.participant.hex, weight: entry.weight, votingWeight: entry.votingWeight,
+                        models: entry.models.map { Model(model: $0.model, mode: "\($0.mode)", committedCount: $0.committedCount,
+                                                         accepted: $0.accepted, pocWeight: $0.pocWeight) })
+        })
+    }
+}

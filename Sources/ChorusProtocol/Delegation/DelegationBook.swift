@@ -1,0 +1,105 @@
+public import ChorusCrypto
+public import ChorusWire
+
+/// A participant's participation mode for one model in one epoch (Specs/delegation.md §2).
+public enum ParticipationMode: UInt8, Sendable, Hashable, CustomStringConvertible {
+    /// It committed PoC for the model this epoch (overrides any declaration).
+    case direct = 1
+    /// It delegates to a DIRECT member with voting weight.
+    case delegate = 2
+    case refuse = 3
+    /// Declared intent, no commit.
+    case intent = 4
+    /// No usable declaration (or a delegation whose target does not qualify).
+    case none = 5
+
+    public var description: String {
+        switch self {
+        case .direct: return "DIRECT"
+        case .delegate: return "DELEGATE"
+        case .refuse: return "REFUSE"
+        case .intent: return "INTENT"
+        case .none: return "NONE"
+        }
+    }
+}
+
+/// The resolved mode of a participant for a model; `target` is set for DELEGATE.
+public struct ResolvedMode: Sendable, Hashable {
+    public let mode: ParticipationMode
+    public let target: Bytes32?
+
+    public init(mode: ParticipationMode, target: Bytes32?) {
+        self.mode = mode
+        self.target = target
+    }
+
+    public static let nonParticipant = ResolvedMode(mode: .none, target: nil)
+}
+
+/// Every verified `delegation` statement, keeping per (author, model) the one with the highest
+/// `seq` (ties broken by the larger message id, so every node keeps the same one).
+public struct DelegationBook: Sendable {
+    private struct Key: Hashable {
+        let author: Bytes32
+        let model: String
+    }
+
+    private struct Record {
+        let epoch: UInt64
+        let seq: UInt64
+        let id: Bytes32
+        let action: DelegationAction
+    }
+
+    private var latest: [Key: [Record]] = [:]
+
+    public init() {}
+
+    /// Adds a verified `delegation` statement. Declarations for unknown models are refused.
+    public mutating func add(_ statement: SignedStatement, parameters: NetworkParameters) throws(ProtocolError) {
+        let body = try BeaconRound.decode(statement, as: DelegationBody.self)
+        guard parameters.model(body.model) != nil else {
+            throw .invalidStatement(type: "delegation", reason: "model \"\(body.model)\" is not approved")
+        }
+        if case let .delegate(target) = body.action, target == statement.author.raw {
+            throw .invalidStatement(type: "delegation", reason: "a participant cannot delegate to itself")
+        }
+        let key = Key(author: statement.author.raw, model: body.model)
+        var records = latest[key] ?? []
+        guard !records.contains(where: { $0.id == statement.id }) else { return }
+        records.append(Record(epoch: statement.epoch, seq: statement.seq, id: statement.id, action: body.action))
+        latest[key] = records
+    }
+
+    /// The declaration in force for epoch `epoch`: the highest-seq one signed in an epoch before it.
+    public func declaration(author: Bytes32, model: String, epoch: UInt64) -> DelegationAction? {
+        latest[Key(author: author, model: model)]?
+            .filter { $0.epoch < epoch }
+            .max { ($0.seq, $0.id) < ($1.seq, $1.id) }?
+            .action
+    }
+
+    /// Resolves every participant's mode for `model` in `epoch`: DIRECT for `committers`; a
+    /// delegation counts only if its target is DIRECT and has voting weight, else NONE.
+    public func resolve(
+        model: String, epoch: UInt64, participants: Set<Bytes32>, committers: Set<Bytes32>, votingWeights: [Bytes32: UInt64]
+    ) -> [Bytes32: ResolvedMode] {
+        var modes: [Bytes32: ResolvedMode] = [:]
+        for p in participants.union(committers) {
+            if committers.contains(p) {
+                modes[p] = ResolvedMode(mode: .direct, target: nil)
+                continue
+            }
+            switch declaration(author: p, model: model, epoch: epoch) {
+            case let .delegate(target)?:
+                let qualifies = committers.contains(target) && (votingWeights[target] ?? 0) > 0
+                modes[p] = qualifies ? ResolvedMode(mode: .delegate, target: target) : .nonParticipant
+            case .refuse?: modes[p] = ResolvedMode(mode: .refuse, target: nil)
+            case .intent?: modes[p] = ResolvedMode(mode: .intent, target: nil)
+            case nil: modes[p] = .nonParticipant
+            }
+        }
+        return modes
+    }
+}

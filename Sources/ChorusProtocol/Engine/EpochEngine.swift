@@ -1,0 +1,413 @@
+public import ChorusCrypto
+public import ChorusWire
+
+/// Per-node behaviour of the epoch protocol as a pure state machine: the shell feeds it verified
+/// statements, clock ticks, worker artifacts and validation results; it returns directives
+/// (publish, generate, validate, ...). No clock, I/O or randomness inside: time comes with every
+/// call and the beacon secrets come from the injected `beaconSecret`.
+///
+/// The engine keeps every statement it is given and derives the beacon, the commit ledger and
+/// the tally from that set, so the outcome depends only on which statements it holds, never on
+/// their arrival order.
+public struct EpochEngine: Sendable {
+    public struct Configuration: Sendable {
+        /// Models this node has loaded and runs PoC for.
+        public var servedModels: [String]
+        /// How often a growing tree is committed during generation.
+        public var commitIntervalMs: UInt64
+        /// Delay after the validation stage starts before sampling, so that final commits arrive.
+        public var validationGraceMs: UInt64
+
+        public init(servedModels: [String], commitIntervalMs: UInt64 = 2_000, validationGraceMs: UInt64 = 2_000) {
+            self.servedModels = servedModels
+            self.commitIntervalMs = commitIntervalMs
+            self.validationGraceMs = validationGraceMs
+        }
+    }
+
+    /// One-shot steps of an epoch.
+    private enum Step: UInt64 {
+        case reveal, generation, generationSkipped, endGeneration, beaconCommit, confirmation, tallyFailure
+    }
+
+    /// Statements signed for epochs further ahead than this are ignored (clock skew allowance).
+    public static let futureEpochTolerance: UInt64 = 1
+
+    public let parameters: NetworkParameters
+    public let configuration: Configuration
+    private let key: Ed25519.SigningKey
+    private let beaconSecret: @Sendable (UInt64) -> Bytes32
+    private let clock: EpochClock
+
+    public private(set) var nextSeq: UInt64
+    /// Every statement held, by epoch and id.
+    private var statements: [UInt64: [Bytes32: SignedStatement]] = [:]
+    /// Final tables by epoch (0 = genesis).
+    public private(set) var finalTables: [UInt64: WeightTable]
+    public private(set) var certificates: [UInt64: Certificate] = [:]
+    /// This node's latest computed table per epoch.
+    public private(set) var ownTables: [UInt64: WeightTable] = [:]
+    private var collectors: [UInt64: CertificateCollector] = [:]
+    private var done: Set<[UInt64]> = []  // [epoch, step]
+    private var dirty: Set<UInt64> = []
+
+    // Generation state of the current epoch.
+    private var generationEpoch: UInt64 = 0
+    private var seedBasis: [Bytes32] = []
+    private var trees: [String: SparseMerkleSumTree] = [:]
+    private var committedCounts: [String: UInt64] = [:]
+    private var lastCommitAt: Int64 = .min
+    private var validated: Set<Bytes32> = []
+    private var pendingValidations: [Bytes32: (commit: PoCCommit, proof: Ed25519.Signature)] = [:]
+
+    /// - Parameters:
+    ///   - firstSeq: above every `seq` this key has signed (the shell persists it).
+    ///   - beaconSecret: the secret `r` for an epoch's beacon. It must be unpredictable to others
+    ///     and the same across restarts (e.g. a keyed hash of the epoch under a secret kept in the
+    ///     data directory), or the reveal will not open the commitment made before the restart.
+    ///
+    /// After a restart, replay the stored statements through `onStatement` (own ones included)
+    /// before the first tick, and the stored artifacts of the current epoch through `onArtifacts`
+    /// once that tick has re-issued `startGeneration`: the engine keeps the seed basis it committed
+    /// to and never commits a count below one it already signed.
+    public init(
+        parameters: NetworkParameters, key: Ed25519.SigningKey, configuration: Configuration, firstSeq: UInt64 = 1,
+        beaconSecret: @escaping @Sendable (UInt64) -> Bytes32
+    ) {
+        self.parameters = parameters
+        self.key = key
+        self.configuration = configuration
+        self.beaconSecret = beaconSecret
+        self.clock = EpochClock(parameters)
+        self.nextSeq = firstSeq
+        self.finalTables = [0: .genesis(parameters)]
+    }
+
+    public var id: Bytes32 { key.publicKey.raw }
+
+    /// The proof for a validator's request (dense index of this node's tree for `model` in `epoch`).
+    public func proof(epoch: UInt64, model: String, index: UInt64) -> MerkleProof? {
+        guard epoch == generationEpoch else { return nil }
+        return trees[model]?.proof(index: index)
+    }
+
+    /// Everything held for `epoch` (for export and reconciliation).
+    public func statements(epoch: UInt64) -> [SignedStatement] {
+        (statements[epoch] ?? [:]).values.sorted { $0.id < $1.id }
+    }
+
+    // MARK: Inputs
+
+    /// Declares a delegation, refusal or intent (effective from the next epoch).
+    public mutating func declare(model: String, action: DelegationAction, now: Int64) throws(ProtocolError) -> [EngineDirective] {
+        guard let position = try? clock.position(atUnixMs: now) else { throw .beforeGenesis(unixMs: now, genesisUnixMs: parameters.genesisUnixMs) }
+        return [try publish(DelegationBody(model: model, action: action), epoch: position.epoch)]
+    }
+
+    /// A verified statement from the network (or from this node's own store at start-up).
+    public mutating func onStatement(_ statement: SignedStatement, now: Int64) -> [EngineDirective] {
+        guard statement.networkID == parameters.networkID else { return [] }
+        let current = (try? clock.position(atUnixMs: now))?.epoch ?? 0
+        guard statement.epoch <= current + Self.futureEpochTolerance else { return [] }
+        guard statements[statement.epoch]?[statement.id] == nil else { return [] }
+        statements[statement.epoch, default: [:]][statement.id] = statement
+        var directives: [EngineDirective] = []
+        switch statement.type {
+        case .certificateSignature:
+            directives += collectCertificate(statement)
+        case .pocCommit:
+            if let evidence = newEquivocation(statement) { directives += evidence }
+            dirty.insert(statement.epoch)
+        case .vote, .equivocationEvidence, .beaconReveal:
+            dirty.insert(statement.epoch)
+        case .delegation:
+            dirty.insert(statement.epoch + 1)
+        default:
+            break
+        }
+        return directives
+    }
+
+    /// Artifacts computed by the worker for `model` in `epoch`; late or foreign ones are ignored.
+    public mutating func onArtifacts(epoch: UInt64, model: String, artifacts: [(nonce: UInt64, artifact: [UInt8])], now: Int64) -> [EngineDirective] {
+        guard epoch == generationEpoch, now < clock.end(of: .generation, epoch: epoch), var tree = trees[model] else { return [] }
+        for (nonce, artifact) in artifacts { try? tree.insert(nonce: nonce, artifact: artifact) }
+        trees[model] = tree
+        return []
+    }
+
+    /// The outcome of a `ValidationTask`: how many sampled leaves failed.
+    public mutating func onValidationResult(commit: Bytes32, mismatches: UInt32, now: Int64) -> [EngineDirective] {
+        guard let pending = pendingValidations.removeValue(forKey: commit) else { return [] }
+        guard let body = try? Vote.body(for: pending.commit, proof: pending.proof, mismatches: mismatches, parameters: parameters),
+              let statement = try? publish(body, epoch: pending.commit.epoch)
+        else { return [] }
+        return [statement]
+    }
+
+    /// Advances the schedule to `now`.
+    public mutating func onTick(now: Int64) -> [EngineDirective] {
+        guard let position = try? clock.position(atUnixMs: now) else { return [] }
+        let e = position.epoch
+        if e >= 3 { prune(before: e - 2) }
+        var out: [EngineDirective] = []
+        // Earlier epochs that are not final yet (late statements, or a restart): recompute first,
+        // since this epoch's seed and voting weights need the previous final table.
+        for earlier in dirty.sorted() where earlier < e && finalTables[earlier] == nil {
+            out += tally(epoch: earlier)
+        }
+        if position.stage == .generation {
+            if once(.reveal, e) { out += reveal(epoch: e) }
+            if now >= clock.revealDeadline(epoch: e), !done.contains([e, Step.generation.rawValue]) {
+                // Retried on every tick of the stage until it can start (e.g. the previous table
+                // becomes final a moment late); the reason is reported once.
+                let (directives, started) = startGeneration(epoch: e)
+                if started {
+                    _ = once(.generation, e)
+                    out += directives
+                } else if once(.generationSkipped, e) {
+                    out += directives
+                }
+            }
+            if e == generationEpoch { out += commitTrees(epoch: e, now: now, force: false) }
+        }
+        if position.stage != .generation, e == generationEpoch, once(.endGeneration, e) {
+            out += commitTrees(epoch: e, now: now, force: true)
+            out += configuration.servedModels.map { .stopGeneration(epoch: e, model: $0) }
+        }
+        if position.stage == .validation, position.stageOffsetMs >= configuration.validationGraceMs {
+            out += validate(epoch: e)
+        }
+        if position.stage == .tally || position.stage == .inference {
+            out += tally(epoch: e)
+        }
+        if finalTables[e] != nil {
+            if once(.beaconCommit, e) { out += beaconCommit(epoch: e) }
+            if once(.confirmation, e) { out += confirmationWindows(epoch: e) }
+        }
+        return out
+    }
+
+    /// Forgets what epochs before `epoch` no longer need: their statements (delegations stay, the
+    /// latest one may be old), tables and bookkeeping. The shell keeps its own persistent copy.
+    public mutating func prune(before epoch: UInt64) {
+        for old in statements.keys where old < epoch {
+            let kept = (statements[old] ?? [:]).filter { $0.value.type == .delegation }
+            statements[old] = kept.isEmpty ? nil : kept
+        }
+        for old in finalTables.keys where old < epoch { finalTables[old] = nil }
+        for old in ownTables.keys where old < epoch { ownTables[old] = nil }
+        for old in certificates.keys where old < epoch { certificates[old] = nil }
+        for old in collectors.keys where old < epoch { collectors[old] = nil }
+        done = done.filter { $0[0] >= epoch }
+        dirty = dirty.filter { $0 >= epoch }
+    }
+
+    // MARK: Steps
+
+    private mutating func once(_ step: Step, _ epoch: UInt64) -> Bool {
+        done.insert([epoch, step.rawValue]).inserted
+    }
+
+    private mutating func publish<Body: StatementBody>(_ body: Body, epoch: UInt64) throws(ProtocolError) -> EngineDirective {
+        let statement: SignedStatement
+        do {
+            statement = try SignedStatement.sign(networkID: parameters.networkID, epoch: epoch, seq: nextSeq, body: body, key: key)
+        } catch {
+            throw .invalidStatement(type: Body.statementType.name, reason: error.description)
+        }
+        nextSeq += 1
+        statements[epoch, default: [:]][statement.id] = statement
+        return .publish(statement)
+    }
+
+    private func held(_ type: StatementType, epoch: UInt64) -> [SignedStatement] {
+        (statements[epoch] ?? [:]).values.filter { $0.type == type }.sorted { $0.id < $1.id }
+    }
+
+    /// The beacon round of `epoch`, rebuilt from held statements (nil without a final previous table).
+    func beaconRound(epoch: UInt64) -> BeaconRound? {
+        guard epoch >= 1, let previous = finalTables[epoch - 1] else { return nil }
+        var round = BeaconRound(networkID: parameters.networkID, targetEpoch: epoch, previousTableDigest: previous.digest, votingWeights: previous.votingWeights)
+        for s in held(.beaconCommit, epoch: epoch - 1) { try? round.addCommit(s) }
+        for s in held(.beaconReveal, epoch: epoch) { try? round.addReveal(s) }
+        return round
+    }
+
+    /// The generation seed of a basis; epoch 1 (no commitment round before it) uses the empty basis.
+    func generationSeed(epoch: UInt64, basis: [Bytes32]) throws(ProtocolError) -> Bytes32 {
+        guard let round = beaconRound(epoch: epoch) else { throw .beaconMismatch(reason: "no final table for epoch \(epoch &- 1)") }
+        if epoch == 1 && basis.isEmpty { return try round.seed().subSeed(.generation) }
+        return try round.seed(basis: basis, minShare: parameters.beaconMinRevealShare).subSeed(.generation)
+    }
+
+    func ledger(epoch: UInt64) -> CommitLedger {
+        var ledger = CommitLedger(parameters: parameters, epoch: epoch)
+        for s in held(.pocCommit, epoch: epoch) { _ = try? ledger.add(s) }
+        for s in held(.equivocationEvidence, epoch: epoch) {
+            if let body = try? s.decodeBody(as: EquivocationEvidenceBody.self), let proven = try? body.verify(networkID: parameters.networkID) {
+                try? ledger.add(evidence: proven)
+            }
+        }
+        return ledger
+    }
+
+    private mutating func newEquivocation(_ statement: SignedStatement) -> [EngineDirective]? {
+        var ledger = CommitLedger(parameters: parameters, epoch: statement.epoch)
+        for s in held(.pocCommit, epoch: statement.epoch) where s.id != statement.id && s.author == statement.author { _ = try? ledger.add(s) }
+        guard case let .equivocation(_, evidence)? = try? ledger.add(statement) else { return nil }
+        let alreadyKnown = held(.equivocationEvidence, epoch: statement.epoch).contains { (try? $0.decodeBody(as: EquivocationEvidenceBody.self)) == evidence }
+        guard !alreadyKnown, let directive = try? publish(evidence, epoch: statement.epoch) else { return nil }
+        return [directive]
+    }
+
+    private mutating func reveal(epoch: UInt64) -> [EngineDirective] {
+        let secret = beaconSecret(epoch)
+        let mine = held(.beaconCommit, epoch: epoch &- 1).contains { $0.author.raw == id }
+        guard epoch >= 2, mine, let directive = try? publish(BeaconRevealBody(targetEpoch: epoch, reveal: secret), epoch: epoch) else { return [] }
+        return [directive]
+    }
+
+    /// The directives to start generating, or (not started) the reason why it cannot start yet.
+    private mutating func startGeneration(epoch: UInt64) -> ([EngineDirective], started: Bool) {
+        guard let round = beaconRound(epoch: epoch) else {
+            return ([.skipped(epoch: epoch, reason: "no final weight table for epoch \(epoch - 1); cannot derive the seed")], false)
+        }
+        // A basis this node already committed to (before a restart) must be kept: changing it is equivocation.
+        let earlier = held(.pocCommit, epoch: epoch).first { $0.author.raw == id }.flatMap { try? $0.decodeBody(as: PoCCommitBody.self) }
+        let basis = earlier?.seedBasis ?? (epoch == 1 ? [] : round.revealed.map(\.author))
+        let seed: Bytes32
+        do { seed = try generationSeed(epoch: epoch, basis: basis) } catch {
+            return ([.skipped(epoch: epoch, reason: error.description)], false)
+        }
+        generationEpoch = epoch
+        seedBasis = basis
+        trees = [:]
+        committedCounts = [:]
+        lastCommitAt = .min
+        validated = []
+        pendingValidations = [:]
+        var out: [EngineDirective] = []
+        for model in configuration.servedModels {
+            guard let m = parameters.model(model) else { continue }
+            trees[model] = SparseMerkleSumTree(depth: m.treeDepth)
+            out.append(.startGeneration(epoch: epoch, model: model, seed: seed, until: clock.end(of: .generation, epoch: epoch)))
+        }
+        return (out, true)
+    }
+
+    private mutating func commitTrees(epoch: UInt64, now: Int64, force: Bool) -> [EngineDirective] {
+        guard force || lastCommitAt == .min || now - lastCommitAt >= Int64(configuration.commitIntervalMs) else { return [] }
+        lastCommitAt = now
+        var out: [EngineDirective] = []
+        for model in configuration.servedModels {
+            let signed = held(.pocCommit, epoch: epoch).filter { $0.author.raw == id }
+                .compactMap { try? $0.decodeBody(as: PoCCommitBody.self) }.filter { $0.model == model }.map(\.count).max() ?? 0
+            guard let tree = trees[model], tree.count > max(committedCounts[model] ?? 0, signed) else { continue }
+            let body = PoCCommitBody(model: model, count: tree.count, root: tree.root, depth: tree.depth, seedBasis: seedBasis)
+            if let directive = try? publish(body, epoch: epoch) {
+                committedCounts[model] = tree.count
+                out.append(directive)
+            }
+        }
+        return out
+    }
+
+    private mutating func validate(epoch: UInt64) -> [EngineDirective] {
+        guard let previous = finalTables[epoch - 1], previous.votingWeight(of: id) > 0 else { return [] }
+        let ledger = ledger(epoch: epoch)
+        var out: [EngineDirective] = []
+        for model in configuration.servedModels where ledger.latest(author: id, model: model) != nil {
+            for commit in ledger.latestCommits(model: model) where !validated.contains(commit.statement.id) {
+                validated.insert(commit.statement.id)
+                let (proof, sampleSeed) = LeafSampler.sign(commit: commit.statement, key: key)
+                let samples = UInt32(min(UInt64(parameters.model(model)?.sampleSize ?? 0), commit.body.count))
+                if commit.author == id {
+                    if let body = try? Vote.body(for: commit, proof: proof, mismatches: 0, parameters: parameters), let d = try? publish(body, epoch: epoch) { out.append(d) }
+                    continue
+                }
+                if let round = beaconRound(epoch: epoch),
+                   commit.body.seedBasis.contains(where: { round.commitments[$0] != nil && round.reveals[$0] == nil }) {
+                    // A named reveal has not reached this node yet: retry on a later tick.
+                    validated.remove(commit.statement.id)
+                    continue
+                }
+                guard let seed = try? generationSeed(epoch: epoch, basis: commit.body.seedBasis) else {
+                    // An inadmissible seed basis: every sample counts as a mismatch.
+                    if let body = try? Vote.body(for: commit, proof: proof, mismatches: samples, parameters: parameters), let d = try? publish(body, epoch: epoch) { out.append(d) }
+                    continue
+                }
+                pendingValidations[commit.statement.id] = (commit, proof)
+                let indices = LeafSampler.indices(seed: sampleSeed, count: commit.body.count, sampleSize: parameters.model(model)?.sampleSize ?? 0)
+                out.append(.validate(ValidationTask(commit: commit, generationSeed: seed, indices: indices)))
+            }
+        }
+        return out
+    }
+
+    private mutating func tally(epoch: UInt64) -> [EngineDirective] {
+        guard finalTables[epoch] == nil, let previous = finalTables[epoch - 1] else { return [] }
+        guard ownTables[epoch] == nil || dirty.contains(epoch) else { return [] }
+        dirty.remove(epoch)
+        var book = DelegationBook()
+        for e in 0..<epoch { for s in held(.delegation, epoch: e) { try? book.add(s, parameters: parameters) } }
+        let result: TallyResult
+        do {
+            result = try Tally.compute(
+                parameters: parameters, previous: previous, epoch: epoch, commits: ledger(epoch: epoch),
+                votes: held(.vote, epoch: epoch), delegations: book, beacon: beaconRound(epoch: epoch))
+        } catch {
+            return once(.tallyFailure, epoch) ? [.skipped(epoch: epoch, reason: "tally failed: \(error.description)")] : []
+        }
+        let table = result.table
+        guard ownTables[epoch]?.digest != table.digest else { return [] }
+        ownTables[epoch] = table
+        var out: [EngineDirective] = [.tableComputed(table)]
+        let alreadySigned = held(.certificateSignature, epoch: epoch).contains {
+            $0.author.raw == id && (try? $0.decodeBody(as: CertificateSignatureBody.self))?.tableDigest == table.digest
+        }
+        if !alreadySigned, previous.votingWeight(of: id) > 0, let d = try? publish(CertificateSignatureBody(tableDigest: table.digest), epoch: epoch) {
+            out.append(d)
+        }
+        // Counts this node's own signature (and any held ones) and finalizes if enough.
+        collectors[epoch] = nil
+        if let signature = held(.certificateSignature, epoch: epoch).first {
+            out += collectCertificate(signature)
+        }
+        return out
+    }
+
+    private mutating func collectCertificate(_ statement: SignedStatement) -> [EngineDirective] {
+        let epoch = statement.epoch
+        guard epoch >= 1, finalTables[epoch] == nil, let previous = finalTables[epoch - 1] else { return [] }
+        var collector = collectors[epoch] ?? CertificateCollector(
+            networkID: parameters.networkID, epoch: epoch, previous: previous, threshold: parameters.voteThreshold)
+        for s in held(.certificateSignature, epoch: epoch) { _ = try? collector.add(s) }
+        collectors[epoch] = collector
+        return checkFinal(epoch: epoch)
+    }
+
+    private mutating func checkFinal(epoch: UInt64) -> [EngineDirective] {
+        guard finalTables[epoch] == nil, let certificate = collectors[epoch]?.certificate else { return [] }
+        guard let own = ownTables[epoch] else { return [] }
+        guard own.digest == certificate.tableDigest else {
+            return [.divergence(epoch: epoch, own: own.digest, final: certificate.tableDigest)]
+        }
+        finalTables[epoch] = own
+        certificates[epoch] = certificate
+        return [.tableFinal(own, certificate)]
+    }
+
+    private mutating func beaconCommit(epoch: UInt64) -> [EngineDirective] {
+        guard let table = finalTables[epoch], table.votingWeight(of: id) > 0 else { return [] }
+        let target = epoch + 1
+        let commitment = BeaconCommitBody.commitment(networkID: parameters.networkID, author: id, targetEpoch: target, reveal: beaconSecret(target))
+        guard let d = try? publish(BeaconCommitBody(targetEpoch: target, commitment: commitment), epoch: epoch) else { return [] }
+        return [d]
+    }
+
+    private mutating func confirmationWindows(epoch: UInt64) -> [EngineDirective] {
+        guard let table = finalTables[epoch], let seed = try? table.agreedSeed() else { return [] }
+        return ConfirmationPoC.windows(agreedSeed: seed, epoch: epoch, parameters: parameters).map { .confirmationWindow(epoch: epoch, window: $0) }
+    }
+}
