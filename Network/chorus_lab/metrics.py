@@ -3,7 +3,8 @@ JSON line per node and poll to WORK/metrics.jsonl:
 
     {"t": unix seconds, "node": i, "ok": true, "peers": 14, "inbound": 6, "outbound": 8,
      "connecting": 0, "known": 20, "peer_nodes": [3, 7, ...], "rtt_ms_p50": 40.3, "rtt_ms_max": 44.1,
-     "counters": {...}, "rss_kb": 23000, "cpu_s": 1.93}
+     "counters": {...}, "gossip": {"mesh_peers", "delivered", "duplicates", "invalid"},
+     "rss_kb": 23000, "cpu_s": 1.93}
 
 `ok` is false (with `error`) when a node does not answer, e.g. while it is paused or down.
 Scenarios read the latest line of each node from memory (`latest`).
@@ -87,6 +88,7 @@ class Poller:
             peer_nodes=sorted(key_to_node.get(p["public_key"], 0) for p in peers),
             rtt_ms_p50=percentile(rtts, 50), rtt_ms_max=max(rtts) if rtts else None,
             counters=status.get("counters", {}),
+            gossip={k: status[k] for k in ("mesh_peers", "delivered", "duplicates", "invalid") if k in status},
         )
         return record
 

@@ -36,13 +36,13 @@ class Node:
 
     def init(self, overrides):
         """`chorusd init`, then sets the lab's config: no per-/24 inbound limit (every node is in
-        one subnet), the listen address (behind the relay: 127.0.0.1:7701, announcing the relay's
+        one subnet; lab addresses are private, 10.77/16), the listen address (behind the relay: 127.0.0.1:7701, announcing the relay's
         address), and any KEY=VALUE overrides from --set."""
         topology.sh(self.chorusd, "init", "--data-dir", self.dir, "--listen", self.address, "--network", NETWORK)
         path = os.path.join(self.dir, "config.toml")
         with open(path) as f:
             text = f.read()
-        settings = {"inbound_per_group": "0"}
+        settings = {"inbound_per_group": "0", "allow_private_addresses": "true"}
         if self.relayed:
             settings["listen"] = f'["127.0.0.1:{topology.INNER_PORT}"]'
             settings["advertise"] = f'"{self.address}"'
@@ -116,6 +116,16 @@ class Node:
             except (OSError, ValueError, control.ControlError):
                 time.sleep(0.02)
         raise RuntimeError(f"node {self.i} did not answer on {self.control_socket} within {timeout} s")
+
+    def statement_ids(self):
+        """Ids (hex) of the statements in the node's LMDB store, read with `mdb_dump` (LMDB
+        allows readers in other processes while the node writes)."""
+        result = topology.sh("mdb_dump", "-s", "statements", os.path.join(self.dir, "store"), check=False)
+        if result.returncode != 0:
+            return None
+        lines = result.stdout.split("HEADER=END\n", 1)[-1].splitlines()
+        data = [line.strip() for line in lines if line.startswith(" ")]
+        return set(data[0::2])  # key, value, key, value, ...
 
     def status(self, timeout=0.5):
         return control.call(self.control_socket, "status", timeout=timeout)

@@ -8,6 +8,7 @@ pause        --pause-fraction of the nodes SIGSTOPped for --pause-s every --peri
 """
 
 import collections
+import concurrent.futures
 import json
 import os
 import time
@@ -166,30 +167,53 @@ def partition(lab, o):
     log(f"partition: {len(side_a)} | {len(side_b)} nodes ({o.partition_mode}), {before} cross sessions before, "
         f"applied in {time.time() - t_cut:.1f} s")
     cross_gone = None
+    statements = set()   # statement ids published during the cut, on both sides
+    next_publish = t_cut
     while time.time() < t_cut + o.partition_s:
         point = sample("cut", t_cut)
         if point["cross_sessions"] == 0 and cross_gone is None:
             cross_gone = point["t"]
+        while o.partition_publish_s > 0 and time.time() >= next_publish:
+            author = lab.rng.choice(sorted(lab.nodes))
+            try:
+                answer = control.call(lab.nodes[author].control_socket, "publish",
+                                      {"topic": o.topic, "data": f"partition {len(statements)} from node {author}"})
+                statements.add(answer["statement_id"])
+            except (OSError, ValueError, control.ControlError) as error:
+                log(f"publish on node {author} failed: {error}")
+            next_publish += o.partition_publish_s
         time.sleep(o.poll_s)
     during = lab.poller.snapshot()
     for f in lab.faults.values():
         f.cut = set()
     t_heal = time.time()
     faults.apply_all(lab.faults.values())
-    log(f"healed after {t_heal - t_cut:.1f} s; cross sessions at the heal: {cross(during)}")
-    first_cross = restored = all_min = None
+    log(f"healed after {t_heal - t_cut:.1f} s; cross sessions at the heal: {cross(during)}; "
+        f"{len(statements)} statements published during the cut")
+    first_cross = restored = all_min = converged = None
     target_cross = max(1, round(before * o.restore_fraction))
-    while time.time() < t_heal + o.heal_timeout_s:
-        point = sample("healed", t_heal)
-        if point["cross_sessions"] >= 1 and first_cross is None:
-            first_cross = point["t"]
-        if point["cross_sessions"] >= target_cross and restored is None:
-            restored = point["t"]
-        if point["peers_min"] is not None and point["peers_min"] >= need and all_min is None:
-            all_min = point["t"]
-        if restored is not None and all_min is not None:
-            break
-        time.sleep(o.poll_s)
+    next_store_check = time.time()
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        while time.time() < t_heal + o.heal_timeout_s:
+            point = sample("healed", t_heal)
+            if point["cross_sessions"] >= 1 and first_cross is None:
+                first_cross = point["t"]
+            if point["cross_sessions"] >= target_cross and restored is None:
+                restored = point["t"]
+            if point["peers_min"] is not None and point["peers_min"] >= need and all_min is None:
+                all_min = point["t"]
+            if statements and converged is None and time.time() >= next_store_check:
+                checked_at = round(time.time() - t_heal, 1)
+                stores = list(pool.map(lambda node: node.statement_ids(), lab.nodes.values()))
+                complete = sum(1 for ids in stores if ids is not None and statements <= ids)
+                identical = all(ids is not None and ids == stores[0] for ids in stores)
+                point["stores_complete"] = complete
+                if identical and complete == lab.n:
+                    converged = checked_at
+                next_store_check = time.time() + o.store_check_s
+            if restored is not None and all_min is not None and (converged is not None or not statements):
+                break
+            time.sleep(o.poll_s)
     after = timeline[-1]["cross_sessions"]
     with open(os.path.join(lab.work, "partition-timeline.jsonl"), "w") as f:
         f.writelines(json.dumps(p) + "\n" for p in timeline)
@@ -205,9 +229,100 @@ def partition(lab, o):
         "restore_threshold_sessions": target_cross,
         "all_nodes_min_peers_after_heal_s": all_min,
         "cross_sessions_at_end": after,
+        "statements_published_during_cut": len(statements),
+        "stores_identical_after_heal_s": converged,
+        "store_check_interval_s": o.store_check_s,
         "timeline": "partition-timeline.jsonl",
     }
-    return results, {"heal_connections_s": check(restored, o.heal_target_s, never_reached=True)}
+    return results, {"heal_connections_s": check(restored, o.heal_target_s, never_reached=True),
+                     "heal_identical_stores_s": check(converged, o.heal_target_s, never_reached=bool(statements))}
+
+
+# -- propagation ----------------------------------------------------------------------------------
+
+def _payload(k, size, rng):
+    head = f"lab-{k:05d}-"
+    return head + "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(max(0, size - len(head))))
+
+
+def _messages(node, topic):
+    """Every message the node delivered on `topic` (the `messages` method, paged)."""
+    out, since = [], 0
+    while True:
+        page = control.call(node.control_socket, "messages", {"topic": topic, "since": str(since), "limit": "1000"},
+                            timeout=5)
+        out += page
+        if len(page) < 1000:
+            return out
+        since = page[-1]["index"] + 1
+
+
+def _gossip_totals(snap):
+    return {key: sum(r.get("gossip", {}).get(key, 0) for r in snap.values() if r.get("ok"))
+            for key in ("delivered", "duplicates", "invalid")}
+
+
+def propagation(lab, o):
+    wait_connected(lab, o)
+    log(f"warming up the gossip mesh for {o.warmup_s} s")
+    time.sleep(o.warmup_s)
+    before = _gossip_totals(lab.poller.snapshot())
+    published = []   # (gossip id, author node)
+    t_begin = time.time()
+    for k in range(o.messages):
+        author = lab.rng.choice(sorted(lab.nodes))
+        try:
+            answer = control.call(lab.nodes[author].control_socket, "publish",
+                                  {"topic": o.topic, "data": _payload(k, o.size, lab.rng)}, timeout=2)
+            published.append((answer["id"], author))
+        except (OSError, ValueError, control.ControlError) as error:
+            log(f"publish {k} on node {author} failed: {error}")
+        time.sleep(max(0.0, t_begin + (k + 1) / o.rate - time.time()))
+    log(f"published {len(published)} messages of {o.size} B at {o.rate}/s; settling {o.settle_s} s")
+    time.sleep(o.settle_s + o.poll_s * 2)
+    after = _gossip_totals(lab.poller.snapshot())
+    received = {}    # (id, node) -> unix ns
+    for i, node in lab.nodes.items():
+        try:
+            for m in _messages(node, o.topic):
+                received[(m["id"], i)] = m["received_unix_ns"]
+        except (OSError, ValueError, control.ControlError) as error:
+            log(f"messages from node {i} failed: {error}")
+    latencies, missing, late = [], 0, 0
+    for mid, author in published:
+        t0 = received.get((mid, author))
+        for i in lab.nodes:
+            if i == author:
+                continue
+            t = received.get((mid, i))
+            if t is None or t0 is None:
+                missing += 1
+                continue
+            latencies.append((t - t0) / 1e6)
+            late += (t - t0) > 2e9
+    pairs = len(published) * (lab.n - 1)
+    duplicates = after["duplicates"] - before["duplicates"]
+    dup_per = round(duplicates / pairs, 3) if pairs else None
+    within = round((pairs - missing - late) / pairs, 5) if pairs else None
+    with open(os.path.join(lab.work, "latencies-ms.json"), "w") as f:
+        json.dump(sorted(round(x, 2) for x in latencies), f)
+    results = {
+        "messages": len(published), "message_bytes": o.size, "rate_per_s": o.rate,
+        "delay_ms": o.delay_ms, "jitter_ms": o.jitter_ms, "loss_pct": o.loss_pct,
+        "deliveries_expected": pairs, "missing": missing, "later_than_2s": late,
+        "delivered_within_2s_fraction": within,
+        "latency_ms": _summary(latencies, 1),
+        "duplicates_total": duplicates, "duplicates_per_message_per_node": dup_per,
+        "invalid_total": after["invalid"] - before["invalid"],
+        **_mesh_summary(lab.poller.snapshot()),
+    }
+    p = results["latency_ms"] or {}
+    return results, {
+        "latency_p50_ms": check(p.get("p50"), 100, never_reached=bool(published)),
+        "latency_p99_ms": check(p.get("p99"), 250, never_reached=bool(published)),
+        "delivered_within_2s": check(within, 1.0, lower_is_better=False),
+        "duplicates_per_message_per_node": check(dup_per, 1.5),
+    }
 
 
 # -- pause ----------------------------------------------------------------------------------------
@@ -257,4 +372,5 @@ def pause(lab, o):
     return results, {"sessions_lost_to_pauses": check(lost, 0)}
 
 
-SCENARIOS = {"connect": connect, "restart": restart, "partition": partition, "pause": pause}
+SCENARIOS = {"connect": connect, "restart": restart, "partition": partition, "propagation": propagation,
+             "pause": pause}

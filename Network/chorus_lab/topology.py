@@ -69,10 +69,15 @@ def runs_present():
     return {m.group(1) for m in (re.fullmatch(rf"{PREFIX}([0-9a-f]{{4}})-(br|\d+)", n) for n in names) if m}
 
 
+def node_mac(i: int) -> str:
+    return f"02:77:00:00:{i >> 8:02x}:{i & 0xff:02x}"
+
+
 def _add_node(i: int):
     ns = node_ns(i)
     sh("ip", "netns", "add", ns)
-    sh("ip", "link", "add", f"v{i}", "netns", bridge_ns(), "type", "veth", "peer", "name", "lab0", "netns", ns)
+    sh("ip", "link", "add", f"v{i}", "netns", bridge_ns(), "type", "veth",
+       "peer", "name", "lab0", "address", node_mac(i), "netns", ns)
     sh("ip", "-n", bridge_ns(), "link", "set", f"v{i}", "master", "br0", "up")
     sh("ip", "-n", ns, "addr", "add", f"{node_ip(i)}/16", "dev", "lab0")
     sh("ip", "-n", ns, "link", "set", "lab0", "up")
@@ -88,6 +93,19 @@ def create(n: int, workers: int = 8):
     sh("ip", "-n", bridge_ns(), "link", "set", "br0", "up")
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
         list(pool.map(_add_node, range(1, n + 1)))
+        list(pool.map(lambda i: _static_neighbours(i, n), range(1, n + 1)))
+
+
+def _static_neighbours(i: int, n: int):
+    """Permanent ARP entries for every other node. The kernel's ARP table is shared by all
+    namespaces and holds at most net.ipv4.neigh.default.gc_thresh3 (1024) learned entries in
+    total; 100 nodes with ~20 peers each need about 2,000 and would hit "neighbor table
+    overflow" (and starve any other lab on the machine). Permanent entries do not count
+    against that limit, and the lab never has to change a system-wide setting."""
+    lines = "".join(f"neigh replace {node_ip(j)} lladdr {node_mac(j)} dev lab0 nud permanent\n"
+                    for j in range(1, n + 1) if j != i)
+    if lines:
+        sh("ip", "-n", node_ns(i), "-batch", "-", input=lines)
 
 
 def pids_in(ns: str):
