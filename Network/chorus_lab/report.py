@@ -12,12 +12,14 @@ def check(value, limit, lower_is_better=True, never_reached=False):
     return {"value": value, "target": limit, "met": value <= limit if lower_is_better else value >= limit}
 
 
-def write(work, report):
+def write(work, report, as_json=False):
+    """Writes WORK/report.json; prints it (as_json) or the text table."""
     path = os.path.join(work, "report.json")
     with open(path, "w") as f:
         json.dump(report, f, indent=2)
-    print(json.dumps(report, indent=2))
-    print()
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
     print(f"== {report['scenario']}: {report['nodes']} nodes ({report['work_dir']})")
     for key, value in report["results"].items():
         if isinstance(value, (dict, list)):
