@@ -75,7 +75,12 @@ def connect(lab, o):
     reached = wait_connected(lab, o)
     per_node = [reached[i] - lab.nodes[i].started_at for i in reached]
     everyone = max(reached.values()) - lab.first_start if len(reached) == lab.n else None
-    time.sleep(o.poll_s * 2)
+    # Steady state: what an idle, connected mesh costs (keepalives, gossip heartbeats, sync).
+    steady_before = lab.resources()
+    time.sleep(o.hold_s)
+    steady = lab.resources()
+    cpu = steady["cpu_s_total"] - steady_before["cpu_s_total"]
+    relay_cpu = steady.get("relay_cpu_s", 0) - steady_before.get("relay_cpu_s", 0)
     results = {
         "start_all_processes_s": round(lab.all_started - lab.first_start, 2),
         "nodes_with_min_peers": f"{len(reached)}/{lab.n}",
@@ -84,6 +89,12 @@ def connect(lab, o):
         "node_start_to_min_peers_s": _summary(per_node, 2),
         "poll_resolution_s": o.poll_s,
         **_mesh_summary(lab.poller.snapshot()),
+        "steady_state_s": o.hold_s,
+        "steady_cpu_pct_all_nodes": round(100 * cpu / o.hold_s, 1) if o.hold_s else None,
+        "steady_cpu_pct_per_node": round(100 * cpu / o.hold_s / lab.n, 2) if o.hold_s else None,
+        "steady_relay_cpu_pct": round(100 * relay_cpu / o.hold_s, 1) if o.hold_s and lab.relay else None,
+        "steady_rss_mb_avg": steady["rss_mb_avg"], "steady_rss_mb_max": steady["rss_mb_max"],
+        "steady_loadavg_1m": steady["loadavg_1m"],
     }
     return results, {"all_nodes_min_peers_s": check(results["all_min_peers_after_last_start_s"], o.connect_target_s, never_reached=True)}
 
