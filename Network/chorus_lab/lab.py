@@ -24,17 +24,15 @@ def log(message):
     print(f"[lab {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def binaries(release: bool):
-    """Paths of chorusd and chorus, built (debug, or release with --release) when missing."""
+def chorusd_binary(release: bool):
+    """The chorusd to run, built (debug, or release with --release) when missing. The lab needs
+    no `chorus` binary: it speaks the control protocol itself (control.py)."""
     config = "release" if release else "debug"
-    directory = os.path.join(PACKAGE_ROOT, ".build", config)
-    paths = [os.path.join(directory, name) for name in ("chorusd", "chorus")]
-    for path in paths:
-        if not os.path.exists(path):
-            log(f"building {os.path.basename(path)} ({config})")
-            subprocess.run(["swift", "build", "-c", config, "--product", os.path.basename(path)],
-                           cwd=PACKAGE_ROOT, check=True)
-    return paths
+    path = os.path.join(PACKAGE_ROOT, ".build", config, "chorusd")
+    if not os.path.exists(path):
+        log(f"building chorusd ({config})")
+        subprocess.run(["swift", "build", "-c", config, "--product", "chorusd"], cwd=PACKAGE_ROOT, check=True)
+    return path
 
 
 class Lab:
@@ -46,7 +44,7 @@ class Lab:
         self.n = options.nodes
         stamp = time.strftime("%Y%m%d-%H%M%S")
         self.work = os.path.abspath(options.work_dir or f"/tmp/chorus-lab/{scenario}-{options.nodes}-{stamp}")
-        self.chorusd, self.chorus = binaries(options.release)
+        self.chorusd = chorusd_binary(options.release)
         self.relayed = options.delay_ms > 0 or options.jitter_ms > 0 or options.relay
         self.rng = random.Random(options.seed)
         self.nodes = {i: nodes.Node(i, self.work, self.chorusd, self.relayed) for i in range(1, self.n + 1)}

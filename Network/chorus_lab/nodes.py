@@ -1,6 +1,6 @@
 """The chorusd processes: data directories, config, start, stop, kill -9, pause.
 
-Node i keeps its data in WORK/nodes/node-i and runs `ip netns exec chorus-lab-i chorusd run`
+Node i keeps its data in WORK/nodes/node-i and runs `ip netns exec clab<RUN>-i chorusd run`
 (`ip netns exec` execs chorusd, so the pid the lab holds is chorusd's own). Each process starts
 in a session of its own so a Ctrl-C in the terminal reaches only the lab, which then stops the
 nodes in order.
