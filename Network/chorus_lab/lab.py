@@ -58,6 +58,7 @@ class Lab:
 
     def __enter__(self):
         signal.signal(signal.SIGTERM, _raise_interrupt)
+        signal.signal(signal.SIGINT, _raise_interrupt)  # also when started with SIGINT ignored
         try:
             self._build()
         except BaseException:
