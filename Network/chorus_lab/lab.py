@@ -165,14 +165,16 @@ class Lab:
         return None
 
     def resources(self):
-        """Memory and CPU of every chorusd process (and the relay) right now."""
-        stats = {i: n.proc_stats() for i, n in self.nodes.items()}
-        rss = [s["rss_kb"] for s in stats.values() if s]
+        """Memory and CPU of every chorusd process (and the relay) right now. `cpu_s_by_pid`
+        lets `cpu_between` count only processes alive at both ends (restarts reset CPU time)."""
+        stats = {n.pid: n.proc_stats() for n in self.nodes.values() if n.pid is not None}
+        stats = {pid: s for pid, s in stats.items() if s}
+        rss = [s["rss_kb"] for s in stats.values()]
         result = {"nodes_running": len(rss),
                   "rss_mb_avg": round(sum(rss) / len(rss) / 1024, 1) if rss else None,
                   "rss_mb_max": round(max(rss) / 1024, 1) if rss else None,
                   "rss_mb_total": round(sum(rss) / 1024, 1),
-                  "cpu_s_total": round(sum(s["cpu_s"] for s in stats.values() if s), 2)}
+                  "cpu_s_by_pid": {pid: s["cpu_s"] for pid, s in stats.items()}}
         if self.relay and self.relay.poll() is None:
             relay = nodes.process_stats(self.relay.pid)
             if relay:
@@ -181,6 +183,12 @@ class Lab:
         with open("/proc/loadavg") as f:
             result["loadavg_1m"] = float(f.read().split()[0])
         return result
+
+
+def cpu_between(before, after):
+    """CPU seconds the chorusd processes used between two `resources()` snapshots."""
+    b, a = before["cpu_s_by_pid"], after["cpu_s_by_pid"]
+    return sum(a[pid] - b[pid] for pid in a if pid in b)
 
 
 def _raise_interrupt(number, frame):

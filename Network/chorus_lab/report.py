@@ -31,5 +31,6 @@ def write(work, report, as_json=False):
     r = report["resources"]
     print(f"  resources: {r.get('nodes_running')} chorusd, RSS avg {r.get('rss_mb_avg')} MB, "
           f"max {r.get('rss_mb_max')} MB, CPU {r.get('cpu_pct_per_node')} % per node, "
-          f"{r.get('cpu_pct_all_nodes')} % all nodes, load {r.get('loadavg_1m')}")
+          f"{r.get('cpu_pct_all_nodes')} % all nodes, load {r.get('loadavg_1m')}"
+          + (f"; relay RSS {r['relay_rss_mb']} MB, CPU {r.get('relay_cpu_pct')} %" if "relay_rss_mb" in r else ""))
     print(f"  report: {path}")

@@ -14,7 +14,7 @@ import os
 import time
 
 from . import control, faults, metrics, topology
-from .lab import log
+from .lab import cpu_between, log
 from .report import check
 
 
@@ -79,7 +79,7 @@ def connect(lab, o):
     steady_before = lab.resources()
     time.sleep(o.hold_s)
     steady = lab.resources()
-    cpu = steady["cpu_s_total"] - steady_before["cpu_s_total"]
+    cpu = cpu_between(steady_before, steady)
     relay_cpu = steady.get("relay_cpu_s", 0) - steady_before.get("relay_cpu_s", 0)
     results = {
         "start_all_processes_s": round(lab.all_started - lab.first_start, 2),
