@@ -40,8 +40,9 @@ def _hostport(text):
 class Direction:
     """Bytes flowing one way through a relayed connection, each chunk released at its due time."""
 
-    def __init__(self, loop, delay, jitter, rng):
+    def __init__(self, loop, delay, jitter, rng, on_eof):
         self.loop, self.delay, self.jitter, self.rng = loop, delay, jitter, rng
+        self.on_eof = on_eof     # called once the EOF marker has been passed on
         self.queue = collections.deque()
         self.queued_bytes = 0
         self.last_due = 0.0
@@ -68,15 +69,17 @@ class Direction:
         now = self.loop.time()
         while self.queue and self.queue[0][0] <= now:
             _, item = self.queue.popleft()
+            if isinstance(item, bytes):
+                self.queued_bytes -= len(item)
             if self.destination is None or self.destination.is_closing():
                 continue
             if item is EOF:
                 if self.destination.can_write_eof():
                     self.destination.write_eof()
+                self.on_eof()
             elif item is CLOSE:
                 self.destination.close()
             else:
-                self.queued_bytes -= len(item)
                 self.destination.write(item)
         if self.source_paused and self.queued_bytes <= MAX_QUEUED // 2 and not self.source.is_closing():
             self.source.resume_reading()
@@ -141,10 +144,20 @@ class Pair:
 
     def __init__(self, route, loop, rng, tasks):
         self.route, self.loop, self.tasks = route, loop, tasks
-        self.up = Direction(loop, route.delay, route.jitter, rng)    # outside -> node
-        self.down = Direction(loop, route.delay, route.jitter, rng)  # node -> outside
+        self.up = Direction(loop, route.delay, route.jitter, rng, self.eof_passed)    # outside -> node
+        self.down = Direction(loop, route.delay, route.jitter, rng, self.eof_passed)  # node -> outside
         self.outside = OutsideSide(self, self.up, self.down)
         self.inside = None
+        self.eofs = 0
+
+    def eof_passed(self):
+        """Both directions finished (each side sent EOF): nothing more can flow, so close both
+        sockets (asyncio keeps a half-closed transport open until told)."""
+        self.eofs += 1
+        if self.eofs == 2:
+            for side in (self.outside, self.inside):
+                if side is not None and side.transport is not None:
+                    side.transport.close()
 
     def start(self):
         task = self.loop.create_task(self.connect_inside())
@@ -178,7 +191,9 @@ class Pair:
                 sock.close()
             self.outside.transport.abort()  # the node is down: refuse like a closed port would
             return
-        if not self.outside.transport.is_closing():
+        if self.outside.transport.is_closing():
+            self.inside.transport.close()  # the dialer gave up while we connected
+        else:
             self.outside.transport.resume_reading()
 
 

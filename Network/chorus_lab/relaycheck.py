@@ -33,6 +33,15 @@ while True:
     c, _ = s.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
 """
 
+CHURN = r"""
+import socket, sys
+for _ in range(int(sys.argv[3])):
+    c = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+    c.sendall(b"z" * 100); got = 0
+    while got < 100: got += len(c.recv(1000))
+    c.close()
+"""
+
 CLIENT = r"""
 import json, socket, sys, time
 host, port, rounds, bulk = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
@@ -83,6 +92,7 @@ def main():
     work = tempfile.mkdtemp(prefix="chorus-lab-relay-check-")
     echo = None
     results = []
+    leak = {}
     try:
         topology.create(2)
         echo = subprocess.Popen(["ip", "netns", "exec", topology.node_ns(2), sys.executable, "-c", ECHO],
@@ -116,19 +126,30 @@ def main():
         relay = _relay(work, 0, 0)
         try:
             r = _client(relayed, 10, 200)
-        finally:
+        except BaseException:
             relay.send_signal(signal.SIGTERM)
-            relay.wait()
+            raise
         r["case"] = "bulk through the relay (200 MiB)"
         results.append(r)
+        # Closed connections must not leave sockets behind in the relay.
+        fds_before = len(os.listdir(f"/proc/{relay.pid}/fd"))
+        topology.sh("ip", "netns", "exec", topology.node_ns(1), sys.executable, "-c", CHURN,
+                    relayed[0], str(relayed[1]), "200")
+        time.sleep(0.5)
+        leak = {"case": "200 connections opened and closed", "relay_fds_before": fds_before,
+                "relay_fds_after": len(os.listdir(f"/proc/{relay.pid}/fd"))}
+        relay.send_signal(signal.SIGTERM)
+        relay.wait()
     finally:
         if echo:
             echo.kill()
             echo.wait()
         topology.destroy(run)
-    print(json.dumps(results, indent=1))
+    print(json.dumps(results + [leak], indent=1))
     print()
     print(f"{'case':<34} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'ideal p50':>9} {'MB/s':>7}")
     for r in results:
         print(f"{r['case']:<34} {r['rtt_ms_p50']:>8} {r['rtt_ms_p99']:>8} {r['rtt_ms_max']:>8} "
               f"{str(r.get('expected_rtt_ms') or ''):>9} {str(r['bulk_mb_per_s'] or ''):>7}")
+    print(f"relay sockets before/after 200 connections opened and closed: "
+          f"{leak['relay_fds_before']} / {leak['relay_fds_after']}")
