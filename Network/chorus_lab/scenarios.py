@@ -273,6 +273,17 @@ def _gossip_totals(snap):
             for key in ("delivered", "duplicates", "invalid")}
 
 
+def _missed_detail(lab, mid, author, i):
+    """What a node that did not deliver a message knows of it (`trace`: receipts), and its peers."""
+    detail = {"id": mid[:16], "author": author, "node": i,
+              "node_peers": lab.poller.snapshot().get(i, {}).get("peer_nodes")}
+    try:
+        detail["trace"] = control.call(lab.nodes[i].control_socket, "trace", {"id": mid}, timeout=2)
+    except (OSError, ValueError, control.ControlError) as error:
+        detail["trace_error"] = str(error)
+    return detail
+
+
 def propagation(lab, o):
     wait_connected(lab, o)
     log(f"warming up the gossip mesh for {o.warmup_s} s")
@@ -299,7 +310,7 @@ def propagation(lab, o):
                 received[(m["id"], i)] = m["received_unix_ns"]
         except (OSError, ValueError, control.ControlError) as error:
             log(f"messages from node {i} failed: {error}")
-    latencies, missing, late = [], 0, 0
+    latencies, missing, late, missed = [], 0, 0, []
     for mid, author in published:
         t0 = received.get((mid, author))
         for i in lab.nodes:
@@ -308,6 +319,8 @@ def propagation(lab, o):
             t = received.get((mid, i))
             if t is None or t0 is None:
                 missing += 1
+                if len(missed) < 20:
+                    missed.append(_missed_detail(lab, mid, author, i))
                 continue
             latencies.append((t - t0) / 1e6)
             late += (t - t0) > 2e9
@@ -322,6 +335,7 @@ def propagation(lab, o):
         "delay_ms": o.delay_ms, "jitter_ms": o.jitter_ms, "loss_pct": o.loss_pct,
         "deliveries_expected": pairs, "missing": missing, "later_than_2s": late,
         "delivered_within_2s_fraction": within,
+        "missed": missed,
         "latency_ms": _summary(latencies, 1),
         "duplicates_total": duplicates, "duplicates_per_message_per_node": dup_per,
         "invalid_total": after["invalid"] - before["invalid"],
