@@ -152,7 +152,10 @@ def partition(lab, o):
     wait_connected(lab, o)
     need = min_peers(lab, o)
     half = lab.n // 2
-    side_a = set(range(1, half + 1))
+    if o.split == "random":
+        side_a = set(lab.rng.sample(sorted(lab.nodes), half))
+    else:  # index: nodes 1..n/2 (with every seed) against the later half
+        side_a = set(range(1, half + 1))
     side_b = set(lab.nodes) - side_a
 
     def cross(snap):
@@ -229,7 +232,7 @@ def partition(lab, o):
     with open(os.path.join(lab.work, "partition-timeline.jsonl"), "w") as f:
         f.writelines(json.dumps(p) + "\n" for p in timeline)
     results = {
-        "sides": [len(side_a), len(side_b)],
+        "sides": [len(side_a), len(side_b)], "split": o.split,
         "partition_s": o.partition_s, "mode": o.partition_mode,
         "cross_sessions_before": before,
         "cross_sessions_gone_after_cut_s": cross_gone,
