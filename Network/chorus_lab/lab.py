@@ -116,9 +116,9 @@ class Lab:
         path = os.path.join(self.work, "relay.json")
         with open(path, "w") as f:
             json.dump(spec, f)
-        self.relay = subprocess.Popen([sys.executable, "-m", "chorus_lab.relay", path], cwd=NETWORK_DIR,
-                                      stdout=subprocess.PIPE, stderr=open(os.path.join(self.work, "relay.log"), "ab"),
-                                      start_new_session=True, text=True)
+        with open(os.path.join(self.work, "relay.log"), "ab") as relay_log:
+            self.relay = subprocess.Popen([sys.executable, "-m", "chorus_lab.relay", path], cwd=NETWORK_DIR,
+                                          stdout=subprocess.PIPE, stderr=relay_log, start_new_session=True, text=True)
         self._save_state()
         line = self.relay.stdout.readline()
         if '"ready"' not in line:
