@@ -133,6 +133,7 @@ let package = Package(
                 "ChorusProtocol",
                 "ChorusStore",
                 "ChorusWire",
+                "ChorusWorkerHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -19,7 +19,7 @@ struct Chorusd: AsyncParsableCommand {
               chorusd run --data-dir /tmp/n2 --seed 127.0.0.1:7701 &
               chorus --data-dir /tmp/n2 peers
             """,
-        subcommands: [InitCommand.self, RunCommand.self, DevnetCommand.self]
+        subcommands: [InitCommand.self, RunCommand.self, DevnetCommand.self, WorkerCommand.self]
     )
 
     /// Like ArgumentParser's `main`, but a `DaemonFailure` prints its one-line reason and exits
