@@ -21,14 +21,18 @@ public enum Scenarios {
     /// message every 200 ms flows, so the measured messages see the steady state.
     public static func gossipPropagation(nodes: Int, messages: Int = 20, payloadBytes: Int = 1024,
                                          network: NetworkModel = .lan, settings: GossipSettings = .init(),
+                                         adversaries: [Int: any GossipAdversary] = [:],
                                          seed: UInt64) -> GossipPropagationResult {
         var config = Simulation.Configuration(nodes: nodes, seed: seed)
         config.network = network
         config.gossip = settings
+        config.adversaries = adversaries
         let sim = Simulation(config)
+        // Honest nodes publish, and propagation is measured over honest receivers only.
+        let honest = (0..<nodes).filter { adversaries[$0] == nil }
         func publish(at time: MonotonicTime, tag: Int) {
             sim.schedule(at: time) { s in
-                let publisher = Int(Simulation.derive(seed, 20, UInt64(bitPattern: Int64(tag))) % UInt64(nodes))
+                let publisher = honest[Int(Simulation.derive(seed, 20, UInt64(bitPattern: Int64(tag))) % UInt64(honest.count))]
                 s.publish(from: publisher, payload: s.payload(bytes: payloadBytes, tag: tag))
             }
         }
@@ -42,7 +46,8 @@ public enum Scenarios {
         sim.run(for: .milliseconds(100 * Int64(messages)) + deadline)
         return GossipPropagationResult(
             nodes: nodes, seed: seed, deadlineMs: Double(deadline.nanoseconds) / 1e6,
-            propagation: sim.propagation(messages: first..<sim.publishedCount, deadline: deadline),
+            propagation: sim.propagation(messages: first..<sim.publishedCount, deadline: deadline,
+                                         receivers: adversaries.isEmpty ? nil : { _ in honest }),
             rpcsPerNodePerMessage: Double(sim.gossipRPCsSent - rpcsBefore) / Double(nodes * max(messages, 1)),
             messagesLost: sim.messagesLost, eventsProcessed: sim.eventsProcessed)
     }

@@ -9,6 +9,7 @@ import ChorusWire
 /// Times are stored as Unix seconds and mapped back onto the node's monotonic clock at load.
 public struct AddressBookStore: Sendable {
     static let keyName = "address-book-key"
+    static let recordSeqName = "peer-record-seq"
 
     private let environment: StoreEnvironment
     private let writer: StorageWriter
@@ -41,6 +42,22 @@ public struct AddressBookStore: Sendable {
             }
         }
         return (key, entries)
+    }
+
+    /// The `seq` for this run's own peer record: above every seq this store handed out before and
+    /// at least `floor` (Unix milliseconds), so records rise across restarts even if the clock
+    /// went back. Saved before it is returned.
+    @available(*, noasync, message: "runs an LMDB write transaction; call from a thread, not a task")
+    public func nextRecordSequence(floor: UInt64) throws(StoreError) -> UInt64 {
+        try environment.write { (txn: borrowing WriteTransaction) throws(StoreError) -> UInt64 in
+            let saved = try meta.get(Self.recordSeqName, in: txn).flatMap { bytes -> UInt64? in
+                guard bytes.count == 8 else { return nil }
+                return bytes.reversed().reduce(0) { $0 << 8 | UInt64($1) }
+            } ?? 0
+            let next = max(saved &+ 1, floor)
+            try meta.put(Self.recordSeqName, (0..<8).map { UInt8(truncatingIfNeeded: next >> (8 * $0)) }, in: txn)
+            return next
+        }
     }
 
     /// Writes `entries` and deletes `removed` addresses, in one batch on the storage thread.
