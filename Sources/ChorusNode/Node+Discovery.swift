@@ -30,6 +30,29 @@ extension Node {
         try store.load(now: now, unixNow: unixNow)
     }
 
+    /// Outbound peers saved at stop and dialed first at the next start (Bitcoin Core keeps 2).
+    static let anchorCount = 2
+
+    /// Dials the previous run's outbound peers before anyone else (a warm restart).
+    func loadAnchors() {
+        guard let addressStore else { return }
+        do {
+            let anchors = try takeAnchors(addressStore)
+            manager.addAnchors(anchors.map { ($0.0, $0.1) })
+            if !anchors.isEmpty { logger.info("dialing anchors first", metadata: ["count": "\(anchors.count)"]) }
+        } catch {
+            logger.error("cannot read the anchors", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private nonisolated func takeAnchors(_ store: AddressBookStore) throws(StoreError) -> [(NetAddress, Ed25519.PublicKey)] {
+        try store.takeAnchors()
+    }
+
+    func saveAnchors() {
+        addressStore?.saveAnchors(Array(manager.outboundSessionAddresses.prefix(Self.anchorCount)))
+    }
+
     func saveAddressBook() {
         guard let addressStore else { return }
         let current = Set(addressBook.entries.map(\.address))

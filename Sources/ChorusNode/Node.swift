@@ -152,6 +152,7 @@ public actor Node {
         }
         candidates += seeds
         manager.addCandidates(candidates)
+        loadAnchors()
         for (address, identity) in candidates {
             addressBook.add(address, identity: identity, source: address.host, now: now())
         }
@@ -192,6 +193,7 @@ public actor Node {
         heartbeatTimer?.close()
         heartbeatTimer = nil
         peerStore?.saveScores(router.scores)
+        saveAnchors()
         saveAddressBook()
         syncTimer?.close()
         syncTimer = nil
