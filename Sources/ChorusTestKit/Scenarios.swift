@@ -14,6 +14,10 @@ public enum Scenarios {
         public var rpcsPerNodePerMessage: Double
         public var messagesLost: Int
         public var eventsProcessed: Int
+        /// IWANT promises broken, summed over the honest nodes (lost packets break honest ones too).
+        public var brokenPromises = 0
+        /// At the end: (honest node, adversary) pairs where the adversary sits in the honest node's mesh.
+        public var meshLinksToAdversaries = 0
     }
 
     /// `messages` payloads of `payloadBytes`, one every 100 ms from random nodes, checked against a 2 s
@@ -44,12 +48,19 @@ public enum Scenarios {
         for k in 0..<messages { publish(at: start + .milliseconds(100 * Int64(k)), tag: k) }
         let deadline = Duration.seconds(2)
         sim.run(for: .milliseconds(100 * Int64(messages)) + deadline)
-        return GossipPropagationResult(
+        var result = GossipPropagationResult(
             nodes: nodes, seed: seed, deadlineMs: Double(deadline.nanoseconds) / 1e6,
             propagation: sim.propagation(messages: first..<sim.publishedCount, deadline: deadline,
                                          receivers: adversaries.isEmpty ? nil : { _ in honest }),
             rpcsPerNodePerMessage: Double(sim.gossipRPCsSent - rpcsBefore) / Double(nodes * max(messages, 1)),
             messagesLost: sim.messagesLost, eventsProcessed: sim.eventsProcessed)
+        for node in honest {
+            guard let router = sim.router(of: node) else { continue }
+            result.brokenPromises += router.counters.brokenPromises
+            let mesh = router.mesh[config.topic] ?? []
+            result.meshLinksToAdversaries += adversaries.keys.filter { mesh.contains(sim.ids[$0]) }.count
+        }
+        return result
     }
 
     // MARK: - Crash detection
