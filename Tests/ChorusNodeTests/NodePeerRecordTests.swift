@@ -15,29 +15,37 @@ import Testing
                        addresses: [try NetAddress(parsing: address)], models: [])
     }
 
+    /// The harness's settings with a handshake deadline that survives a loaded machine (the raw
+    /// peer's handshake is driven by the test, which may be scheduled late).
+    static func patientConfiguration() -> NodeConfiguration {
+        var configuration = NodeHarnessForTests.testConfiguration()
+        configuration.connections.handshakeTimeout = .seconds(30)
+        return configuration
+    }
+
     static func send(_ message: PeerExchangeMessage, over session: inout NoiseSession, to peer: RawPeerForTests) throws {
         for frame in try session.seal(message: [Node.peerExchangeTag] + message.encoded()) { peer.write(frame) }
     }
 
     @Test func forgedAndReplayedRecordsAreRefusedAndForgeriesCostTheRelayItsScore() async throws {
-        let a = try await NodeHarnessForTests()
+        let a = try await NodeHarnessForTests(configuration: Self.patientConfiguration())
         defer { Task { await a.shutdown() } }
         let loop = try EventLoop(name: "record-peer")
         defer { loop.shutdown() }
         let mallory = Ed25519.SigningKey.generate()
         let peer = try await RawPeerForTests.connect(to: a.address, loop: loop)
         var session = try await HostileInputTests.handshake(peer, key: mallory)
-        #expect(await eventually { await a.node.connectedPeers.contains(mallory.publicKey) })
+        #expect(await eventually(timeout: .seconds(30)) { await a.node.connectedPeers.contains(mallory.publicKey) })
 
         let genuine = try Self.record(mallory, seq: 5)
         try Self.send(.request(own: genuine), over: &session, to: peer)
-        #expect(await eventually { await a.node.currentCounters.recordsAccepted == 1 })
+        #expect(await eventually(timeout: .seconds(30)) { await a.node.currentCounters.recordsAccepted == 1 })
         let filed = try NetAddress(parsing: "127.0.0.1:40001")
         #expect(await a.node.addressBook.entry(filed)?.identity == mallory.publicKey)
 
         try Self.send(.request(own: genuine), over: &session, to: peer)                          // replayed
         try Self.send(.request(own: try Self.record(mallory, seq: 4, address: "127.0.0.1:40002")), over: &session, to: peer)  // older
-        #expect(await eventually { await a.node.currentCounters.recordsStale == 2 })
+        #expect(await eventually(timeout: .seconds(30)) { await a.node.currentCounters.recordsStale == 2 })
         #expect(await a.node.addressBook.entry(try NetAddress(parsing: "127.0.0.1:40002")) == nil)
         #expect(await a.node.peerRecords.record(for: mallory.publicKey)?.seq == 5)
 
@@ -48,7 +56,7 @@ import Testing
         var bytes = try Self.record(mallory, seq: 9, address: "127.0.0.1:40004").encoded()
         bytes[1 + 4 + "test-net".utf8.count + 32] ^= 0x10
         try Self.send(.request(own: try PeerRecord(decoding: bytes[...])), over: &session, to: peer)
-        #expect(await eventually { await a.node.currentCounters.recordsForged == 2 })
+        #expect(await eventually(timeout: .seconds(30)) { await a.node.currentCounters.recordsForged == 2 })
         #expect(await a.node.router.score(mallory.publicKey) < scoreBefore)
         #expect(await a.node.router.score(mallory.publicKey) < 0)
         #expect(await a.node.addressBook.entry(try NetAddress(parsing: "127.0.0.1:40003")) == nil)
@@ -57,7 +65,7 @@ import Testing
     }
 
     @Test func privateAddressesAreRefusedOnANetworkThatDoesNotAllowThem() async throws {
-        var strict = NodeHarnessForTests.testConfiguration()
+        var strict = Self.patientConfiguration()
         strict.allowPrivateAddresses = false
         let a = try await NodeHarnessForTests(configuration: strict)
         defer { Task { await a.shutdown() } }
@@ -67,11 +75,11 @@ import Testing
         let peer = try await RawPeerForTests.connect(to: a.address, loop: loop)
         var session = try await HostileInputTests.handshake(peer, key: key)
         try Self.send(.request(own: try Self.record(key, seq: 1, address: "192.168.7.7:7700")), over: &session, to: peer)
-        #expect(await eventually { await a.node.currentCounters.recordsRefused == 1 })
+        #expect(await eventually(timeout: .seconds(30)) { await a.node.currentCounters.recordsRefused == 1 })
         #expect(await a.node.addressBook.entry(try NetAddress(parsing: "192.168.7.7:7700")) == nil)
         // A public address from the same peer is fine.
         try Self.send(.request(own: try Self.record(key, seq: 2, address: "203.0.113.77:7700")), over: &session, to: peer)
-        #expect(await eventually { await a.node.currentCounters.recordsAccepted == 1 })
+        #expect(await eventually(timeout: .seconds(30)) { await a.node.currentCounters.recordsAccepted == 1 })
         #expect(await a.node.addressBook.entry(try NetAddress(parsing: "203.0.113.77:7700"))?.identity == key.publicKey)
         #expect(!peer.isClosed)
     }
@@ -87,9 +95,9 @@ import Testing
         let first = try #require(await a!.node.ownRecord)
         #expect(first.hasValidSignature && first.publicKey == key.publicKey)
         #expect(first.addresses.map(\.description) == [a!.address])
-        #expect(await eventually { await a!.node.connectedPeers == [b.key.publicKey] })
+        #expect(await eventually(timeout: .seconds(30)) { await a!.node.connectedPeers == [b.key.publicKey] })
         // b learned a's record from a's request.
-        #expect(await eventually { await b.node.peerRecords.record(for: key.publicKey)?.seq == first.seq })
+        #expect(await eventually(timeout: .seconds(30)) { await b.node.peerRecords.record(for: key.publicKey)?.seq == first.seq })
         await a!.shutdown()
         a = nil
         // Restarted without seeds: the record's seq rises, and b (the saved anchor) is dialed again.
@@ -97,7 +105,7 @@ import Testing
         let second = try #require(await a!.node.ownRecord)
         #expect(second.seq > first.seq)
         #expect(a!.logs.contains("dialing anchors first", "count=1"))
-        #expect(await eventually { await a!.node.connectedPeers == [b.key.publicKey] })
+        #expect(await eventually(timeout: .seconds(30)) { await a!.node.connectedPeers == [b.key.publicKey] })
         await a!.shutdown()
     }
 }
