@@ -61,7 +61,8 @@ def resign(b):
 invalid = [
     ("unknown version", resign(body("chorus-devnet", pk1, 1, 0, 1, [], [], version=2)), "unknown-version"),
     ("role 3", resign(body("chorus-devnet", pk1, 1, 0, 3, [], [])), "invalid-value"),
-    ("addresses out of order", resign(body("chorus-devnet", pk1, 1, 0, 1, ["9.9.9.9:1", "10.0.0.1:1"][::-1][::-1], [])),
+    # "9.9.9.9:1" sorts after "10.0.0.1:1" bytewise ('9' > '1'), so this order is wrong:
+    ("addresses out of order", resign(body("chorus-devnet", pk1, 1, 0, 1, ["9.9.9.9:1", "10.0.0.1:1"], [])),
      "invalid-value"),
     ("duplicate model", resign(body("chorus-devnet", pk1, 1, 0, 1, [], ["a", "a"])), "invalid-value"),
     ("non-canonical address", resign(body("chorus-devnet", pk1, 1, 0, 1, ["010.0.0.1:1"], [])), "invalid-value"),
@@ -72,9 +73,6 @@ invalid = [
     ("truncated signature", enc[:-1].hex(), "truncated"),
     ("trailing byte", (enc + b"\x00").hex(), "trailing-bytes"),
 ]
-# "9.9.9.9:1" sorts after "10.0.0.1:1" bytewise ('9' > '1'), so this order is wrong:
-invalid[2] = ("addresses out of order", resign(body("chorus-devnet", pk1, 1, 0, 1, ["9.9.9.9:1", "10.0.0.1:1"], [])),
-              "invalid-value")
 
 # Decodes, but the signature does not verify: the record is forged.
 tampered_seq = bytearray(enc)
