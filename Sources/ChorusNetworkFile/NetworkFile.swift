@@ -8,17 +8,28 @@ public import ChorusProtocol
 public enum NetworkFile {
     /// Reads and parses the file at `path`.
     public static func load(path: String) throws(NetworkFileError) -> NetworkParameters {
+        try loadDocument(path: path).parameters
+    }
+
+    /// Parses network-file text; `file` names the source in errors.
+    public static func parse(_ text: String, file: String) throws(NetworkFileError) -> NetworkParameters {
+        try parseDocument(text, file: file).parameters
+    }
+
+    /// Reads the file at `path`: the consensus parameters and the bootstrap settings.
+    public static func loadDocument(path: String) throws(NetworkFileError) -> (parameters: NetworkParameters, bootstrap: NetworkBootstrap) {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
             throw NetworkFileError(file: path, key: "", expected: "a readable UTF-8 file", found: "\(error.localizedDescription)")
         }
-        return try parse(text, file: path)
+        return try parseDocument(text, file: path)
     }
 
-    /// Parses network-file text; `file` names the source in errors.
-    public static func parse(_ text: String, file: String) throws(NetworkFileError) -> NetworkParameters {
+    /// Parses network-file text into the consensus parameters and the bootstrap settings.
+    public static func parseDocument(_ text: String, file: String) throws(NetworkFileError)
+        -> (parameters: NetworkParameters, bootstrap: NetworkBootstrap) {
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -34,6 +45,11 @@ public enum NetworkFile {
         let genesis = try root.unixMs("genesis_time")
         let voteThreshold = try root.ratio("vote_threshold")
         let initialModel = try root.optionalString("initial_model")
+        let seeds = try root.optionalStrings("seeds") ?? []
+        for (i, seed) in seeds.enumerated() where !NetworkBootstrap.isHostPort(seed) {
+            throw root.error("seeds[\(i)]", expected: "\"a.b.c.d:port\" or \"[v6]:port\" with a port of 1-65535", found: "\"\(seed)\"")
+        }
+        let bootstrap = NetworkBootstrap(seeds: seeds, allowPrivateAddresses: try root.optionalBool("allow_private_addresses") ?? false)
 
         var stagesTable = try root.table("stages")
         let stages = StageDurations(
@@ -93,10 +109,10 @@ public enum NetworkFile {
         try root.finish()
 
         do {
-            return try NetworkParameters(
+            return (try NetworkParameters(
                 networkID: networkID, genesisUnixMs: genesis, stages: stages, referenceGenerationMs: reference,
                 genesisParticipants: participants, models: models, initialModelID: initialModel, voteThreshold: voteThreshold,
-                beaconMinRevealShare: minRevealShare, delegation: delegation, caps: caps, confirmation: confirmation)
+                beaconMinRevealShare: minRevealShare, delegation: delegation, caps: caps, confirmation: confirmation), bootstrap)
         } catch {
             switch error {
             case let .invalidParameter(key, expected, found):

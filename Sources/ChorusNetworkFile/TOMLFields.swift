@@ -70,6 +70,25 @@ struct TOMLFields {
         throw error(key, expected: expected, found: Self.describe(value))
     }
 
+    mutating func optionalBool(_ key: String) throws(NetworkFileError) -> Bool? {
+        guard has(key) else { return nil }
+        let value = try value(key, expected: "true or false")
+        guard let b = value.bool else { throw error(key, expected: "true or false", found: Self.describe(value)) }
+        return b
+    }
+
+    mutating func optionalStrings(_ key: String) throws(NetworkFileError) -> [String]? {
+        guard has(key) else { return nil }
+        let value = try value(key, expected: "an array of strings")
+        guard let array = value.array else { throw error(key, expected: "an array of strings", found: Self.describe(value)) }
+        var out: [String] = []
+        for (i, element) in array.enumerated() {
+            guard let s = element.string else { throw error("\(key)[\(i)]", expected: "a string", found: Self.describe(element)) }
+            out.append(s)
+        }
+        return out
+    }
+
     mutating func table(_ key: String) throws(NetworkFileError) -> TOMLFields {
         let value = try value(key, expected: "a table [\(keyPath(key))]")
         guard let t = value.table else { throw error(key, expected: "a table [\(keyPath(key))]", found: Self.describe(value)) }

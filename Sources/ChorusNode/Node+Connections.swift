@@ -58,8 +58,10 @@ extension Node {
 
     private func temporaryLinkMessage(_ link: PeerLink, _ bytes: ArraySlice<UInt8>) {
         guard bytes.first == Self.peerExchangeTag, let identity = link.remote?.identity,
-              (try? PeerExchangeMessage(decoding: bytes.dropFirst())) == .request else { return }
-        let answer = PeerExchangeMessage.addresses(addressesToShare(with: identity))
+              case let .request(own)? = try? PeerExchangeMessage(decoding: bytes.dropFirst()) else { return }
+        // File the newcomer's record, so this node (and whoever it tells) can dial it later.
+        if let own, own.publicKey == identity, let source = link.remoteAddress?.host { consider([own], from: identity, source: source) }
+        let answer = PeerExchangeMessage.records(recordsToShare(with: identity))
         link.send([Self.peerExchangeTag] + answer.encoded(), priority: .control)
         link.close(.inboundLimit)
     }

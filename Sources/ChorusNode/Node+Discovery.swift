@@ -30,6 +30,29 @@ extension Node {
         try store.load(now: now, unixNow: unixNow)
     }
 
+    /// Outbound peers saved at stop and dialed first at the next start (Bitcoin Core keeps 2).
+    static let anchorCount = 2
+
+    /// Dials the previous run's outbound peers before anyone else (a warm restart).
+    func loadAnchors() {
+        guard let addressStore else { return }
+        do {
+            let anchors = try takeAnchors(addressStore)
+            manager.addAnchors(anchors.map { ($0.0, $0.1) })
+            if !anchors.isEmpty { logger.info("dialing anchors first", metadata: ["count": "\(anchors.count)"]) }
+        } catch {
+            logger.error("cannot read the anchors", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private nonisolated func takeAnchors(_ store: AddressBookStore) throws(StoreError) -> [(NetAddress, Ed25519.PublicKey)] {
+        try store.takeAnchors()
+    }
+
+    func saveAnchors() {
+        addressStore?.saveAnchors(Array(manager.outboundSessionAddresses.prefix(Self.anchorCount)))
+    }
+
     func saveAddressBook() {
         guard let addressStore else { return }
         let current = Set(addressBook.entries.map(\.address))
@@ -70,10 +93,11 @@ extension Node {
     static func unixSeconds() -> UInt64 { UInt64(max(0, Date().timeIntervalSince1970)) }
 }
 
-/// Peer exchange (Specs/gossip.md §5): right after an outbound session comes up the node asks the
-/// peer for addresses; a peer answers at most once a minute per asker, with up to 32 addresses it
-/// has connected to; answers nobody asked for are ignored. Private and loopback addresses are
-/// accepted only on networks configured for them.
+/// Peer exchange with signed peer records (Specs/gossip.md §5): right after an outbound session
+/// comes up the node asks the peer for records, sending its own; a peer answers at most once a
+/// minute per asker with up to 32 records (its own, its peers', then a sample of those it holds);
+/// answers nobody asked for are ignored. A record is filed only if it verifies and is newer than
+/// the one held; a forged one lowers the relaying peer's gossip score.
 extension Node {
     /// The session-message protocol tag of peer exchange.
     public static let peerExchangeTag: UInt8 = 3
@@ -85,62 +109,122 @@ extension Node {
         }
     }
 
+    /// Signs this node's record for this run: its advertised address, role and models, with a seq
+    /// above every earlier run's (persisted in the address-book store; the Unix-ms clock otherwise).
+    func publishOwnRecord() {
+        guard let own = advertisedAddress.flatMap({ try? NetAddress(parsing: $0) }) else { return }
+        let nowMs = Self.unixMilliseconds()
+        var seq = nowMs
+        if let addressStore {
+            do { seq = try nextRecordSequence(addressStore, floor: nowMs) } catch {
+                logger.error("cannot persist the peer-record seq; using the clock", metadata: ["error": "\(error)"])
+            }
+        }
+        do {
+            ownRecord = try PeerRecord(signingWith: signingKey, networkID: configuration.networkID, seq: seq, issuedAtMs: nowMs,
+                                       role: configuration.role, addresses: [own], models: configuration.servedModels)
+        } catch {
+            logger.error("cannot sign the peer record", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private nonisolated func nextRecordSequence(_ store: AddressBookStore, floor: UInt64) throws(StoreError) -> UInt64 {
+        try store.nextRecordSequence(floor: floor)
+    }
+
     func askForAddresses(_ peer: Ed25519.PublicKey) {
         awaitingAddresses.insert(peer)
-        send(PeerExchangeMessage.request.encoded(), tag: Self.peerExchangeTag, to: peer, priority: .control)
+        send(PeerExchangeMessage.request(own: ownRecord).encoded(), tag: Self.peerExchangeTag, to: peer, priority: .control)
     }
 
     private func receivedPeerExchange(_ bytes: ArraySlice<UInt8>, from peer: Ed25519.PublicKey) {
         let message: PeerExchangeMessage
         do { message = try PeerExchangeMessage(decoding: bytes) } catch {
+            if case .unknownVersion = error {
+                counters.peerExchangeRefused += 1  // an older or newer peer: not an offence
+                return
+            }
             misbehaved(peer, because: "malformed peer exchange message: \(error)")
             return
         }
         switch message {
-        case .request:
+        case let .request(own):
+            if let own {
+                // The asker's own record must be the asker's: anything else is forged.
+                if own.publicKey == peer { consider([own], from: peer) } else { consider(forged: peer) }
+            }
             let clock = ContinuousClock.now
             if let last = lastAddressAnswer[peer], last.duration(to: clock) < Self.peerExchangeInterval {
                 counters.peerExchangeRefused += 1
                 return
             }
             lastAddressAnswer[peer] = clock
-            send(PeerExchangeMessage.addresses(addressesToShare(with: peer)).encoded(), tag: Self.peerExchangeTag, to: peer, priority: .control)
-        case let .addresses(list):
+            send(PeerExchangeMessage.records(recordsToShare(with: peer)).encoded(), tag: Self.peerExchangeTag, to: peer, priority: .control)
+        case let .records(list):
             guard awaitingAddresses.remove(peer) != nil else {
                 counters.peerExchangeRefused += 1
                 return
             }
-            guard let source = manager.establishedPeers[peer].flatMap({ links[$0]?.remoteAddress?.host }) else { return }
-            let acceptable = list.filter { configuration.allowPrivateAddresses || !$0.address.isPrivateOrLoopback }
-            counters.addressesLearned += acceptable.count
-            learnAddresses(acceptable.map { ($0.address, $0.identity) }, from: source)
+            consider(list, from: peer)
         }
     }
 
-    /// Up to 32 addresses: this node's and its current peers' dialable addresses, then a random
-    /// sample of the address book (tried entries first); never the asker's own.
-    func addressesToShare(with asker: Ed25519.PublicKey) -> [PeerExchangeMessage.PeerAddress] {
-        var chosen: [NetAddress: Ed25519.PublicKey?] = [:]
-        for (identity, id) in manager.establishedPeers where identity != asker {
-            guard let link = links[id] else { continue }
-            let dialable = link.direction == .outbound ? manager.connections[id]?.address
-                : link.remote?.listenAddress.flatMap { try? NetAddress(parsing: $0) }
-            if let dialable { chosen[dialable] = identity }
+    /// Offers `records` relayed by `peer` to the record book and files the accepted ones' addresses.
+    func consider(_ records: [PeerRecord], from peer: Ed25519.PublicKey) {
+        guard let source = manager.establishedPeers[peer].flatMap({ links[$0]?.remoteAddress?.host }) else { return }
+        consider(records, from: peer, source: source)
+    }
+
+    /// As above, with the relaying peer's host (`source`, the bucket group it speaks for) given.
+    func consider(_ records: [PeerRecord], from peer: Ed25519.PublicKey, source: NetAddress.Host) {
+        let nowMs = Self.unixMilliseconds()
+        for record in records {
+            switch peerRecords.consider(record, nowMs: nowMs) {
+            case .accepted:
+                counters.recordsAccepted += 1
+                counters.addressesLearned += record.addresses.count
+                learnAddresses(record.addresses.map { ($0, record.publicKey) }, from: source)
+            case .stale:
+                counters.recordsStale += 1
+            case .forged:
+                consider(forged: peer)
+            case .own:
+                break
+            case .wrongNetwork, .fromTheFuture, .privateAddress:
+                counters.recordsRefused += 1
+            }
         }
-        if let own = advertisedAddress.flatMap({ try? NetAddress(parsing: $0) }) { chosen[own] = publicKey }
-        // Then a random sample of the book, tried entries first: addresses nobody has connected to
-        // yet must spread too, or a newcomer that only dials out would never be dialed.
-        var tried: [AddressBook.Entry] = [], untried: [AddressBook.Entry] = []
-        for entry in addressBook.entries where entry.identity != asker && chosen[entry.address] == nil {
-            if entry.tried { tried.append(entry) } else { untried.append(entry) }
+    }
+
+    private func consider(forged peer: Ed25519.PublicKey) {
+        counters.recordsForged += 1
+        logger.notice("forged peer record", metadata: ["peer": "\(peer.hex.prefix(16))"])
+        performGossip(router.penalize(peer))
+    }
+
+    /// Up to 32 records: this node's, its current peers', then a random sample of the others held
+    /// (those whose addresses are in the tried table first); never the asker's own.
+    func recordsToShare(with asker: Ed25519.PublicKey) -> [PeerRecord] {
+        var chosen: [PeerRecord] = ownRecord.map { [$0] } ?? []
+        var taken: Set<Ed25519.PublicKey> = [publicKey, asker]
+        for identity in manager.establishedPeers.keys.sorted() where !taken.contains(identity) {
+            if let record = peerRecords.record(for: identity) { chosen.append(record); taken.insert(identity) }
+        }
+        var tried: [PeerRecord] = [], untried: [PeerRecord] = []
+        for record in peerRecords.all where !taken.contains(record.publicKey) {
+            let isTried = record.addresses.contains { addressBook.entry($0)?.tried == true }
+            if isTried { tried.append(record) } else { untried.append(record) }
         }
         tried.shuffle(using: &discoveryRNG)
         untried.shuffle(using: &discoveryRNG)
-        for entry in tried.prefix(16) + untried where chosen.count < PeerExchangeMessage.maxAddresses {
-            chosen[entry.address] = entry.identity
+        // Records nobody has connected to yet must spread too, or a newcomer that only dials out
+        // would never be dialed.
+        for record in tried.prefix(16) + untried where chosen.count < PeerExchangeMessage.maxRecords {
+            chosen.append(record)
         }
-        var list = chosen.map { PeerExchangeMessage.PeerAddress(address: $0.key, identity: $0.value) }
-        list.shuffle(using: &discoveryRNG)
-        return Array(list.prefix(PeerExchangeMessage.maxAddresses))
+        chosen.shuffle(using: &discoveryRNG)
+        return Array(chosen.prefix(PeerExchangeMessage.maxRecords))
     }
+
+    static func unixMilliseconds() -> UInt64 { UInt64(max(0, Date().timeIntervalSince1970 * 1000)) }
 }

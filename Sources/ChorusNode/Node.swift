@@ -56,6 +56,9 @@ public actor Node {
     var savedAddresses: Set<NetAddress> = []
     var discoveryRNG: SplitMix64
     var awaitingAddresses: Set<Ed25519.PublicKey> = []
+    /// Signed peer records heard of (newest per key), and this node's own (nil without an address).
+    var peerRecords: PeerRecordBook
+    var ownRecord: PeerRecord?
     var lastAddressAnswer: [Ed25519.PublicKey: ContinuousClock.Instant] = [:]
     var ticks = 0
     /// Epochs (Node+Epochs.swift): nil until `attachEpochs`.
@@ -96,6 +99,8 @@ public actor Node {
         self.addressStore = addressStore
         self.addressBook = AddressBook(key: SecureRandom.bytes32())
         self.discoveryRNG = SplitMix64(seed: seed ^ 0x5851_f42d_4c95_7f2d)
+        self.peerRecords = PeerRecordBook(localIdentity: signingKey.publicKey, settings: .init(
+            networkID: configuration.networkID, allowPrivateAddresses: configuration.allowPrivateAddresses))
         self.statementPolicy = statements?.policy ?? StatementPolicy(networkID: configuration.networkID, allowedTypes: nil)
     }
 
@@ -130,6 +135,7 @@ public actor Node {
             return host == "0.0.0.0" || host == "::" ? nil : listener.localAddress.description
         }
         loadAddressBook()
+        publishOwnRecord()
         var candidates: [(NetAddress, Ed25519.PublicKey?)] = []
         if let peerStore {
             do {
@@ -146,6 +152,7 @@ public actor Node {
         }
         candidates += seeds
         manager.addCandidates(candidates)
+        loadAnchors()
         for (address, identity) in candidates {
             addressBook.add(address, identity: identity, source: address.host, now: now())
         }
@@ -186,6 +193,7 @@ public actor Node {
         heartbeatTimer?.close()
         heartbeatTimer = nil
         peerStore?.saveScores(router.scores)
+        saveAnchors()
         saveAddressBook()
         syncTimer?.close()
         syncTimer = nil

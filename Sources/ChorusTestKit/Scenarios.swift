@@ -14,6 +14,10 @@ public enum Scenarios {
         public var rpcsPerNodePerMessage: Double
         public var messagesLost: Int
         public var eventsProcessed: Int
+        /// IWANT promises broken, summed over the honest nodes (lost packets break honest ones too).
+        public var brokenPromises = 0
+        /// At the end: (honest node, adversary) pairs where the adversary sits in the honest node's mesh.
+        public var meshLinksToAdversaries = 0
     }
 
     /// `messages` payloads of `payloadBytes`, one every 100 ms from random nodes, checked against a 2 s
@@ -21,14 +25,18 @@ public enum Scenarios {
     /// message every 200 ms flows, so the measured messages see the steady state.
     public static func gossipPropagation(nodes: Int, messages: Int = 20, payloadBytes: Int = 1024,
                                          network: NetworkModel = .lan, settings: GossipSettings = .init(),
+                                         adversaries: [Int: any GossipAdversary] = [:],
                                          seed: UInt64) -> GossipPropagationResult {
         var config = Simulation.Configuration(nodes: nodes, seed: seed)
         config.network = network
         config.gossip = settings
+        config.adversaries = adversaries
         let sim = Simulation(config)
+        // Honest nodes publish, and propagation is measured over honest receivers only.
+        let honest = (0..<nodes).filter { adversaries[$0] == nil }
         func publish(at time: MonotonicTime, tag: Int) {
             sim.schedule(at: time) { s in
-                let publisher = Int(Simulation.derive(seed, 20, UInt64(bitPattern: Int64(tag))) % UInt64(nodes))
+                let publisher = honest[Int(Simulation.derive(seed, 20, UInt64(bitPattern: Int64(tag))) % UInt64(honest.count))]
                 s.publish(from: publisher, payload: s.payload(bytes: payloadBytes, tag: tag))
             }
         }
@@ -40,11 +48,19 @@ public enum Scenarios {
         for k in 0..<messages { publish(at: start + .milliseconds(100 * Int64(k)), tag: k) }
         let deadline = Duration.seconds(2)
         sim.run(for: .milliseconds(100 * Int64(messages)) + deadline)
-        return GossipPropagationResult(
+        var result = GossipPropagationResult(
             nodes: nodes, seed: seed, deadlineMs: Double(deadline.nanoseconds) / 1e6,
-            propagation: sim.propagation(messages: first..<sim.publishedCount, deadline: deadline),
+            propagation: sim.propagation(messages: first..<sim.publishedCount, deadline: deadline,
+                                         receivers: adversaries.isEmpty ? nil : { _ in honest }),
             rpcsPerNodePerMessage: Double(sim.gossipRPCsSent - rpcsBefore) / Double(nodes * max(messages, 1)),
             messagesLost: sim.messagesLost, eventsProcessed: sim.eventsProcessed)
+        for node in honest {
+            guard let router = sim.router(of: node) else { continue }
+            result.brokenPromises += router.counters.brokenPromises
+            let mesh = router.mesh[config.topic] ?? []
+            result.meshLinksToAdversaries += adversaries.keys.filter { mesh.contains(sim.ids[$0]) }.count
+        }
+        return result
     }
 
     // MARK: - Crash detection

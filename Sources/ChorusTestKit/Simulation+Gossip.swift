@@ -63,8 +63,9 @@ extension Simulation {
         var i = 0
         while i < pending.count {
             switch pending[i] {
-            case let .send(peer, rpc):
-                if let j = idIndex[peer], linkUp.contains(edgeKey(node, j)) {
+            case let .send(peer, honest):
+                if let j = idIndex[peer], linkUp.contains(edgeKey(node, j)),
+                   let rpc = configuration.adversaries[node].map({ $0.outgoing(honest, from: node, to: j) }) ?? honest {
                     gossipRPCsSent += 1
                     if let at = network.arrival(from: node, to: j, now: now) { queue.push(.gossip(from: node, to: j, rpc), at: at) }
                 }

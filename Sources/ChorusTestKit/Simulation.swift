@@ -29,6 +29,8 @@ public final class Simulation {
         /// Random overlay: each node opens this many sessions (so ~2× as many per node on average).
         public var gossipOutboundDegree = 8
         public var topic: Topic = "sim"
+        /// Nodes that misbehave: their routers' RPCs pass through the adversary before the network.
+        public var adversaries: [Int: any GossipAdversary] = [:]
 
         public init(nodes: Int, seed: UInt64) {
             self.nodes = nodes

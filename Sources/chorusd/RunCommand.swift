@@ -30,7 +30,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Dial host:port at start, besides remembered peers (repeatable).")
     var seed: [String] = []
 
-    @Option(name: .long, help: "Follow the epochs of this network file (Network/<name>/network.toml).")
+    @Option(name: .long, help: "Follow the epochs of this network file (Network/<name>/network.toml); its seeds are dialed too.")
     var networkFile: String?
 
     @Option(name: .long, help: "Log format: text or json (one object per line on stderr).")
@@ -58,6 +58,15 @@ struct RunCommand: AsyncParsableCommand {
         do { configuration = try ConfigFile.load(directory.configFile) } catch { throw DaemonFailure.failed("\(error)") }
         if !listen.isEmpty { configuration.listen = listen }
         configuration.seeds += seed
+        // The network file's seeds and address policy apply to every node of the network.
+        var network: (parameters: NetworkParameters, bootstrap: NetworkBootstrap)?
+        if let path = networkFile {
+            do { network = try NetworkFile.loadDocument(path: path) } catch { throw DaemonFailure.failed("\(error)") }
+        }
+        if let bootstrap = network?.bootstrap {
+            configuration.seeds += bootstrap.seeds.filter { !configuration.seeds.contains($0) }
+            configuration.allowPrivateAddresses = configuration.allowPrivateAddresses || bootstrap.allowPrivateAddresses
+        }
         let key: Ed25519.SigningKey
         do { key = try KeyFile.read(directory.keyFile) } catch { throw DaemonFailure.failed("\(error)") }
 
@@ -82,9 +91,7 @@ struct RunCommand: AsyncParsableCommand {
         let node = Node(configuration: configuration, signingKey: key, peerStore: peerStore, statements: statements,
                         addressBook: addresses, loop: loop, logger: logger)
         var engine: EpochEngine?
-        if let path = networkFile {
-            let parameters: NetworkParameters
-            do { parameters = try NetworkFile.load(path: path) } catch { throw DaemonFailure.failed("\(error)") }
+        if let path = networkFile, let parameters = network?.parameters {
             guard parameters.networkID == configuration.networkID else {
                 throw DaemonFailure.failed("\(path) is for network \"\(parameters.networkID)\" but this node is on \"\(configuration.networkID)\"")
             }

@@ -55,10 +55,12 @@ import Testing
         defer { loop.shutdown() }
         let peer = try await RawPeerForTests.connect(to: a.address, loop: loop)
         var session = try await HostileInputTests.handshake(peer)
-        let answer = PeerExchangeMessage.addresses([.init(address: try NetAddress(parsing: "10.9.9.9:7700"), identity: nil)])
+        let record = try PeerRecord(signingWith: .generate(), networkID: "test-net", seq: 1, issuedAtMs: Node.unixMilliseconds(),
+                                    role: .full, addresses: [try NetAddress(parsing: "10.9.9.9:7700")], models: [])
+        let answer = PeerExchangeMessage.records([record])
         for frame in try session.seal(message: [Node.peerExchangeTag] + answer.encoded()) { peer.write(frame) }
         for _ in 0..<3 {
-            for frame in try session.seal(message: [Node.peerExchangeTag] + PeerExchangeMessage.request.encoded()) { peer.write(frame) }
+            for frame in try session.seal(message: [Node.peerExchangeTag] + PeerExchangeMessage.request(own: nil).encoded()) { peer.write(frame) }
         }
         // One unsolicited answer and two requests within the minute are refused; one request is answered.
         #expect(await eventually { await a.node.currentCounters.peerExchangeRefused == 3 })

@@ -10,7 +10,7 @@ import Testing
         let p = r.propagation
         print("[sim] gossip 1000 nodes seed \(seed): latency p50 \(p.latencyMs.p50) ms p99 \(p.latencyMs.p99) ms",
               "max \(p.latencyMs.max) ms; duplicates/node/message \(p.duplicatesPerNodeMean) (max \(p.duplicatesPerNodeMax));",
-              "completeness \(p.completeness); RPCs/node/message \(r.rpcsPerNodePerMessage)")
+              "completeness \(p.completeness); RPCs/node/message \(r.rpcsPerNodePerMessage); broken IWANT promises \(r.brokenPromises)")
         #expect(p.completeness == 1, "seed \(seed)")
         #expect(p.lateOrMissing == 0, "seed \(seed)")
         #expect(p.duplicatesPerNodeMean <= 1.5, "seed \(seed)")

@@ -50,6 +50,9 @@ public struct ConnectionManager: Sendable {
         var identity: Ed25519.PublicKey?
         var failures = 0
         var nextDialAt: MonotonicTime = .zero
+        /// An outbound peer of the previous run (Bitcoin Core's anchors): dialed before the others,
+        /// so a restarted node is back with peers it trusted rather than whoever filled its book.
+        var isAnchor = false
     }
 
     public let settings: ConnectionSettings
@@ -98,6 +101,21 @@ public struct ConnectionManager: Sendable {
                 candidates[address] = Candidate(identity: identity)
             }
         }
+    }
+
+    /// Adds the outbound peers of the previous run as candidates dialed before all others (while
+    /// eligible: not in backoff, banned or connected).
+    public mutating func addAnchors(_ addresses: [(NetAddress, Ed25519.PublicKey?)]) {
+        addCandidates(addresses)
+        for (address, _) in addresses where candidates[address] != nil { candidates[address]?.isAnchor = true }
+    }
+
+    /// The addresses of the established outbound sessions, to be saved as the next run's anchors.
+    public var outboundSessionAddresses: [(NetAddress, Ed25519.PublicKey)] {
+        sessions.compactMap { entry -> (NetAddress, Ed25519.PublicKey)? in
+            guard let c = connections[entry.value], c.direction == .outbound else { return nil }
+            return (c.address, entry.key)
+        }.sorted { $0.0 < $1.0 }
     }
 
     /// Periodic maintenance: handshake deadlines, ban expiry, and dialing up to the outbound target.
@@ -269,7 +287,9 @@ public struct ConnectionManager: Sendable {
                 && !((bannedHosts[address.host].map { $0 > now }) ?? false)
         }.map(\.key).sorted()
         while outbound < settings.outboundTarget, !eligible.isEmpty {
-            let address = eligible.remove(at: Int(rng.next() % UInt64(eligible.count)))
+            let anchors = eligible.indices.filter { candidates[eligible[$0]]?.isAnchor == true }
+            let pick = anchors.isEmpty ? Int(rng.next() % UInt64(eligible.count)) : anchors[0]
+            let address = eligible.remove(at: pick)
             let id = allocateID()
             connections[id] = Connection(id: id, direction: .outbound, address: address, state: .dialing)
             directives.append(.dial(id, address))

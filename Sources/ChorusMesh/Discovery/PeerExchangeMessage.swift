@@ -2,37 +2,32 @@ import ChorusCrypto
 import ChorusWire
 
 /// Peer exchange (Specs/gossip.md §5, "Peer exchange"), carried in session messages with protocol
-/// tag 3: a request for addresses, and an answer listing dialable addresses with the identity
-/// expected there when known.
+/// tag 3. Version 2 carries signed peer records instead of bare addresses: the asker sends its own
+/// record with its request (so a newcomer that only dials out still becomes known), and the answer
+/// lists records the answerer holds, each signed by the node it describes.
 public enum PeerExchangeMessage: Sendable, Equatable {
-    case request
-    case addresses([PeerAddress])
+    /// A request for records, with the asker's own record when it has a dialable address.
+    case request(own: PeerRecord?)
+    case records([PeerRecord])
 
-    public struct PeerAddress: Sendable, Equatable {
-        public let address: NetAddress
-        public let identity: Ed25519.PublicKey?
-        public init(address: NetAddress, identity: Ed25519.PublicKey?) {
-            self.address = address
-            self.identity = identity
-        }
-    }
-
-    public static let wireVersion: UInt8 = 1
-    /// Addresses in one answer.
-    public static let maxAddresses = 32
+    /// Version 1 carried unsigned addresses; it is refused as an unknown version.
+    public static let wireVersion: UInt8 = 2
+    /// Records in one answer.
+    public static let maxRecords = 32
+    /// The smallest record encoding: version, empty network id prefix, key, seq, issued-at, role,
+    /// two empty arrays, signature.
+    static let minRecordSize = 1 + 4 + 32 + 8 + 8 + 1 + 4 + 4 + 64
 
     public func encoded() -> [UInt8] {
         var w = WireWriter()
         w.writeU8(Self.wireVersion)
         switch self {
-        case .request:
+        case let .request(own):
             w.writeU8(1)
-        case let .addresses(list):
+            w.writeOptional(own) { $1.encode(into: &$0) }
+        case let .records(list):
             w.writeU8(2)
-            w.writeArray(list) { w, entry in
-                w.writeString(entry.address.description)
-                w.writeOptional(entry.identity) { $0.writePublicKey($1) }
-            }
+            w.writeArray(list) { $1.encode(into: &$0) }
         }
         return w.bytes
     }
@@ -45,22 +40,16 @@ public enum PeerExchangeMessage: Sendable, Equatable {
         }
         switch try r.readU8(field: "px.kind") {
         case 1:
-            self = .request
+            self = .request(own: try r.readOptional(field: "px.own") { (r: inout WireReader) throws(WireError) in
+                try PeerRecord(reading: &r)
+            })
         case 2:
-            self = .addresses(try r.readArray(field: "px.addresses", maxCount: Self.maxAddresses, minElementSize: 5) {
-                (r: inout WireReader) throws(WireError) -> PeerAddress in
-                let text = try r.readString(field: "px.address", maxLength: 64)
-                let address: NetAddress
-                do { address = try NetAddress(parsing: text) } catch {
-                    throw .invalidValue(field: "px.address", reason: "\(error)")
-                }
-                let identity = try r.readOptional(field: "px.identity") { (r: inout WireReader) throws(WireError) in
-                    try r.readPublicKey(field: "px.identity")
-                }
-                return PeerAddress(address: address, identity: identity)
+            self = .records(try r.readArray(field: "px.records", maxCount: Self.maxRecords, minElementSize: Self.minRecordSize) {
+                (r: inout WireReader) throws(WireError) -> PeerRecord in
+                try PeerRecord(reading: &r)
             })
         case let kind:
-            throw .invalidValue(field: "px.kind", reason: "expected 1 (request) or 2 (addresses), got \(kind)")
+            throw .invalidValue(field: "px.kind", reason: "expected 1 (request) or 2 (records), got \(kind)")
         }
         try r.finish()
     }

@@ -31,6 +31,10 @@ public struct GossipRouter: Sendable {
         public var iwantRefusedOverLimit = 0
         public var ihaveIgnored = 0
         public var graftsDuringBackoff = 0
+        /// IHAVEs whose announced message never came after we asked for it (IWANT) in time.
+        public var brokenPromises = 0
+        /// Offences reported by the application (`penalize`), e.g. forged peer records.
+        public var applicationPenalties = 0
         /// Mesh links this node made lazy (choke sent) and eager again (unchoke sent).
         public var chokes = 0
         public var unchokes = 0
@@ -68,6 +72,9 @@ public struct GossipRouter: Sendable {
     private var pending: [Bytes32: Pending] = [:]
     /// Who sent us each recent message (so we never send it back to them).
     private var receivedFrom: [Bytes32: Set<PeerID>] = [:]
+    /// IWANT promises (gossipsub v1.1): for each IHAVE we acted on, one id asked for, who announced
+    /// it and by when it must arrive. A peer that announces what it does not deliver is penalised.
+    private var promises: [Bytes32: (peer: PeerID, deadline: MonotonicTime)] = [:]
     private var heartbeatCount = 0
     private var lastHeartbeat: MonotonicTime?
     private var rng: SplitMix64
@@ -84,6 +91,15 @@ public struct GossipRouter: Sendable {
     public var connectedPeers: [PeerID] { peers.keys.sorted() }
     public func topics(of peer: PeerID) -> Set<Topic> { peers[peer]?.topics ?? [] }
     public func hasSeen(_ id: Bytes32) -> Bool { seen.contains(id) }
+
+    /// An offence seen by the application rather than the router (a forged peer record, say): adds
+    /// one to the peer's behaviour penalty (P7), so repeated offences prune, then disconnect it.
+    public mutating func penalize(_ peer: PeerID) -> [Directive] {
+        guard peers[peer] != nil else { return [] }
+        counters.applicationPenalties += 1
+        scores[peer, default: PeerScore()].behaviourPenalty += 1
+        return graylistCheck([peer])
+    }
 
     /// Restores scores persisted from an earlier run (so a restart does not forgive misbehaviour).
     public mutating func restoreScores(_ saved: [PeerID: PeerScore]) {
@@ -188,7 +204,7 @@ public struct GossipRouter: Sendable {
             }
         }
         for topic in rpc.unchoke { lazy[topic]?.remove(peer) }
-        for (topic, ids) in rpc.ihave { handleIHave(topic, ids, from: peer, reply: &reply) }
+        for (topic, ids) in rpc.ihave { handleIHave(topic, ids, from: peer, now: now, reply: &reply) }
         for id in rpc.iwant { handleIWant(id, from: peer, reply: &reply) }
         for message in rpc.messages { directives += handleMessage(message, from: peer, now: now, reply: &reply) }
         if !reply.isEmpty { directives.insert(.send(peer, reply), at: 0) }
@@ -304,6 +320,11 @@ public struct GossipRouter: Sendable {
             if heartbeatCount % settings.historyLength == 0 { peers[peer]?.retransmissions = [:] }
         }
         receivedFrom = receivedFrom.filter { seen.contains($0.key) }
+        for (id, promise) in promises.sorted(by: { $0.key < $1.key }) where promise.deadline <= now {
+            promises[id] = nil
+            counters.brokenPromises += 1
+            scores[promise.peer]?.behaviourPenalty += 1
+        }
         for (topic, entries) in backoff { backoff[topic] = entries.filter { $0.value > now } }
         directives += graylistCheck(peers.keys.sorted())
         return directives
@@ -316,6 +337,7 @@ public struct GossipRouter: Sendable {
     private mutating func handleMessage(_ message: GossipMessage, from peer: PeerID, now: MonotonicTime,
                                         reply: inout GossipRPC) -> [Directive] {
         receivedFrom[message.id, default: []].insert(peer)
+        promises[message.id] = nil
         if message.payload.count > settings.maxPayload {
             counters.invalid += 1
             scores[peer]?.topics[message.topic, default: .init()].invalidMessages += 1
@@ -391,7 +413,7 @@ public struct GossipRouter: Sendable {
         joinMesh(peer, topic: topic, now: now)
     }
 
-    private mutating func handleIHave(_ topic: Topic, _ ids: [Bytes32], from peer: PeerID, reply: inout GossipRPC) {
+    private mutating func handleIHave(_ topic: Topic, _ ids: [Bytes32], from peer: PeerID, now: MonotonicTime, reply: inout GossipRPC) {
         guard var state = peers[peer] else { return }
         guard subscriptions.contains(topic), score(peer) >= settings.score.gossipThreshold,
               state.ihaveThisHeartbeat < settings.maxIHaveMessages else {
@@ -399,16 +421,23 @@ public struct GossipRouter: Sendable {
             return
         }
         state.ihaveThisHeartbeat += 1
-        var wanted = false
+        var wanted: [Bytes32] = []
         for id in ids where !seen.contains(id) && pending[id] == nil && !reply.iwant.contains(id) {
             guard state.iwantAskedThisHeartbeat < settings.maxIHaveLength else { break }
             state.iwantAskedThisHeartbeat += 1
             reply.iwant.append(id)
-            wanted = true
+            wanted.append(id)
         }
         peers[peer] = state
+        // Track one of the asked ids, chosen at random so the announcer cannot tell which one it
+        // must deliver to escape the penalty.
+        if !wanted.isEmpty {
+            let tracked = wanted[Int(rng.next() % UInt64(wanted.count))]
+            if promises[tracked] == nil { promises[tracked] = (peer, now + settings.iwantFollowupTime) }
+        }
+        let wantedAny = !wanted.isEmpty
         // A lazy link announced what the eager ones did not bring: it is a better path, make it eager.
-        if wanted, settings.choking, lazy[topic]?.remove(peer) != nil {
+        if wantedAny, settings.choking, lazy[topic]?.remove(peer) != nil {
             reply.unchoke.append(topic)
             counters.unchokes += 1
         }
@@ -418,7 +447,9 @@ public struct GossipRouter: Sendable {
         guard let message = cache.get(id), var state = peers[peer] else { return }
         let sent = state.retransmissions[id, default: 0]
         guard sent < settings.gossipRetransmission else {
+            // Asking for one message again and again is an IWANT flood: refuse and penalise (P7).
             counters.iwantRefusedOverLimit += 1
+            scores[peer]?.behaviourPenalty += 1
             return
         }
         state.retransmissions[id] = sent + 1

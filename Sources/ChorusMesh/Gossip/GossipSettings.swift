@@ -28,8 +28,12 @@ public struct GossipSettings: Sendable, Equatable {
     public var maxIHaveLength = 5000
     /// At most this many ids in one IHAVE we send.
     public var maxIHaveAdvertised = 5000
-    /// A message is sent again in answer to IWANT at most this many times per peer.
+    /// A message is sent again in answer to IWANT at most this many times per peer; further
+    /// requests for it add to the asker's behaviour penalty.
     public var gossipRetransmission = 3
+    /// A message asked for with IWANT must arrive within this time, or the peer whose IHAVE
+    /// announced it gets a behaviour penalty (a broken promise).
+    public var iwantFollowupTime: Duration = .seconds(3)
     /// At most this many IDONTWANT ids remembered per peer.
     public var maxIDontWantPerPeer = 10_000
     /// Plumtree-style choking (gossip-anchors §5 item 7). A mesh link over which a duplicate payload

@@ -30,6 +30,9 @@ public struct NodeConfiguration: Sendable, Equatable {
     /// Whether addresses in private ranges or loopback learned from peers are accepted (devnets and
     /// labs on one machine or one LAN); public networks leave it off.
     public var allowPrivateAddresses = false
+    /// What this node's signed peer record says it does, and the models it serves.
+    public var role: PeerRecord.Role = .full
+    public var servedModels: [String] = []
     /// How often stored statements are reconciled with every peer (also on each new session).
     public var syncInterval: Duration = .seconds(30)
 

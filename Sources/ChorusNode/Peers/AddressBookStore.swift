@@ -9,6 +9,8 @@ import ChorusWire
 /// Times are stored as Unix seconds and mapped back onto the node's monotonic clock at load.
 public struct AddressBookStore: Sendable {
     static let keyName = "address-book-key"
+    static let recordSeqName = "peer-record-seq"
+    static let anchorsName = "anchors"
 
     private let environment: StoreEnvironment
     private let writer: StorageWriter
@@ -41,6 +43,65 @@ public struct AddressBookStore: Sendable {
             }
         }
         return (key, entries)
+    }
+
+    /// The `seq` for this run's own peer record: above every seq this store handed out before and
+    /// at least `floor` (Unix milliseconds), so records rise across restarts even if the clock
+    /// went back. Saved before it is returned.
+    @available(*, noasync, message: "runs an LMDB write transaction; call from a thread, not a task")
+    public func nextRecordSequence(floor: UInt64) throws(StoreError) -> UInt64 {
+        try environment.write { (txn: borrowing WriteTransaction) throws(StoreError) -> UInt64 in
+            let saved = try meta.get(Self.recordSeqName, in: txn).flatMap { bytes -> UInt64? in
+                guard bytes.count == 8 else { return nil }
+                return bytes.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            } ?? 0
+            let next = max(saved &+ 1, floor)
+            try meta.put(Self.recordSeqName, (0..<8).map { UInt8(truncatingIfNeeded: next >> (8 * $0)) }, in: txn)
+            return next
+        }
+    }
+
+    /// Takes the anchors saved by the previous run (and forgets them, as Bitcoin Core deletes
+    /// anchors.dat on reading, so a node that keeps crashing does not keep dialing the same peers).
+    @available(*, noasync, message: "runs an LMDB write transaction; call from a thread, not a task")
+    public func takeAnchors() throws(StoreError) -> [(NetAddress, Ed25519.PublicKey)] {
+        let saved: [UInt8]? = try environment.write { (txn: borrowing WriteTransaction) throws(StoreError) -> [UInt8]? in
+            let bytes = try meta.get(Self.anchorsName, in: txn)
+            if bytes != nil { try meta.put(Self.anchorsName, Self.encodeAnchors([]), in: txn) }
+            return bytes
+        }
+        return saved.flatMap { try? Self.decodeAnchors($0) } ?? []
+    }
+
+    /// Saves the outbound peers to dial first at the next start (one batch on the storage thread).
+    public func saveAnchors(_ anchors: [(NetAddress, Ed25519.PublicKey)]) {
+        var batch = WriteBatch()
+        batch.put(Self.anchorsName, Self.encodeAnchors(anchors), into: meta)
+        writer.submit(batch) { _ in }
+    }
+
+    /// `version u8 = 1 ‖ array<{address string ≤ 64, identity bytes[32]}> ≤ 16`.
+    static func encodeAnchors(_ anchors: [(NetAddress, Ed25519.PublicKey)]) -> [UInt8] {
+        var w = WireWriter()
+        w.writeU8(1)
+        w.writeArray(anchors.prefix(16)) { w, anchor in
+            w.writeString(anchor.0.description)
+            w.writePublicKey(anchor.1)
+        }
+        return w.bytes
+    }
+
+    static func decodeAnchors(_ bytes: [UInt8]) throws -> [(NetAddress, Ed25519.PublicKey)] {
+        var r = WireReader(bytes)
+        guard try r.readU8(field: "anchors.version") == 1 else {
+            throw WireError.unknownVersion(what: "anchors", version: 0, highestKnown: 1)
+        }
+        let list = try r.readArray(field: "anchors", maxCount: 16, minElementSize: 36) {
+            (r: inout WireReader) throws(WireError) -> (String, Ed25519.PublicKey) in
+            (try r.readString(field: "anchors.address", maxLength: 64), try r.readPublicKey(field: "anchors.identity"))
+        }
+        try r.finish()
+        return try list.map { (try NetAddress(parsing: $0.0), $0.1) }
     }
 
     /// Writes `entries` and deletes `removed` addresses, in one batch on the storage thread.

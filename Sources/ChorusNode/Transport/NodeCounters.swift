@@ -19,6 +19,12 @@ public struct NodeCounters: Sendable, Equatable, Codable {
     /// Addresses accepted from peer exchange, and requests or answers refused by its rate limits.
     public var addressesLearned = 0
     public var peerExchangeRefused = 0
+    /// Peer records accepted, refused as stale (replayed or older seq), forged (bad signature: the
+    /// relaying peer is penalised), and refused for another reason (network, private address, future).
+    public var recordsAccepted = 0
+    public var recordsStale = 0
+    public var recordsForged = 0
+    public var recordsRefused = 0
 
     public init() {}
 
@@ -36,5 +42,9 @@ public struct NodeCounters: Sendable, Equatable, Codable {
         case syncedStatements = "synced_statements"
         case addressesLearned = "addresses_learned"
         case peerExchangeRefused = "peer_exchange_refused"
+        case recordsAccepted = "records_accepted"
+        case recordsStale = "records_stale"
+        case recordsForged = "records_forged"
+        case recordsRefused = "records_refused"
     }
 }
