@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
 # Installs the system packages Chorus builds against (Debian/Ubuntu, as root or with sudo).
 # Idempotent: does nothing when everything is already present.
+#
+#   Tools/install-deps.sh          # build and test dependencies
+#   Tools/install-deps.sh --lab    # also what the network lab needs (iproute2, nftables)
 set -euo pipefail
 
 PACKAGES=(libsodium-dev libuv1-dev liblmdb-dev lmdb-utils libopenblas-dev pkg-config)
+for arg in "$@"; do
+    case "$arg" in
+        --lab) PACKAGES+=(iproute2 nftables) ;;
+        *) echo "install-deps: error: unknown option '$arg' (known: --lab)" >&2; exit 2 ;;
+    esac
+done
 
 missing=()
 for p in "${PACKAGES[@]}"; do
