@@ -1,4 +1,4 @@
-public import ChorusCrypto
+import ChorusCrypto
 public import ChorusWire
 
 /// The tally of one epoch from exactly the statements it depends on. The engine and an epoch
