@@ -174,7 +174,14 @@ public struct EpochEngine: Sendable {
         }
         guard epoch >= 1, epoch < current else { return [] }
         var out = tally(epoch: epoch, signing: false)
-        if finalTables[epoch] == nil { out += collectHeld(epoch: epoch) }
+        if finalTables[epoch] == nil {
+            out += collectHeld(epoch: epoch)
+            // Not final yet: the first tick computes it again and signs it if this node has not.
+            if finalTables[epoch] == nil {
+                ownTables[epoch] = nil
+                dirty.insert(epoch)
+            }
+        }
         if epoch >= 2 { prune(before: min(epoch - 1, lastFinalEpoch)) }
         return out.filter {
             switch $0 {
