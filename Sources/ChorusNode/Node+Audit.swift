@@ -20,7 +20,7 @@ extension Node {
         guard let state = epochs, let directory = state.auditDirectory else { return }
         let engine = state.engine
         let final = state.finalTables[epoch]
-        let previous = epoch >= 1 ? (state.finalTables[epoch - 1]?.table ?? (epoch == 1 ? .genesis(engine.parameters) : nil)) : nil
+        let previous = epoch >= 1 ? (state.finalTables[epoch - 1]?.table ?? (epoch == 1 ? WeightTable.genesis(engine.parameters) : nil)) : nil
         let report = AuditReport(
             epoch: epoch, networkID: engine.parameters.networkID, role: peerRole, now: Self.unixMillis(),
             own: state.ownTables[epoch], previous: previous, certificate: final?.certificate ?? engine.certifiedCandidate(epoch: epoch),

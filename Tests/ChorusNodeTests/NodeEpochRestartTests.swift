@@ -29,7 +29,10 @@ import Testing
         let a = try await NodeHarnessForTests(key: keys[0], storeDirectory: dirs[0])
         let b = try await NodeHarnessForTests(configuration: NodeHarnessForTests.testConfiguration(seeds: [a.address]), key: keys[1], storeDirectory: dirs[1])
         var c: NodeHarnessForTests? = try await NodeHarnessForTests(configuration: NodeHarnessForTests.testConfiguration(seeds: [a.address]), key: keys[2], storeDirectory: dirs[2])
-        defer { Task { await a.shutdown(); await b.shutdown(); await c?.shutdown() } }
+        defer {
+            let last = c
+            Task { await a.shutdown(); await b.shutdown(); await last?.shutdown() }
+        }
         #expect(await eventually { await a.node.connectedPeers.count == 2 })
         let p = try NodeEpochTests.parameters(participants: keys)
         let clock = EpochClock(p)

@@ -61,7 +61,9 @@ import Testing
         for epoch: UInt64 in 1...3 {
             let audited = try #require(net.finals[auditor][epoch], "auditor has no final table for epoch \(epoch)")
             #expect(audited.table.encodedBytes() == net.finals[0][epoch]?.table.encodedBytes())
-            #expect(audited.certificate == net.finals[0][epoch]?.certificate)
+            #expect(audited.certificate.tableDigest == net.finals[0][epoch]?.certificate.tableDigest)
+            try audited.certificate.verify(networkID: p.networkID, previous: epoch == 1 ? .genesis(p) : net.finals[auditor][epoch - 1]!.table,
+                                           threshold: p.voteThreshold)
         }
         #expect(throws: ProtocolError.notSigning(what: "delegation")) {
             try net.declare(node: auditor, model: F.smol, action: .refuse)
