@@ -24,7 +24,8 @@ extension Node {
         let report = AuditReport(
             epoch: epoch, networkID: engine.parameters.networkID, role: peerRole, now: Self.unixMillis(),
             own: state.ownTables[epoch], previous: previous, certificate: final?.certificate ?? engine.certifiedCandidate(epoch: epoch),
-            final: final != nil, threshold: engine.parameters.voteThreshold, statements: engine.statements(epoch: epoch))
+            final: final != nil, threshold: engine.parameters.voteThreshold, statements: engine.statements(epoch: epoch),
+            models: engine.parameters.models.map(\.id))
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let encoder = JSONEncoder()

@@ -67,9 +67,11 @@ public struct AuditReport: Codable, Sendable, Equatable {
     public var reveals: Int
     public var nonRevealers: [String]
     public var equivocators: [String]
+    /// The network's models, in network-file order: each gets a chart, empty or not.
+    public var models: [String]
 
     enum CodingKeys: String, CodingKey {
-        case epoch, role, matches, final, table, divergences, threshold, reveals, equivocators
+        case epoch, role, matches, final, table, divergences, threshold, reveals, equivocators, models
         case networkID = "network_id"
         case generatedUnixMs = "generated_unix_ms"
         case ownTableDigest = "own_table_digest"
@@ -87,8 +89,9 @@ public struct AuditReport: Codable, Sendable, Equatable {
     ///   - certificate: the certificate the network reached (final or not here).
     public init(
         epoch: UInt64, networkID: String, role: String, now: Int64, own: WeightTable?, previous: WeightTable?,
-        certificate: Certificate?, final: Bool, threshold: Ratio, statements: [SignedStatement]
+        certificate: Certificate?, final: Bool, threshold: Ratio, statements: [SignedStatement], models: [String]
     ) {
+        self.models = models
         self.epoch = epoch
         self.networkID = networkID
         self.role = role
@@ -127,15 +130,12 @@ public struct AuditReport: Codable, Sendable, Equatable {
     }
 
     /// PoC weight per model and participant (what the bar chart shows), models in table order.
+    /// Every participant of the table has a bar in every model's chart (0 without a row).
     public var pocWeightsByModel: [(model: String, bars: [(participant: String, weight: UInt64)])] {
-        var order: [String] = []
-        var bars: [String: [(String, UInt64)]] = [:]
-        for row in table {
-            for m in row.models {
-                if bars[m.model] == nil { order.append(m.model) }
-                bars[m.model, default: []].append((row.participant, m.pocWeight))
-            }
+        var order = models
+        for row in table { for m in row.models where !order.contains(m.model) { order.append(m.model) } }
+        return order.map { model in
+            (model, table.map { row in (row.participant, row.models.first { $0.model == model }?.pocWeight ?? 0) })
         }
-        return order.map { ($0, bars[$0] ?? []) }
     }
 }

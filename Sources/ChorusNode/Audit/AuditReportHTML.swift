@@ -29,10 +29,13 @@ extension AuditReport {
             }
             out += "</table>\n"
         }
+        out += "<h2>Consensus weight</h2>\n" + Self.barChart(table.map { ($0.participant, $0.weight) })
         out += "<h2>PoC weight per model</h2>\n"
-        let charts = pocWeightsByModel
-        if charts.isEmpty { out += "<p>No model rows in this table.</p>\n" }
-        for (model, bars) in charts { out += "<h3>\(Self.escape(model))</h3>\n" + Self.barChart(bars) }
+        for (model, bars) in pocWeightsByModel {
+            let total = bars.reduce(UInt64(0)) { $0 &+ $1.weight }
+            out += "<h3>\(Self.escape(model))</h3>\n"
+            out += total == 0 ? "<p>No accepted PoC for this model in epoch \(epoch).</p>\n" : Self.barChart(bars)
+        }
         out += "<h2>Weight table</h2><table><tr><th class=\"l\">participant</th><th>weight</th><th>voting weight</th><th class=\"l\">models</th></tr>\n"
         for row in table {
             let models = row.models.map { "\(Self.escape($0.model)) \($0.mode) n=\($0.committedCount) poc=\($0.pocWeight)\($0.accepted ? "" : " (not accepted)")" }
