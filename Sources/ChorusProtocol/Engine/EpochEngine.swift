@@ -74,10 +74,11 @@ public struct EpochEngine: Sendable {
     ///     and the same across restarts (e.g. a keyed hash of the epoch under a secret kept in the
     ///     data directory), or the reveal will not open the commitment made before the restart.
     ///
-    /// After a restart, replay the stored statements through `onStatement` (own ones included)
-    /// before the first tick, and the stored artifacts of the current epoch through `onArtifacts`
-    /// once that tick has re-issued `startGeneration`: the engine keeps the seed basis it committed
-    /// to and never commits a count below one it already signed.
+    /// After a restart, replay the stored statements through `replay(epoch:statements:now:)` (own
+    /// ones included, every epoch from 0) before the first tick, and the stored artifacts of the
+    /// current epoch through `onArtifacts` once that tick has re-issued `startGeneration`: the
+    /// engine rebuilds the chain of final tables, keeps the seed basis it committed to, never
+    /// commits a count below one it already signed, and continues `seq` above its own statements.
     public init(
         parameters: NetworkParameters, key: Ed25519.SigningKey, configuration: Configuration, firstSeq: UInt64 = 1,
         beaconSecret: @escaping @Sendable (UInt64) -> Bytes32
