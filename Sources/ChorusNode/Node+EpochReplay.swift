@@ -1,6 +1,7 @@
 import ChorusProtocol
 import ChorusStore
 import ChorusWire
+import Dispatch
 
 /// Restart correctness: before its first tick, the engine is rebuilt from the statement store.
 /// Every stored statement of the epoch protocol is replayed epoch by epoch from genesis, so the
@@ -15,6 +16,15 @@ extension Node {
     @discardableResult
     func replayStoredEpochs() -> Int {
         guard let statements, epochs != nil else { return 0 }
+        // Statements ingested since start-up may still wait for their group commit, and a read
+        // does not see them; nor would gossip or anti-entropy hand them over again (already
+        // stored). So commit them first. The completion runs on the storage thread, never on this
+        // loop, so waiting here cannot deadlock; it happens once, before the first epoch tick.
+        let durable = DispatchSemaphore(value: 0)
+        statements.flush { _ in durable.signal() }
+        if durable.wait(timeout: .now() + 10) == .timedOut {
+            logger.warning("the store did not commit pending statements within 10 s; replaying what is committed")
+        }
         let now = Self.unixMillis()
         let parameters = epochs!.engine.parameters
         let current = (try? EpochClock(parameters).position(atUnixMs: now))?.epoch ?? 0
