@@ -14,6 +14,14 @@ extension Node {
         return epochs.engine.configuration.signs ? "participant" : "verify-only"
     }
 
+    /// An epoch became final: its report, and the previous epoch's once more, since statements
+    /// signed in an epoch keep arriving after it is final (the beacon commitments for the next
+    /// epoch are made only then), so its counts are complete only now.
+    func auditFinal(epoch: UInt64) {
+        writeAuditReport(epoch: epoch)
+        if epoch >= 2, epochs?.finalTables[epoch - 1] != nil { writeAuditReport(epoch: epoch - 1) }
+    }
+
     /// Writes the audit report of `epoch` when this node keeps them (verify-only); a failure to
     /// write is logged, never fatal.
     func writeAuditReport(epoch: UInt64) {

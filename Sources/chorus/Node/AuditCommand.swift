@@ -55,7 +55,7 @@ struct AuditCommand: AsyncParsableCommand {
             print("statements     " + report.statementCounts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
             for row in report.table {
                 let models = row.models.filter { $0.committedCount > 0 || $0.pocWeight > 0 }.map { "\($0.model.split(separator: "/").last ?? "")=\($0.pocWeight)\($0.accepted ? "" : " (rejected)")" }
-                print("\(row.participant.prefix(16))  weight \(row.weight)  voting \(row.votingWeight)  \(models.joined(separator: " "))")
+                print("\(row.participant.prefix(16))  weight \(row.weight)  voting \(row.votingWeight)" + (models.isEmpty ? "" : "  " + models.joined(separator: " ")))
             }
             print("html           \(directory)/epoch-\(shown).html")
         }
