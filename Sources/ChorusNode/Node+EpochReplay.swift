@@ -36,6 +36,7 @@ extension Node {
         var byEpoch: [UInt64: [StatementType]] = [:]
         for scope in scopes where Self.epochStatementTypes.contains(scope.type) { byEpoch[scope.epoch, default: []].append(scope.type) }
         let last = min(max(byEpoch.keys.max() ?? 0, current), current + EpochEngine.futureEpochTolerance)
+        let finals = (try? Self.storedFinals(statements, policy: statementPolicy)) ?? [:]
         var count = 0, unreadable = 0
         for epoch in 0...last {
             var loaded: [SignedStatement] = []
@@ -45,12 +46,24 @@ extension Node {
                 unreadable += bad
             }
             count += loaded.count
-            performEpoch(epochs!.engine.replay(epoch: epoch, statements: loaded, now: now))
+            performEpoch(epochs!.engine.replay(epoch: epoch, statements: loaded, final: finals[epoch], now: now))
         }
         logger.info("replayed stored epochs", metadata: [
             "statements": "\(count)", "epochs": "\(last + 1)", "last_final": "\(epochs!.engine.lastFinalEpoch)",
             "next_seq": "\(epochs!.engine.nextSeq)", "unreadable": "\(unreadable)"])
         return count
+    }
+
+    private nonisolated static func storedFinals(_ store: StatementStore, policy: StatementPolicy) throws(StoreError) -> [UInt64: (table: WeightTable, certificate: Certificate)] {
+        try FinalTableStore(environment: store.environment, writer: store.writer).load(policy: policy)
+    }
+
+    /// Keeps a final table and its certificate for the next start (`FinalTableStore`).
+    func persistFinal(_ table: WeightTable, _ certificate: Certificate) {
+        guard let statements else { return }
+        do { try FinalTableStore(environment: statements.environment, writer: statements.writer).save(table, certificate) } catch {
+            logger.error("cannot keep the final table", metadata: ["epoch": "\(table.epoch)", "error": "\(error)"])
+        }
     }
 
     private nonisolated static func storedScopes(_ store: StatementStore) throws(StoreError) -> [(type: StatementType, epoch: UInt64)] {

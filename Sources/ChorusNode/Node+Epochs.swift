@@ -55,6 +55,7 @@ extension Node {
                 epochs!.ownTables[table.epoch] = table
             case let .tableFinal(table, certificate):
                 epochs!.finalTables[table.epoch] = (table, certificate)
+                persistFinal(table, certificate)
                 auditFinal(epoch: table.epoch)
                 logger.info("epoch final", metadata: ["epoch": "\(table.epoch)", "digest": "\(table.digest.hex.prefix(16))",
                                                       "participants": "\(table.entries.count)"])

@@ -48,6 +48,35 @@ import Testing
         #expect(net.divergences.isEmpty, "\(net.divergences)")
     }
 
+    /// A statement that arrives after its epoch is final and would change the tally (here node 3's
+    /// late refusal, signed in epoch 1, reaching everyone in epoch 3) is stored, so replaying
+    /// epoch 2 recomputes another table. The stored certified table is taken instead (its
+    /// certificate verified), and the restarted node goes on with the others. Without it, the
+    /// chain would break at epoch 2.
+    @Test func lateStatementAfterFinalityDoesNotBreakTheReplay() throws {
+        let p = F.devnet
+        let clock = EpochClock(p)
+        var net = Self.network()
+        net.run(untilUnixMs: clock.start(of: .generation, epoch: 3) + 3_000)
+        let late = try F.sign(DelegationBody(model: F.synthetic, action: .refuse), key: F.keys[3], epoch: 1, seq: 1 << 40)
+        net.inject(late)
+        net.published.append(late)
+
+        var probe = net
+        let withoutStored = probe.restartFromStore(node: 0, storedFinals: false)
+        #expect(withoutStored.contains { if case .divergence(2, _, _) = $0 { true } else { false } })
+        #expect(!withoutStored.contains { if case let .tableFinal(t, _) = $0 { t.epoch == 2 } else { false } })
+
+        let replayed = net.restartFromStore(node: 0)
+        #expect(replayed.compactMap { if case let .tableFinal(t, _) = $0 { Optional(t.epoch) } else { Optional<UInt64>.none } } == [UInt64(1), 2])
+        #expect(!replayed.contains { if case .divergence = $0 { true } else { false } })
+        net.run(untilUnixMs: clock.end(of: .inference, epoch: 4))
+        for epoch: UInt64 in 3...4 {
+            let tables = try net.finals.map { try #require($0[epoch], "epoch \(epoch) not final everywhere").table }
+            #expect(tables.allSatisfy { $0.encodedBytes() == tables[0].encodedBytes() })
+        }
+    }
+
     /// The auditor holds every statement and derives the same final tables, bit for bit, but
     /// signs nothing and refuses to declare.
     @Test func auditorFollowsButNeverSigns() throws {

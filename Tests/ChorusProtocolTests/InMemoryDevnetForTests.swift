@@ -93,16 +93,19 @@ struct InMemoryDevnetForTests {
     /// received, replayed epoch by epoch from genesis with `firstSeq` 1, then a tick, then the
     /// current epoch's artifacts. Returns the replay's directives.
     @discardableResult
-    mutating func restartFromStore(node i: Int) -> [EngineDirective] {
+    mutating func restartFromStore(node i: Int, storedFinals: Bool = true) -> [EngineDirective] {
         let old = nodes[i]
         var fresh = EpochEngine(parameters: parameters, key: keys[i], configuration: old.configuration, beaconSecret: Self.beaconSecret(node: i))
         let epoch = (try? EpochClock(parameters).position(atUnixMs: now))?.epoch ?? 0
         let delivered = published.filter { s in !withholding.contains { $0.node == i && $0.until > now && $0.matches(s) } }
         var replayed: [EngineDirective] = []
         for e in 0...(epoch + 1) {
-            replayed += fresh.replay(epoch: e, statements: delivered.filter { $0.epoch == e }, now: now)
+            replayed += fresh.replay(epoch: e, statements: delivered.filter { $0.epoch == e }, final: storedFinals ? finals[i][e] : nil, now: now)
         }
-        for d in replayed { if case let .tableFinal(table, certificate) = d { finals[i][table.epoch] = (table, certificate) } }
+        for d in replayed {
+            if case let .tableFinal(table, certificate) = d { finals[i][table.epoch] = (table, certificate) }
+            if case let .divergence(epoch, own, final) = d { divergences.append("node \(i) epoch \(epoch) (replay): own \(own.hex.prefix(12)) final \(final.hex.prefix(12))") }
+        }
         let directives = fresh.onTick(now: now)
         for model in old.configuration.servedModels {
             var restored: [(nonce: UInt64, artifact: [UInt8])] = []

@@ -167,7 +167,14 @@ public struct EpochEngine: Sendable {
     /// while replaying: a missing own signature of a past epoch is left to the next tick.
     ///
     /// The returned directives are `tableComputed`, `tableFinal` and `divergence` only.
-    public mutating func replay(epoch: UInt64, statements replayed: [SignedStatement], now: Int64) -> [EngineDirective] {
+    ///
+    /// `final` is the table and certificate the shell stored when the epoch became final. The
+    /// engine recomputes first and uses it only when the recomputation does not reach it (a
+    /// statement that arrived after finality and changes the tally is in the store, but was not
+    /// in the certified table), and only if its certificate verifies (`restoreFinal`).
+    public mutating func replay(
+        epoch: UInt64, statements replayed: [SignedStatement], final stored: (table: WeightTable, certificate: Certificate)? = nil, now: Int64
+    ) -> [EngineDirective] {
         let current = (try? clock.position(atUnixMs: now))?.epoch ?? 0
         guard epoch <= current + Self.futureEpochTolerance else { return [] }
         for statement in replayed where statement.networkID == parameters.networkID && statement.epoch == epoch {
@@ -177,6 +184,9 @@ public struct EpochEngine: Sendable {
         var out = tally(epoch: epoch, signing: false)
         if finalTables[epoch] == nil {
             out += collectHeld(epoch: epoch)
+            if finalTables[epoch] == nil, let stored, let restored = try? restoreFinal(stored.table, certificate: stored.certificate) {
+                out = out.filter { if case .divergence = $0 { false } else { true } } + restored
+            }
             // Not final yet: the first tick computes it again and signs it if this node has not.
             if finalTables[epoch] == nil {
                 ownTables[epoch] = nil
@@ -190,6 +200,29 @@ public struct EpochEngine: Sendable {
             default: return false
             }
         }
+    }
+
+    /// Adopts a table certified by the network (kept by the shell, or received from a peer): it
+    /// must build on this engine's final table of the previous epoch and its certificate must
+    /// verify against that table's voting weights. Returns `tableFinal`.
+    public mutating func restoreFinal(_ table: WeightTable, certificate: Certificate) throws(ProtocolError) -> [EngineDirective] {
+        let epoch = table.epoch
+        guard finalTables[epoch] == nil else { return [] }
+        guard epoch >= 1, let previous = finalTables[epoch - 1] else {
+            throw .invalidStatement(type: "weight-table", reason: "no final table for epoch \(epoch &- 1) to build epoch \(epoch) on")
+        }
+        guard table.networkID == parameters.networkID, table.parametersDigest == parameters.digest, table.previousDigest == previous.digest else {
+            throw .invalidStatement(type: "weight-table", reason: "table of epoch \(epoch) is not for this network or does not build on table \(previous.digest.hex)")
+        }
+        guard certificate.epoch == epoch, certificate.tableDigest == table.digest else {
+            throw .invalidStatement(type: "certificate-signature", reason: "certificate is for \(certificate.tableDigest.hex) in epoch \(certificate.epoch), not this table")
+        }
+        try certificate.verify(networkID: parameters.networkID, previous: previous, threshold: parameters.voteThreshold)
+        finalTables[epoch] = table
+        certificates[epoch] = certificate
+        ownTables[epoch] = ownTables[epoch] ?? table
+        dirty.remove(epoch)
+        return [.tableFinal(table, certificate)]
     }
 
     /// Artifacts computed by the worker for `model` in `epoch`; late or foreign ones are ignored.
