@@ -38,8 +38,9 @@ extension Node {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            try encoder.encode(report).write(to: URL(fileURLWithPath: "\(directory)/epoch-\(epoch).json"), options: .atomic)
+            // The page first: whoever sees the JSON (the report's marker) finds the page too.
             try Data(report.html.utf8).write(to: URL(fileURLWithPath: "\(directory)/epoch-\(epoch).html"), options: .atomic)
+            try encoder.encode(report).write(to: URL(fileURLWithPath: "\(directory)/epoch-\(epoch).json"), options: .atomic)
         } catch {
             logger.error("cannot write the audit report", metadata: ["epoch": "\(epoch)", "directory": "\(directory)", "error": "\(error)"])
             return
