@@ -146,6 +146,8 @@ let package = Package(
                 "ChorusWire",
                 "ChorusStore",
                 "ChorusNode",
+                "ChorusProtocol",
+                "ChorusNetworkFile",
                 "ChorusCompute",
                 "ChorusWorkerHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -20,9 +20,14 @@ extension Node {
     ]
     static let epochTickInterval: Duration = .milliseconds(250)
 
-    /// Starts following the network's epochs with `engine` (built from the network file).
-    public func attachEpochs(_ engine: EpochEngine) {
-        epochs = EpochState(engine: engine)
+    /// Starts following the network's epochs with `engine` (built from the network file), after
+    /// replaying the stored statements into it (Node+EpochReplay.swift).
+    /// - Parameters:
+    ///   - networkFile: the network file's text, embedded in epoch exports.
+    ///   - auditDirectory: where a verify-only node writes its per-epoch audit reports.
+    public func attachEpochs(_ engine: EpochEngine, networkFile: String? = nil, auditDirectory: String? = nil) {
+        epochs = EpochState(engine: engine, networkFile: networkFile, auditDirectory: auditDirectory)
+        replayStoredEpochs()
         let timer = LoopTimer(on: loop)
         timer.schedule(after: .zero, repeatingEvery: Self.epochTickInterval) { [weak self] in
             self?.assumeIsolated { node in node.performEpoch(node.epochs?.engine.onTick(now: Self.unixMillis()) ?? []) }
@@ -50,10 +55,13 @@ extension Node {
                 epochs!.ownTables[table.epoch] = table
             case let .tableFinal(table, certificate):
                 epochs!.finalTables[table.epoch] = (table, certificate)
+                persistFinal(table, certificate)
+                auditFinal(epoch: table.epoch)
                 logger.info("epoch final", metadata: ["epoch": "\(table.epoch)", "digest": "\(table.digest.hex.prefix(16))",
                                                       "participants": "\(table.entries.count)"])
             case let .divergence(epoch, own, final):
                 epochs!.divergences.append(EpochDivergence(epoch: epoch, own: own.hex, final: final.hex))
+                writeAuditReport(epoch: epoch)
                 logger.warning("own weight table differs from the final one; reconciling", metadata: [
                     "epoch": "\(epoch)", "own": "\(own.hex.prefix(16))", "final": "\(final.hex.prefix(16))"])
                 for peer in connectedPeers { reconcile(with: peer) }
@@ -128,6 +136,8 @@ extension Node {
 /// The node's record of epochs beside the engine: tables, skipped steps, divergences.
 struct EpochState {
     var engine: EpochEngine
+    var networkFile: String?
+    var auditDirectory: String?
     var ownTables: [UInt64: WeightTable] = [:]
     var finalTables: [UInt64: (table: WeightTable, certificate: Certificate)] = [:]
     var skipped: [EpochSkip] = []

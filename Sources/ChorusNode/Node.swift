@@ -292,7 +292,7 @@ public actor Node {
             knownAddresses: manager.knownAddresses.count,
             uptimeSeconds: Self.seconds(startedAt.duration(to: .now)), counters: counters,
             meshPeers: router.mesh.values.reduce(0) { $0 + $1.count }, delivered: router.counters.firstDeliveries,
-            duplicates: router.counters.duplicates, invalid: router.counters.invalid)
+            duplicates: router.counters.duplicates, invalid: router.counters.invalid, role: peerRole)
     }
 
     public func peers() -> [PeerInfo] {

@@ -38,6 +38,10 @@ struct Chorus: AsyncParsableCommand {
             MeshCommand.self,
             EpochCommand.self,
             WeightsCommand.self,
+            AuditCommand.self,
+            DelegateCommand.self,
+            RefuseCommand.self,
+            IntentCommand.self,
             WorkerCommand.self,
         ]
     )

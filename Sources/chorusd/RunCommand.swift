@@ -33,6 +33,11 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Follow the epochs of this network file (Network/<name>/network.toml); its seeds are dialed too.")
     var networkFile: String?
 
+    @Flag(name: .long, help: ArgumentHelp(
+        "Audit only: follow and re-derive every epoch, store every statement, write DATA_DIR/audit/epoch-N.{json,html}; never generate PoC, serve inference or sign epoch statements.",
+        discussion: "Needs --network-file. `chorus audit` prints the reports; `chorus status` shows the role verify-only."))
+    var verifyOnly = false
+
     @Option(name: .long, help: "Log format: text or json (one object per line on stderr).")
     var logFormat: LogFormat = .text
 
@@ -91,16 +96,24 @@ struct RunCommand: AsyncParsableCommand {
         let node = Node(configuration: configuration, signingKey: key, peerStore: peerStore, statements: statements,
                         addressBook: addresses, loop: loop, logger: logger)
         var engine: EpochEngine?
+        var networkFileText: String?
+        if verifyOnly && networkFile == nil {
+            throw DaemonFailure.failed("--verify-only needs --network-file: an auditor re-derives the epochs of one network")
+        }
         if let path = networkFile, let parameters = network?.parameters {
             guard parameters.networkID == configuration.networkID else {
                 throw DaemonFailure.failed("\(path) is for network \"\(parameters.networkID)\" but this node is on \"\(configuration.networkID)\"")
             }
-            engine = Node.makeEpochEngine(parameters: parameters, key: key, servedModels: [])
+            networkFileText = try? String(contentsOfFile: path, encoding: .utf8)
+            engine = verifyOnly ? Node.makeAuditorEngine(parameters: parameters, key: key)
+                : Node.makeEpochEngine(parameters: parameters, key: key, servedModels: [])
         }
         do {
             try await node.start()
             try await node.startControlServer(path: directory.controlSocket)
-            if let engine { await node.attachEpochs(engine) }
+            if let engine {
+                await node.attachEpochs(engine, networkFile: networkFileText, auditDirectory: verifyOnly ? directory.auditDirectory : nil)
+            }
         } catch {
             await node.stop()
             loop.shutdown()

@@ -78,6 +78,51 @@ struct InMemoryDevnetForTests {
         for (model, state) in workers { generating[i][model]?.nextNonce = state.nextNonce }
     }
 
+    /// Adds a verify-only engine (`Configuration.auditor`) that receives everything and signs nothing.
+    mutating func addAuditor(key: Ed25519.SigningKey) {
+        keys.append(key)
+        rates.append([:])
+        nodes.append(EpochEngine(parameters: parameters, key: key, configuration: .auditor, beaconSecret: Self.beaconSecret(node: nodes.count)))
+        generating.append([:])
+        finals.append([:])
+        confirmationWindows.append([:])
+    }
+
+    /// Replaces node `i` by a fresh engine restored the way the node shell does it from its
+    /// statement store: every statement published so far (by anyone, itself included) that it
+    /// received, replayed epoch by epoch from genesis with `firstSeq` 1, then a tick, then the
+    /// current epoch's artifacts. Returns the replay's directives.
+    @discardableResult
+    mutating func restartFromStore(node i: Int, storedFinals: Bool = true) -> [EngineDirective] {
+        let old = nodes[i]
+        var fresh = EpochEngine(parameters: parameters, key: keys[i], configuration: old.configuration, beaconSecret: Self.beaconSecret(node: i))
+        let epoch = (try? EpochClock(parameters).position(atUnixMs: now))?.epoch ?? 0
+        let delivered = published.filter { s in !withholding.contains { $0.node == i && $0.until > now && $0.matches(s) } }
+        var replayed: [EngineDirective] = []
+        for e in 0...(epoch + 1) {
+            replayed += fresh.replay(epoch: e, statements: delivered.filter { $0.epoch == e }, final: storedFinals ? finals[i][e] : nil, now: now)
+        }
+        for d in replayed {
+            if case let .tableFinal(table, certificate) = d { finals[i][table.epoch] = (table, certificate) }
+            if case let .divergence(epoch, own, final) = d { divergences.append("node \(i) epoch \(epoch) (replay): own \(own.hex.prefix(12)) final \(final.hex.prefix(12))") }
+        }
+        let directives = fresh.onTick(now: now)
+        for model in old.configuration.servedModels {
+            var restored: [(nonce: UInt64, artifact: [UInt8])] = []
+            var index: UInt64 = 0
+            while let proof = old.proof(epoch: epoch, model: model, index: index) {
+                restored.append((proof.nonce, proof.artifact))
+                index += 1
+            }
+            _ = fresh.onArtifacts(epoch: epoch, model: model, artifacts: restored, now: now)
+        }
+        let workers = generating[i]
+        nodes[i] = fresh
+        handle(directives, from: i)
+        for (model, state) in workers { generating[i][model]?.nextNonce = state.nextNonce }
+        return replayed
+    }
+
     /// The worker double's artifact: 24 bytes of H(seed ‖ participant ‖ model ‖ nonce).
     static func artifact(seed: Bytes32, participant: Bytes32, model: String, nonce: UInt64) -> [UInt8] {
         Array(Blake2b.hash256(seed.bytes + participant.bytes + Array(model.utf8) + withUnsafeBytes(of: nonce.littleEndian, Array.init)).bytes.prefix(24))

@@ -7,6 +7,7 @@ import Foundation
 /// DIR/config.toml    the node's configuration (commented; written by `chorusd init`)
 /// DIR/store/         the LMDB environment (statements, peers, ...)
 /// DIR/control.sock   the control socket of a running node (mode 0600)
+/// DIR/audit/         per-epoch audit reports of a verify-only node (epoch-N.json, epoch-N.html)
 /// ```
 public struct DataDirectory: Sendable, Equatable {
     public let path: String
@@ -21,6 +22,7 @@ public struct DataDirectory: Sendable, Equatable {
     public var configFile: String { path + "/config.toml" }
     public var storeDirectory: String { path + "/store" }
     public var controlSocket: String { path + "/control.sock" }
+    public var auditDirectory: String { path + "/audit" }
 
     /// Whether `chorusd init` has run here.
     public var isInitialized: Bool {

@@ -49,8 +49,11 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var delivered: Int
     public var duplicates: Int
     public var invalid: Int
+    /// "participant", "verify-only" (`chorusd run --verify-only`) or "relay" (no network file).
+    public var role: String
 
     enum CodingKeys: String, CodingKey {
+        case role
         case publicKey = "public_key"
         case networkID = "network_id"
         case listenAddresses = "listen_addresses"

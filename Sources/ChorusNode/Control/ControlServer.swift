@@ -106,14 +106,16 @@ extension Node {
             } catch {
                 reply(ControlResponse<MeshStatus>(error: error.description), on: connection)
             }
+        case "declare", "epoch-export":
+            epochControlRequest(request, on: connection)
         default:
             reply(ControlResponse<String>(
-                error: "unknown method \"\(request.method)\"; known: status, peers, ping, publish, messages, trace, mesh, subscribe, epoch, weights"),
+                error: "unknown method \"\(request.method)\"; known: status, peers, ping, publish, messages, trace, mesh, subscribe, epoch, weights, declare, epoch-export"),
                   on: connection)
         }
     }
 
-    private func reply<R>(_ response: ControlResponse<R>, on connection: LoopBound<UnixConnection>) {
+    func reply<R>(_ response: ControlResponse<R>, on connection: LoopBound<UnixConnection>) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard let data = try? encoder.encode(response) else { return }

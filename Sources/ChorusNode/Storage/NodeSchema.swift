@@ -17,7 +17,10 @@ public enum NodeSchema {
     /// The address book (Peers/AddressBookStore.swift): `address text → entry`; its key is in `meta`.
     public static let addressBook = "address-book"
 
-    public static let tables = [statements, statementsByScope, peers, peerScores, addressBook]
+    /// Final weight tables with their certificates (Storage/FinalTableStore.swift): `epoch (u64 BE) → record`.
+    public static let finalTables = "final-tables"
+
+    public static let tables = [statements, statementsByScope, peers, peerScores, addressBook, finalTables]
 
     public static var schema: StoreSchema { StoreSchema(tables: tables) }
 }

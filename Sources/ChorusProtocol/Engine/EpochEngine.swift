@@ -17,12 +17,20 @@ public struct EpochEngine: Sendable {
         public var commitIntervalMs: UInt64
         /// Delay after the validation stage starts before sampling, so that final commits arrive.
         public var validationGraceMs: UInt64
+        /// False for an auditor: it follows and re-derives every epoch but signs nothing (no
+        /// beacon, commit, vote, evidence, certificate signature or declaration), so it can run
+        /// beside the network without ever counting in it.
+        public var signs: Bool
 
-        public init(servedModels: [String], commitIntervalMs: UInt64 = 2_000, validationGraceMs: UInt64 = 2_000) {
-            self.servedModels = servedModels
+        public init(servedModels: [String], commitIntervalMs: UInt64 = 2_000, validationGraceMs: UInt64 = 2_000, signs: Bool = true) {
+            self.servedModels = signs ? servedModels : []
             self.commitIntervalMs = commitIntervalMs
             self.validationGraceMs = validationGraceMs
+            self.signs = signs
         }
+
+        /// A verify-only node: no models, no signatures.
+        public static let auditor = Configuration(servedModels: [], signs: false)
     }
 
     /// One-shot steps of an epoch.
@@ -66,10 +74,11 @@ public struct EpochEngine: Sendable {
     ///     and the same across restarts (e.g. a keyed hash of the epoch under a secret kept in the
     ///     data directory), or the reveal will not open the commitment made before the restart.
     ///
-    /// After a restart, replay the stored statements through `onStatement` (own ones included)
-    /// before the first tick, and the stored artifacts of the current epoch through `onArtifacts`
-    /// once that tick has re-issued `startGeneration`: the engine keeps the seed basis it committed
-    /// to and never commits a count below one it already signed.
+    /// After a restart, replay the stored statements through `replay(epoch:statements:now:)` (own
+    /// ones included, every epoch from 0) before the first tick, and the stored artifacts of the
+    /// current epoch through `onArtifacts` once that tick has re-issued `startGeneration`: the
+    /// engine rebuilds the chain of final tables, keeps the seed basis it committed to, never
+    /// commits a count below one it already signed, and continues `seq` above its own statements.
     public init(
         parameters: NetworkParameters, key: Ed25519.SigningKey, configuration: Configuration, firstSeq: UInt64 = 1,
         beaconSecret: @escaping @Sendable (UInt64) -> Bytes32
@@ -96,10 +105,25 @@ public struct EpochEngine: Sendable {
         (statements[epoch] ?? [:]).values.sorted { $0.id < $1.id }
     }
 
+    /// The certificate signatures of `epoch` that reach τ, final here or not: what an auditor
+    /// compares its own table with when they differ.
+    public func certifiedCandidate(epoch: UInt64) -> Certificate? {
+        certificates[epoch] ?? collectors[epoch]?.certificate
+    }
+
+    /// The highest epoch with a final table here (0 = genesis).
+    public var lastFinalEpoch: UInt64 { finalTables.keys.max() ?? 0 }
+
     // MARK: Inputs
 
     /// Declares a delegation, refusal or intent (effective from the next epoch).
     public mutating func declare(model: String, action: DelegationAction, now: Int64) throws(ProtocolError) -> [EngineDirective] {
+        guard parameters.model(model) != nil else {
+            throw .invalidStatement(type: "delegation", reason: "model \"\(model)\" is not in the network file; known: \(parameters.models.map(\.id).joined(separator: ", "))")
+        }
+        if case let .delegate(target) = action, target == id {
+            throw .invalidStatement(type: "delegation", reason: "a participant cannot delegate to itself")
+        }
         guard let position = try? clock.position(atUnixMs: now) else { throw .beforeGenesis(unixMs: now, genesisUnixMs: parameters.genesisUnixMs) }
         return [try publish(DelegationBody(model: model, action: action), epoch: position.epoch)]
     }
@@ -108,24 +132,97 @@ public struct EpochEngine: Sendable {
     public mutating func onStatement(_ statement: SignedStatement, now: Int64) -> [EngineDirective] {
         guard statement.networkID == parameters.networkID else { return [] }
         let current = (try? clock.position(atUnixMs: now))?.epoch ?? 0
-        guard statement.epoch <= current + Self.futureEpochTolerance else { return [] }
-        guard statements[statement.epoch]?[statement.id] == nil else { return [] }
-        statements[statement.epoch, default: [:]][statement.id] = statement
-        var directives: [EngineDirective] = []
+        guard statement.epoch <= current + Self.futureEpochTolerance, insert(statement) else { return [] }
         switch statement.type {
         case .certificateSignature:
-            directives += collectCertificate(statement)
+            return collectCertificate(statement)
         case .pocCommit:
-            if let evidence = newEquivocation(statement) { directives += evidence }
+            return newEquivocation(statement) ?? []
+        default:
+            return []
+        }
+    }
+
+    /// Holds `statement` and marks the epochs whose tally it can change; false if already held.
+    private mutating func insert(_ statement: SignedStatement) -> Bool {
+        guard statements[statement.epoch]?[statement.id] == nil else { return false }
+        statements[statement.epoch, default: [:]][statement.id] = statement
+        if statement.author.raw == id { nextSeq = max(nextSeq, statement.seq &+ 1) }
+        switch statement.type {
+        case .pocCommit, .vote, .equivocationEvidence, .beaconReveal:
             dirty.insert(statement.epoch)
-        case .vote, .equivocationEvidence, .beaconReveal:
-            dirty.insert(statement.epoch)
-        case .delegation:
+        case .delegation, .beaconCommit:
             dirty.insert(statement.epoch + 1)
         default:
             break
         }
-        return directives
+        return true
+    }
+
+    /// Restores the engine from the shell's store at start-up, before the first tick. Call it once
+    /// per stored epoch in ascending order, from epoch 0, with every statement of that epoch
+    /// (own ones included). Past epochs are tallied as they come, from the genesis table on, and
+    /// finalize from their stored certificate signatures, so the engine ends where it stopped:
+    /// same final tables, same basis, and `nextSeq` above every `seq` it signed. Nothing is signed
+    /// while replaying: a missing own signature of a past epoch is left to the next tick.
+    ///
+    /// The returned directives are `tableComputed`, `tableFinal` and `divergence` only.
+    ///
+    /// `final` is the table and certificate the shell stored when the epoch became final. The
+    /// engine recomputes first and uses it only when the recomputation does not reach it (a
+    /// statement that arrived after finality and changes the tally is in the store, but was not
+    /// in the certified table), and only if its certificate verifies (`restoreFinal`).
+    public mutating func replay(
+        epoch: UInt64, statements replayed: [SignedStatement], final stored: (table: WeightTable, certificate: Certificate)? = nil, now: Int64
+    ) -> [EngineDirective] {
+        let current = (try? clock.position(atUnixMs: now))?.epoch ?? 0
+        guard epoch <= current + Self.futureEpochTolerance else { return [] }
+        for statement in replayed where statement.networkID == parameters.networkID && statement.epoch == epoch {
+            _ = insert(statement)
+        }
+        guard epoch >= 1, epoch < current else { return [] }
+        var out = tally(epoch: epoch, signing: false)
+        if finalTables[epoch] == nil {
+            out += collectHeld(epoch: epoch)
+            if finalTables[epoch] == nil, let stored, let restored = try? restoreFinal(stored.table, certificate: stored.certificate) {
+                out = out.filter { if case .divergence = $0 { false } else { true } } + restored
+            }
+            // Not final yet: the first tick computes it again and signs it if this node has not.
+            if finalTables[epoch] == nil {
+                ownTables[epoch] = nil
+                dirty.insert(epoch)
+            }
+        }
+        if epoch >= 2 { prune(before: min(epoch - 1, lastFinalEpoch)) }
+        return out.filter {
+            switch $0 {
+            case .tableComputed, .tableFinal, .divergence: return true
+            default: return false
+            }
+        }
+    }
+
+    /// Adopts a table certified by the network (kept by the shell, or received from a peer): it
+    /// must build on this engine's final table of the previous epoch and its certificate must
+    /// verify against that table's voting weights. Returns `tableFinal`.
+    public mutating func restoreFinal(_ table: WeightTable, certificate: Certificate) throws(ProtocolError) -> [EngineDirective] {
+        let epoch = table.epoch
+        guard finalTables[epoch] == nil else { return [] }
+        guard epoch >= 1, let previous = finalTables[epoch - 1] else {
+            throw .invalidStatement(type: "weight-table", reason: "no final table for epoch \(epoch &- 1) to build epoch \(epoch) on")
+        }
+        guard table.networkID == parameters.networkID, table.parametersDigest == parameters.digest, table.previousDigest == previous.digest else {
+            throw .invalidStatement(type: "weight-table", reason: "table of epoch \(epoch) is not for this network or does not build on table \(previous.digest.hex)")
+        }
+        guard certificate.epoch == epoch, certificate.tableDigest == table.digest else {
+            throw .invalidStatement(type: "certificate-signature", reason: "certificate is for \(certificate.tableDigest.hex) in epoch \(certificate.epoch), not this table")
+        }
+        try certificate.verify(networkID: parameters.networkID, previous: previous, threshold: parameters.voteThreshold)
+        finalTables[epoch] = table
+        certificates[epoch] = certificate
+        ownTables[epoch] = ownTables[epoch] ?? table
+        dirty.remove(epoch)
+        return [.tableFinal(table, certificate)]
     }
 
     /// Artifacts computed by the worker for `model` in `epoch`; late or foreign ones are ignored.
@@ -149,12 +246,19 @@ public struct EpochEngine: Sendable {
     public mutating func onTick(now: Int64) -> [EngineDirective] {
         guard let position = try? clock.position(atUnixMs: now) else { return [] }
         let e = position.epoch
-        if e >= 3 { prune(before: e - 2) }
+        // The last final table is the base of everything after it: never prune it, however far
+        // behind the network is.
+        if e >= 3 { prune(before: min(e - 2, lastFinalEpoch)) }
         var out: [EngineDirective] = []
-        // Earlier epochs that are not final yet (late statements, or a restart): recompute first,
-        // since this epoch's seed and voting weights need the previous final table.
-        for earlier in dirty.sorted() where earlier < e && finalTables[earlier] == nil {
+        // Earlier epochs that are not final yet (late statements, a restart, or an epoch nobody
+        // tallied because the network was down or started late): tally them in order from the
+        // last final table, since this epoch's seed and voting weights need the previous final
+        // table. An epoch without statements still gets its (empty) table and certificate.
+        var earlier = lastFinalEpoch + 1
+        while earlier < e {
             out += tally(epoch: earlier)
+            guard finalTables[earlier] != nil else { break }
+            earlier += 1
         }
         if position.stage == .generation {
             if once(.reveal, e) { out += reveal(epoch: e) }
@@ -210,6 +314,7 @@ public struct EpochEngine: Sendable {
     }
 
     private mutating func publish<Body: StatementBody>(_ body: Body, epoch: UInt64) throws(ProtocolError) -> EngineDirective {
+        guard configuration.signs else { throw .notSigning(what: Body.statementType.name) }
         let statement: SignedStatement
         do {
             statement = try SignedStatement.sign(networkID: parameters.networkID, epoch: epoch, seq: nextSeq, body: body, key: key)
@@ -228,10 +333,9 @@ public struct EpochEngine: Sendable {
     /// The beacon round of `epoch`, rebuilt from held statements (nil without a final previous table).
     func beaconRound(epoch: UInt64) -> BeaconRound? {
         guard epoch >= 1, let previous = finalTables[epoch - 1] else { return nil }
-        var round = BeaconRound(networkID: parameters.networkID, targetEpoch: epoch, previousTableDigest: previous.digest, votingWeights: previous.votingWeights)
-        for s in held(.beaconCommit, epoch: epoch - 1) { try? round.addCommit(s) }
-        for s in held(.beaconReveal, epoch: epoch) { try? round.addReveal(s) }
-        return round
+        return EpochInputs.beaconRound(
+            parameters: parameters, previous: previous, epoch: epoch, statements: held(.beaconReveal, epoch: epoch),
+            beaconCommits: held(.beaconCommit, epoch: epoch - 1))
     }
 
     /// The generation seed of a basis; epoch 1 (no commitment round before it) uses the empty basis.
@@ -242,14 +346,7 @@ public struct EpochEngine: Sendable {
     }
 
     func ledger(epoch: UInt64) -> CommitLedger {
-        var ledger = CommitLedger(parameters: parameters, epoch: epoch)
-        for s in held(.pocCommit, epoch: epoch) { _ = try? ledger.add(s) }
-        for s in held(.equivocationEvidence, epoch: epoch) {
-            if let body = try? s.decodeBody(as: EquivocationEvidenceBody.self), let proven = try? body.verify(networkID: parameters.networkID) {
-                try? ledger.add(evidence: proven)
-            }
-        }
-        return ledger
+        EpochInputs.ledger(parameters: parameters, epoch: epoch, statements: statements(epoch: epoch))
     }
 
     private mutating func newEquivocation(_ statement: SignedStatement) -> [EngineDirective]? {
@@ -264,7 +361,9 @@ public struct EpochEngine: Sendable {
     private mutating func reveal(epoch: UInt64) -> [EngineDirective] {
         let secret = beaconSecret(epoch)
         let mine = held(.beaconCommit, epoch: epoch &- 1).contains { $0.author.raw == id }
-        guard epoch >= 2, mine, let directive = try? publish(BeaconRevealBody(targetEpoch: epoch, reveal: secret), epoch: epoch) else { return [] }
+        // Revealed before a restart: the stored reveal stands.
+        let revealed = held(.beaconReveal, epoch: epoch).contains { $0.author.raw == id }
+        guard epoch >= 2, mine, !revealed, let directive = try? publish(BeaconRevealBody(targetEpoch: epoch, reveal: secret), epoch: epoch) else { return [] }
         return [directive]
     }
 
@@ -345,17 +444,16 @@ public struct EpochEngine: Sendable {
         return out
     }
 
-    private mutating func tally(epoch: UInt64) -> [EngineDirective] {
-        guard finalTables[epoch] == nil, let previous = finalTables[epoch - 1] else { return [] }
+    private mutating func tally(epoch: UInt64, signing: Bool = true) -> [EngineDirective] {
+        guard epoch >= 1, finalTables[epoch] == nil, let previous = finalTables[epoch - 1] else { return [] }
         guard ownTables[epoch] == nil || dirty.contains(epoch) else { return [] }
         dirty.remove(epoch)
-        var book = DelegationBook()
-        for e in 0..<epoch { for s in held(.delegation, epoch: e) { try? book.add(s, parameters: parameters) } }
         let result: TallyResult
         do {
-            result = try Tally.compute(
-                parameters: parameters, previous: previous, epoch: epoch, commits: ledger(epoch: epoch),
-                votes: held(.vote, epoch: epoch), delegations: book, beacon: beaconRound(epoch: epoch))
+            result = try EpochInputs.tally(
+                parameters: parameters, previous: previous, epoch: epoch, statements: statements(epoch: epoch),
+                beaconCommits: held(.beaconCommit, epoch: epoch - 1),
+                delegations: (0..<epoch).flatMap { held(.delegation, epoch: $0) })
         } catch {
             return once(.tallyFailure, epoch) ? [.skipped(epoch: epoch, reason: "tally failed: \(error.description)")] : []
         }
@@ -366,15 +464,17 @@ public struct EpochEngine: Sendable {
         let alreadySigned = held(.certificateSignature, epoch: epoch).contains {
             $0.author.raw == id && (try? $0.decodeBody(as: CertificateSignatureBody.self))?.tableDigest == table.digest
         }
-        if !alreadySigned, previous.votingWeight(of: id) > 0, let d = try? publish(CertificateSignatureBody(tableDigest: table.digest), epoch: epoch) {
+        if signing, !alreadySigned, previous.votingWeight(of: id) > 0, let d = try? publish(CertificateSignatureBody(tableDigest: table.digest), epoch: epoch) {
             out.append(d)
         }
         // Counts this node's own signature (and any held ones) and finalizes if enough.
         collectors[epoch] = nil
-        if let signature = held(.certificateSignature, epoch: epoch).first {
-            out += collectCertificate(signature)
-        }
-        return out
+        return out + collectHeld(epoch: epoch)
+    }
+
+    private mutating func collectHeld(epoch: UInt64) -> [EngineDirective] {
+        guard let signature = held(.certificateSignature, epoch: epoch).first else { return [] }
+        return collectCertificate(signature)
     }
 
     private mutating func collectCertificate(_ statement: SignedStatement) -> [EngineDirective] {
@@ -400,6 +500,8 @@ public struct EpochEngine: Sendable {
 
     private mutating func beaconCommit(epoch: UInt64) -> [EngineDirective] {
         guard let table = finalTables[epoch], table.votingWeight(of: id) > 0 else { return [] }
+        // Committed before a restart: the stored commitment stands.
+        guard !held(.beaconCommit, epoch: epoch).contains(where: { $0.author.raw == id }) else { return [] }
         let target = epoch + 1
         let commitment = BeaconCommitBody.commitment(networkID: parameters.networkID, author: id, targetEpoch: target, reveal: beaconSecret(target))
         guard let d = try? publish(BeaconCommitBody(targetEpoch: target, commitment: commitment), epoch: epoch) else { return [] }

@@ -16,6 +16,8 @@ public enum ProtocolError: Error, Equatable, Sendable, CustomStringConvertible {
     case beaconMismatch(reason: String)
     /// An arithmetic result beyond the protocol's integer limits.
     case overflow(what: String)
+    /// A verify-only engine (`EpochEngine.Configuration.auditor`) was asked to sign.
+    case notSigning(what: String)
 
     public var description: String {
         switch self {
@@ -33,6 +35,8 @@ public enum ProtocolError: Error, Equatable, Sendable, CustomStringConvertible {
             return "beacon reveal refused: \(reason)"
         case let .overflow(what):
             return "integer overflow computing \(what); the inputs exceed the protocol's limits"
+        case let .notSigning(what):
+            return "this node is verify-only and signs no statements (asked for a \(what)); run it without --verify-only to take part"
         }
     }
 }

@@ -5,8 +5,8 @@ import ChorusNode
 struct EpochCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "epoch",
-        abstract: "Show epochs as a running node sees them.",
-        subcommands: [EpochShowCommand.self],
+        abstract: "Show epochs as a running node sees them; export an epoch and verify an export.",
+        subcommands: [EpochShowCommand.self, EpochExportCommand.self, EpochVerifyCommand.self],
         defaultSubcommand: EpochShowCommand.self
     )
 }

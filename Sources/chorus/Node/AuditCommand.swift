@@ -1,0 +1,64 @@
+import ArgumentParser
+import ChorusNode
+import Foundation
+
+/// `chorus audit [N]`: the audit report a verify-only node wrote for an epoch. Read from the data
+/// directory's files, so it works whether or not the node is running.
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Print a verify-only node's audit report of epoch N (default: the latest).",
+        discussion: """
+            Reports are written by `chorusd run --verify-only` into DATA_DIR/audit/epoch-N.json \
+            (and epoch-N.html, with a bar chart per model). Exit 1 when the report shows the \
+            auditor's own table differing from the certified one, or no report exists.
+            EXAMPLES:
+              chorus --data-dir devnet/auditor audit
+              chorus --data-dir devnet/auditor audit 3 --json
+            """
+    )
+
+    @Option(name: .long, help: "The verify-only node's data directory.")
+    var dataDir: String
+    @Argument(help: "The epoch (default: the latest report).")
+    var epoch: UInt64?
+    @Flag(name: .long, help: "Print the report as JSON (the file's content).")
+    var json = false
+
+    func run() async throws {
+        let directory = DataDirectory(dataDir).auditDirectory
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let epochs = names.compactMap { name -> UInt64? in
+            guard name.hasPrefix("epoch-"), name.hasSuffix(".json") else { return nil }
+            return UInt64(name.dropFirst(6).dropLast(5))
+        }
+        guard let shown = epoch ?? epochs.max() else {
+            throw CLIFailure.failed("no audit reports in \(directory); is this a node run with `chorusd run --verify-only`?")
+        }
+        let path = "\(directory)/epoch-\(shown).json"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CLIFailure.failed("no audit report for epoch \(shown) (\(path)); reports exist for epochs \(epochs.sorted().map(String.init).joined(separator: ", "))")
+        }
+        let report: AuditReport
+        do { report = try JSONDecoder().decode(AuditReport.self, from: data) } catch {
+            throw CLIFailure.failed("\(path) is not an audit report: \(error)")
+        }
+        if json {
+            try Console.printJSON(report)
+        } else {
+            print("epoch          \(report.epoch) (\(report.networkID))")
+            print("verdict        \(report.matches ? "own table matches the certificate" : report.certifiedDigest == nil ? "no certificate yet" : "DIFFERS from the certificate")")
+            print("own table      \(report.ownTableDigest ?? "none")")
+            print("certified      \(report.certifiedDigest ?? "none")\(report.final ? "" : " (not final here)")")
+            print("signers        \(report.certificateSigners.count), \(String(format: "%.1f", report.signerShare * 100)) % of the voting weight (threshold \(report.threshold))")
+            for d in report.divergences { print("divergence     \(d.what): own \(d.own.prefix(16)) vs certified \(d.certified.prefix(16))") }
+            print("statements     " + report.statementCounts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+            for row in report.table {
+                let models = row.models.filter { $0.committedCount > 0 || $0.pocWeight > 0 }.map { "\($0.model.split(separator: "/").last ?? "")=\($0.pocWeight)\($0.accepted ? "" : " (rejected)")" }
+                print("\(row.participant.prefix(16))  weight \(row.weight)  voting \(row.votingWeight)" + (models.isEmpty ? "" : "  " + models.joined(separator: " ")))
+            }
+            print("html           \(directory)/epoch-\(shown).html")
+        }
+        if !report.matches && report.certifiedDigest != nil { throw ExitCode(1) }
+    }
+}
