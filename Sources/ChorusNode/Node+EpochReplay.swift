@@ -38,7 +38,11 @@ extension Node {
         let last = min(max(byEpoch.keys.max() ?? 0, current), current + EpochEngine.futureEpochTolerance)
         let finals = (try? Self.storedFinals(statements, policy: statementPolicy)) ?? [:]
         var count = 0, unreadable = 0
-        for epoch in 0...last {
+        // Only epochs with something stored: an epoch with neither statements nor a stored final
+        // table cannot become final here, and the first tick tallies it from the last final table
+        // anyway. (Iterating every epoch since genesis would take minutes for an old genesis.)
+        let stored = Set(byEpoch.keys).union(finals.keys).union([0]).filter { $0 <= last }.sorted()
+        for epoch in stored {
             var loaded: [SignedStatement] = []
             for type in byEpoch[epoch] ?? [] {
                 let (ok, bad) = Self.storedStatements(statements, type: type, epoch: epoch, policy: statementPolicy)
@@ -49,7 +53,7 @@ extension Node {
             performEpoch(epochs!.engine.replay(epoch: epoch, statements: loaded, final: finals[epoch], now: now))
         }
         logger.info("replayed stored epochs", metadata: [
-            "statements": "\(count)", "epochs": "\(last + 1)", "last_final": "\(epochs!.engine.lastFinalEpoch)",
+            "statements": "\(count)", "epochs": "\(stored.count)", "last_final": "\(epochs!.engine.lastFinalEpoch)",
             "next_seq": "\(epochs!.engine.nextSeq)", "unreadable": "\(unreadable)"])
         return count
     }
