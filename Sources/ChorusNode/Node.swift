@@ -61,6 +61,8 @@ public actor Node {
     /// Epochs (Node+Epochs.swift): nil until `attachEpochs`.
     var epochs: EpochState?
     var epochTimer: LoopTimer?
+    /// PoC (Node+PoC.swift, Node+Proofs.swift, Node+Validation.swift): nil without a worker.
+    var poc: PoCState?
     /// Anti-entropy (Node+Sync.swift).
     var syncTimer: LoopTimer?
     let reconciler = RangeReconciler()
@@ -191,6 +193,7 @@ public actor Node {
         syncTimer = nil
         epochTimer?.close()
         epochTimer = nil
+        if poc != nil { for task in poc!.generations.values { task.cancel() } }
         statements?.flush()
         listeners.forEach { $0.close() }
         listeners = []
@@ -284,7 +287,7 @@ public actor Node {
             knownAddresses: manager.knownAddresses.count,
             uptimeSeconds: Self.seconds(startedAt.duration(to: .now)), counters: counters,
             meshPeers: router.mesh.values.reduce(0) { $0 + $1.count }, delivered: router.counters.firstDeliveries,
-            duplicates: router.counters.duplicates, invalid: router.counters.invalid)
+            duplicates: router.counters.duplicates, invalid: router.counters.invalid, poc: pocStatus())
     }
 
     public func peers() -> [PeerInfo] {

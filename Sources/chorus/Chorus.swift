@@ -38,6 +38,7 @@ struct Chorus: AsyncParsableCommand {
             MeshCommand.self,
             EpochCommand.self,
             WeightsCommand.self,
+            VotesCommand.self,
             WorkerCommand.self,
         ]
     )

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChorusCompute
 import ChorusCrypto
 import ChorusLoop
 import ChorusNetworkFile
@@ -6,6 +7,7 @@ import ChorusNode
 import ChorusProtocol
 import ChorusStore
 import ChorusWire
+import ChorusWorkerHTTP
 import Foundation
 import Logging
 
@@ -32,6 +34,17 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Follow the epochs of this network file (Network/<name>/network.toml).")
     var networkFile: String?
+
+    @Option(name: .long, help: "Run PoC for this network model (repeatable; ID or ID=PATH); adds to the config's models. Needs --network-file.")
+    var model: [String] = []
+
+    @Option(name: .long, help: "The PoC worker's base URL (default: the config's worker_url, else the built-in in-process worker).")
+    var worker: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Devnet only: misbehave to test the network (repeatable): fake-artifacts=F, withhold-proofs, random-votes, never-reveal.",
+        discussion: "Refused unless the network id ends in -devnet."))
+    var fault: [String] = []
 
     @Option(name: .long, help: "Log format: text or json (one object per line on stderr).")
     var logFormat: LogFormat = .text
@@ -82,17 +95,42 @@ struct RunCommand: AsyncParsableCommand {
         let node = Node(configuration: configuration, signingKey: key, peerStore: peerStore, statements: statements,
                         addressBook: addresses, loop: loop, logger: logger)
         var engine: EpochEngine?
+        var poc: (link: WorkerLink, faults: PoCFaults, artifacts: ArtifactStore)?
+        let models = configuration.models + model
+        if networkFile == nil, !models.isEmpty || !fault.isEmpty {
+            throw DaemonFailure.usage("--model, --fault and the config's models need --network-file (PoC follows the network's epochs)")
+        }
         if let path = networkFile {
             let parameters: NetworkParameters
             do { parameters = try NetworkFile.load(path: path) } catch { throw DaemonFailure.failed("\(error)") }
             guard parameters.networkID == configuration.networkID else {
                 throw DaemonFailure.failed("\(path) is for network \"\(parameters.networkID)\" but this node is on \"\(configuration.networkID)\"")
             }
-            engine = Node.makeEpochEngine(parameters: parameters, key: key, servedModels: [])
+            var served: [String] = []
+            if !models.isEmpty {
+                let faults: PoCFaults
+                do { faults = try PoCFaults.parse(fault, networkID: parameters.networkID) } catch { throw DaemonFailure.usage("\(error)") }
+                let url = worker ?? configuration.workerURL
+                let link = url.map { WorkerLink(api: WorkerHTTPClient(baseURL: $0), endpoint: $0) }
+                    ?? WorkerLink(api: WorkerService(), endpoint: "in-process")
+                do {
+                    var requests: [LoadModelRequest] = []
+                    for spec in models { requests.append(try PoCModels.request(for: spec, parameters: parameters)) }
+                    served = try await PoCModels.load(requests, on: link, parameters: parameters)
+                    poc = (link, faults, try ArtifactStore(environment: environment, writer: writer))
+                } catch {
+                    throw DaemonFailure.failed("\(error)")
+                }
+                logger.info("PoC models loaded", metadata: ["models": "\(served.joined(separator: ","))", "worker": "\(link.endpoint)"])
+            } else if !fault.isEmpty {
+                throw DaemonFailure.usage("--fault needs a model to run PoC for (--model ID)")
+            }
+            engine = Node.makeEpochEngine(parameters: parameters, key: key, servedModels: served)
         }
         do {
             try await node.start()
             try await node.startControlServer(path: directory.controlSocket)
+            if let poc { await node.attachPoC(worker: poc.link, faults: poc.faults, artifacts: poc.artifacts) }
             if let engine { await node.attachEpochs(engine) }
         } catch {
             await node.stop()

@@ -32,6 +32,12 @@ public enum ConfigFile {
         # Gossip topics this node joins at start (1-64 characters of a-z 0-9 / . _ -).
         topics = ["\(NodeConfiguration.defaultTopic)"]
 
+        # PoC (with `chorusd run --network-file`): the models this node loads and runs PoC for
+        # (ids from the network file; "ID=PATH" for a GGUF file elsewhere), and the worker that
+        # runs them. Without worker_url the built-in in-process worker is used.
+        # models = ["chorus/synthetic-devnet"]
+        # worker_url = "http://127.0.0.1:8080"
+
         [connections]
         outbound_target = 8          # outbound connections kept
         inbound_limit = 48           # inbound connections accepted at most
@@ -67,13 +73,16 @@ public enum ConfigFile {
             throw ConfigError(file: file, key: nil, problem: "not valid TOML: \(error)")
         }
         let reader = Reader(file: file)
-        try reader.allowOnly(["network", "listen", "advertise", "seeds", "topics", "allow_private_addresses", "connections", "session"], in: root, prefix: "")
+        try reader.allowOnly(["network", "listen", "advertise", "seeds", "topics", "allow_private_addresses", "connections", "session",
+                                "worker_url", "models"], in: root, prefix: "")
 
         var config = NodeConfiguration(networkID: try reader.string("network", in: root))
         config.listen = try reader.strings("listen", in: root) ?? config.listen
         config.advertise = try reader.optionalString("advertise", in: root)
         config.seeds = try reader.strings("seeds", in: root) ?? []
         config.topics = try reader.strings("topics", in: root) ?? config.topics
+        config.workerURL = try reader.optionalString("worker_url", in: root)
+        config.models = try reader.strings("models", in: root) ?? []
         if let value = root["allow_private_addresses"] {
             guard let flag = value.bool else { throw ConfigError(file: file, key: "allow_private_addresses", problem: "expected true or false, found \(value.type)") }
             config.allowPrivateAddresses = flag

@@ -32,6 +32,10 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var allowPrivateAddresses = false
     /// How often stored statements are reconciled with every peer (also on each new session).
     public var syncInterval: Duration = .seconds(30)
+    /// The PoC worker: nil runs the built-in in-process worker; else an HTTP worker's base URL.
+    public var workerURL: String?
+    /// Network model ids (or `ID=PATH`) the node loads and runs PoC for.
+    public var models: [String] = []
 
     public init(networkID: String, listen: [String] = ["127.0.0.1:7700"], advertise: String? = nil,
                 seeds: [String] = [], connections: ConnectionSettings = ConnectionSettings(),

@@ -49,8 +49,11 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var delivered: Int
     public var duplicates: Int
     public var invalid: Int
+    /// The PoC worker and activity; nil on a node without a worker.
+    public var poc: PoCStatus? = nil
 
     enum CodingKeys: String, CodingKey {
+        case poc
         case publicKey = "public_key"
         case networkID = "network_id"
         case listenAddresses = "listen_addresses"

@@ -17,7 +17,11 @@ public enum NodeSchema {
     /// The address book (Peers/AddressBookStore.swift): `address text → entry`; its key is in `meta`.
     public static let addressBook = "address-book"
 
-    public static let tables = [statements, statementsByScope, peers, peerScores, addressBook]
+    /// PoC artifacts this node committed to (Storage/ArtifactStore.swift): `epoch ‖ model ‖ nonce → artifact`.
+    /// Created at open when missing, so older stores simply gain it (no data to migrate).
+    public static let pocArtifacts = "poc-artifacts"
+
+    public static let tables = [statements, statementsByScope, peers, peerScores, addressBook, pocArtifacts]
 
     public static var schema: StoreSchema { StoreSchema(tables: tables) }
 }
