@@ -69,9 +69,10 @@ extension Node {
         var failures = 0
         while !Task.isCancelled, unixMillis() < until {
             let wait = Int(max(0, min(Int64(artifactWaitMs), until - unixMillis())))
+            let after = cursor
             do {
                 let pulled = try await worker.call("pull artifacts", timeout: worker.timeout + .milliseconds(wait)) {
-                    try await $0.artifacts(job: job.id, after: cursor, waitMs: wait, maxBatches: 64)
+                    try await $0.artifacts(job: job.id, after: after, waitMs: wait, maxBatches: 64)
                 }
                 failures = 0
                 cursor = pulled.cursor

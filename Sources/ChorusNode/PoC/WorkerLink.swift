@@ -76,24 +76,51 @@ public final class WorkerLink: Sendable {
     /// Whichever finishes first: `operation` (in a task of its own, cancelled on timeout) or the timer.
     private static func race<R: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async -> R,
                                           onTimeout: @escaping @Sendable () -> R) async -> R {
-        let once = Mutex<CheckedContinuation<R, Never>?>(nil)
-        let box = Mutex<[Task<Void, Never>]>([])
+        let race = Race<R>()
         return await withCheckedContinuation { (continuation: CheckedContinuation<R, Never>) in
-            once.withLock { $0 = continuation }
-            @Sendable func finish(_ value: R) {
-                guard let c = once.withLock({ s -> CheckedContinuation<R, Never>? in defer { s = nil }; return s }) else { return }
-                c.resume(returning: value)
-                for task in box.withLock({ $0 }) { task.cancel() }
-            }
-            let work = Task { finish(await operation()) }
+            race.begin(continuation)
+            let work = Task { race.finish(await operation()) }
             let timer = Task {
                 try? await Task.sleep(for: limit)
-                if !Task.isCancelled { finish(onTimeout()) }
+                if !Task.isCancelled { race.finish(onTimeout()) }
             }
-            box.withLock { $0 = [work, timer] }
-            // Finished before the tasks were recorded: cancel the one still waiting.
-            if once.withLock({ $0 == nil }) { work.cancel(); timer.cancel() }
+            race.track([work, timer])
         }
+    }
+}
+
+/// One call racing its deadline: the first `finish` resumes the caller and cancels both tasks.
+private final class Race<R: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<R, Never>?
+        var tasks: [Task<Void, Never>] = []
+        var finished = false
+    }
+    private let state = Mutex(State())
+
+    func begin(_ continuation: CheckedContinuation<R, Never>) {
+        state.withLock { $0.continuation = continuation }
+    }
+
+    func track(_ tasks: [Task<Void, Never>]) {
+        let finished = state.withLock { s -> Bool in
+            s.tasks = tasks
+            return s.finished
+        }
+        // Finished before the tasks were recorded: cancel the one still waiting.
+        if finished { tasks.forEach { $0.cancel() } }
+    }
+
+    func finish(_ value: R) {
+        let (continuation, tasks) = state.withLock { s -> (CheckedContinuation<R, Never>?, [Task<Void, Never>]) in
+            guard !s.finished else { return (nil, []) }
+            s.finished = true
+            defer { s.continuation = nil }
+            return (s.continuation, s.tasks)
+        }
+        guard let continuation else { return }
+        continuation.resume(returning: value)
+        tasks.forEach { $0.cancel() }
     }
 }
 
