@@ -13,9 +13,11 @@ extension Node {
     static let artifactWaitMs = 500
 
     /// Attaches a PoC worker whose models are already loaded (`PoCModels.load`). Call before
-    /// `attachEpochs`, with an engine built for the same models.
-    public func attachPoC(worker: WorkerLink, faults: PoCFaults = PoCFaults(), artifacts: ArtifactStore?) {
-        poc = PoCState(worker: worker, faults: faults, artifacts: artifacts)
+    /// `attachEpochs`, with an engine built for the same models. `proofTimeout` is the wait for each
+    /// proof answer (Specs/proofs.md §5); the three tries must fit the validation stage.
+    public func attachPoC(worker: WorkerLink, faults: PoCFaults = PoCFaults(), artifacts: ArtifactStore?,
+                          proofTimeout: Duration = Node.defaultProofTimeout) {
+        poc = PoCState(worker: worker, faults: faults, artifacts: artifacts, proofTimeout: proofTimeout)
         startProofs()
         if !faults.isEmpty { logger.warning("fault injection on", metadata: ["faults": "\(faults.names.joined(separator: ","))"]) }
         logger.info("PoC worker attached", metadata: ["worker": "\(worker.endpoint)", "models": "\(worker.health.models.joined(separator: ","))"])

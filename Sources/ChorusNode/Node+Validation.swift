@@ -13,18 +13,19 @@ import Logging
 extension Node {
     /// Tries per chunk of indices, and the wait for each answer.
     static let proofAttempts = 3
-    static let proofTimeout: Duration = .seconds(4)
+    public static let defaultProofTimeout: Duration = .seconds(4)
     /// chorus-poc/1 artifacts are 12 binary16 values (Specs/poc-kernel.md).
     static let artifactLength = 24
 
     func startValidation(_ task: ValidationTask) {
         guard let poc, let engine = epochs?.engine, let model = engine.parameters.model(task.commit.body.model) else { return }
         let worker = poc.worker
+        let timeout = poc.proofTimeout
         let logger = self.logger
         Task.detached { [weak self] in
             guard let self else { return }
             let started = ContinuousClock.now
-            let outcome = await Self.check(task, model: model, worker: worker, node: self)
+            let outcome = await Self.check(task, model: model, worker: worker, proofTimeout: timeout, node: self)
             let ms = Self.seconds(started.duration(to: .now)) * 1000
             logger.info("validated", metadata: ["participant": "\(task.commit.author.hex.prefix(16))", "model": "\(model.id)",
                                                 "samples": "\(task.indices.count)", "mismatches": "\(outcome.mismatches.map { "\($0)" } ?? "-")",
@@ -40,7 +41,8 @@ extension Node {
         var note: String
     }
 
-    private nonisolated static func check(_ task: ValidationTask, model: ModelParameters, worker: WorkerLink, node: Node) async -> CheckOutcome {
+    private nonisolated static func check(_ task: ValidationTask, model: ModelParameters, worker: WorkerLink,
+                                          proofTimeout: Duration, node: Node) async -> CheckOutcome {
         let commit = task.commit
         let author = Ed25519.PublicKey(commit.author)
         let wanted = task.indices.sorted()

@@ -45,8 +45,9 @@ import Testing
         configuration.networkID = "test-devnet"
         let a = try await NodeHarnessForTests(configuration: configuration, key: keys[0], storeDirectory: dirs[0])
         configuration.seeds = [a.address]
-        var nodes = [a]
-        for i in 1..<4 { nodes.append(try await NodeHarnessForTests(configuration: configuration, key: keys[i], storeDirectory: dirs[i])) }
+        var started = [a]
+        for i in 1..<4 { started.append(try await NodeHarnessForTests(configuration: configuration, key: keys[i], storeDirectory: dirs[i])) }
+        let nodes = started
         defer { Task { for n in nodes { await n.shutdown() } } }
         #expect(await eventually(timeout: .seconds(15)) {
             var counts: [Int] = []
@@ -61,7 +62,7 @@ import Testing
             let link = WorkerLink(api: service, endpoint: "in-process")
             let served = try await PoCModels.load([Self.modelRequest], on: link, parameters: p)
             #expect(served == [Self.modelID])
-            await n.node.attachPoC(worker: link, faults: faults[i], artifacts: try n.artifactStore())
+            await n.node.attachPoC(worker: link, faults: faults[i], artifacts: try n.artifactStore(), proofTimeout: .milliseconds(1500))
             let seedByte = UInt8(i)
             await n.node.attachEpochs(EpochEngine(
                 parameters: p, key: keys[i], configuration: .init(servedModels: served, commitIntervalMs: 1000, validationGraceMs: 1000),

@@ -94,8 +94,9 @@ struct ProofMessageTests {
         let v = try Self.vectors()
         #expect(v.invalid.count >= 8)
         for case_ in v.invalid {
-            do {
-                _ = try ProofMessage(decoding: Hex.decode(case_.hex)[...])
+            let bytes = try Hex.decode(case_.hex)
+            do throws(WireError) {
+                _ = try ProofMessage(decoding: bytes[...])
                 Issue.record("\(case_.name) decoded")
             } catch {
                 #expect(error.code == case_.error, "\(case_.name): \(error)")

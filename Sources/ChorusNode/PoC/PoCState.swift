@@ -8,6 +8,7 @@ struct PoCState {
     let worker: WorkerLink
     let faults: PoCFaults
     let artifacts: ArtifactStore?
+    let proofTimeout: Duration
     /// Generation tasks by model (one epoch at a time).
     var generations: [String: Task<Void, Never>] = [:]
     var generationStats: [String: GenerationStats] = [:]
