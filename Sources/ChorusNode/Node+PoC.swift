@@ -1,5 +1,6 @@
 import ChorusCompute
 import ChorusCrypto
+import ChorusLoop
 import ChorusProtocol
 import Foundation
 import Logging
@@ -11,6 +12,7 @@ import Logging
 extension Node {
     /// How long an artifact pull waits for a new batch on the worker.
     static let artifactWaitMs = 500
+    static let workerHealthInterval: Duration = .seconds(5)
 
     /// Attaches a PoC worker whose models are already loaded (`PoCModels.load`). Call before
     /// `attachEpochs`, with an engine built for the same models. `proofTimeout` is the wait for each
@@ -19,6 +21,12 @@ extension Node {
                           proofTimeout: Duration = Node.defaultProofTimeout) {
         poc = PoCState(worker: worker, faults: faults, artifacts: artifacts, proofTimeout: proofTimeout)
         startProofs()
+        // Health between jobs too: an idle worker that died shows as unhealthy before the next epoch needs it.
+        let timer = LoopTimer(on: loop)
+        timer.schedule(after: Self.workerHealthInterval, repeatingEvery: Self.workerHealthInterval) {
+            Task.detached { _ = try? await worker.call("state") { try await $0.state() } }
+        }
+        poc!.healthTimer = timer
         if !faults.isEmpty { logger.warning("fault injection on", metadata: ["faults": "\(faults.names.joined(separator: ","))"]) }
         logger.info("PoC worker attached", metadata: ["worker": "\(worker.endpoint)", "models": "\(worker.health.models.joined(separator: ","))"])
     }

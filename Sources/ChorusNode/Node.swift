@@ -193,7 +193,11 @@ public actor Node {
         syncTimer = nil
         epochTimer?.close()
         epochTimer = nil
-        if poc != nil { for task in poc!.generations.values { task.cancel() } }
+        if poc != nil {
+            for task in poc!.generations.values { task.cancel() }
+            poc!.healthTimer?.close()
+            poc!.healthTimer = nil
+        }
         statements?.flush()
         listeners.forEach { $0.close() }
         listeners = []

@@ -9,6 +9,7 @@ struct PoCState {
     let faults: PoCFaults
     let artifacts: ArtifactStore?
     let proofTimeout: Duration
+    var healthTimer: LoopTimer?
     /// Generation tasks by model (one epoch at a time).
     var generations: [String: Task<Void, Never>] = [:]
     var generationStats: [String: GenerationStats] = [:]
