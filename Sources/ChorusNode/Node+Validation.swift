@@ -21,11 +21,15 @@ extension Node {
         guard let poc, let engine = epochs?.engine, let model = engine.parameters.model(task.commit.body.model) else { return }
         let worker = poc.worker
         let timeout = poc.proofTimeout
+        // Recomputing may take until the stage ends (a CPU worker shared by several nodes is slow);
+        // a vote after the validation stage would miss the tally anyway.
+        let stageEnd = EpochClock(engine.parameters).end(of: .validation, epoch: task.commit.epoch)
+        let verifyLimit = Duration.milliseconds(max(Int64(0), stageEnd - Self.unixMillis())) + worker.timeout
         let logger = self.logger
         Task.detached { [weak self] in
             guard let self else { return }
             let started = ContinuousClock.now
-            let outcome = await Self.check(task, model: model, worker: worker, proofTimeout: timeout, node: self)
+            let outcome = await Self.check(task, model: model, worker: worker, proofTimeout: timeout, verifyLimit: verifyLimit, node: self)
             let ms = Self.seconds(started.duration(to: .now)) * 1000
             logger.info("validated", metadata: ["participant": "\(task.commit.author.hex.prefix(16))", "model": "\(model.id)",
                                                 "samples": "\(task.indices.count)", "mismatches": "\(outcome.mismatches.map { "\($0)" } ?? "-")",
@@ -42,7 +46,7 @@ extension Node {
     }
 
     private nonisolated static func check(_ task: ValidationTask, model: ModelParameters, worker: WorkerLink,
-                                          proofTimeout: Duration, node: Node) async -> CheckOutcome {
+                                          proofTimeout: Duration, verifyLimit: Duration, node: Node) async -> CheckOutcome {
         let commit = task.commit
         let author = Ed25519.PublicKey(commit.author)
         let wanted = task.indices.sorted()
@@ -79,7 +83,7 @@ extension Node {
                                     params: PoCParamsMessage(seqLen: Int(model.seqLen), kDim: Int(model.kDim)),
                                     nonces: verified.map(\.nonce), vectors: verified.map { Hex.encode($0.artifact) })
         let answer: VerifyMessage
-        do { answer = try await worker.call("verify", timeout: worker.timeout + .milliseconds(20 * verified.count)) { try await $0.verify(request) } } catch {
+        do { answer = try await worker.call("verify", timeout: verifyLimit) { try await $0.verify(request) } } catch {
             return CheckOutcome(mismatches: nil, proofsVerified: verified.count, note: "worker failed: \(error)")
         }
         let distances = answer.distances ?? []
