@@ -56,6 +56,22 @@ extension Node {
         }
     }
 
+    /// Stops this node's PoC jobs on the worker and waits until they have stopped (each within the
+    /// worker's deadline). Call before `stop()` when the process is about to exit: a job still
+    /// running would keep its compute threads (and OpenBLAS's, which the exit waits for) busy.
+    public func stopPoC() async {
+        guard let poc else { return }
+        for task in poc.generations.values { task.cancel() }
+        self.poc?.generations = [:]
+        let jobs = poc.jobs
+        self.poc?.jobs = [:]
+        for id in jobs.values {
+            _ = try? await poc.worker.call("delete PoC job") { try await $0.deleteJob(id) }
+        }
+    }
+
+    func jobStarted(model: String, id: String) { poc?.jobs[model] = id }
+
     func stopGeneration(model: String) {
         poc?.generations.removeValue(forKey: model)?.cancel()
         poc?.generationStats[model]?.running = false
@@ -75,6 +91,7 @@ extension Node {
             await node?.generationFailed(model: model, error.description)
             return
         }
+        await node?.jobStarted(model: model, id: job.id)
         var cursor: UInt64 = 0
         var failures = 0
         while !Task.isCancelled, unixMillis() < until {
@@ -105,7 +122,7 @@ extension Node {
             }
         }
         _ = try? await worker.call("delete PoC job") { try await $0.deleteJob(job.id) }
-        await node?.generationEnded(model: model)
+        await node?.generationEnded(model: model, job: job.id)
     }
 
     /// Artifacts from the worker: faked if told to, handed to the engine, and saved.
@@ -138,7 +155,8 @@ extension Node {
         poc?.generationStats[model]?.error = reason
     }
 
-    func generationEnded(model: String) {
+    func generationEnded(model: String, job: String) {
+        if poc?.jobs[model] == job { poc?.jobs[model] = nil }
         poc?.generationStats[model]?.running = false
     }
 

@@ -145,6 +145,7 @@ struct RunCommand: AsyncParsableCommand {
 
         let signal = await Self.waitForTerminationSignal()
         logger.info("stopping", metadata: ["signal": "\(signal == SIGINT ? "SIGINT" : "SIGTERM")"])
+        await node.stopPoC()
         await node.stop()
         loop.shutdown()
         writer.close()

@@ -12,6 +12,8 @@ struct PoCState {
     var healthTimer: LoopTimer?
     /// Generation tasks by model (one epoch at a time).
     var generations: [String: Task<Void, Never>] = [:]
+    /// The worker's job id of each running generation, by model.
+    var jobs: [String: String] = [:]
     var generationStats: [String: GenerationStats] = [:]
     var proofWaiters: [UInt64: ProofWaiter] = [:]
     var nextRequestID: UInt64 = 0
