@@ -77,6 +77,8 @@ let package = Package(
             name: "ChorusNode",
             dependencies: [
                 "ChorusCrypto", "ChorusWire", "ChorusStore", "ChorusMesh", "ChorusLoop", "ChorusProtocol",
+                // The built-in in-process PoC worker and the worker protocol's types (WorkerAPI).
+                "ChorusCompute",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
@@ -84,7 +86,8 @@ let package = Package(
         ),
         .testTarget(
             name: "ChorusNodeTests",
-            dependencies: ["ChorusNode", "ChorusMesh", "ChorusLoop", "ChorusProtocol", "ChorusNetworkFile", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ChorusNode", "ChorusMesh", "ChorusLoop", "ChorusProtocol", "ChorusNetworkFile", "ChorusCompute", "ChorusStore",
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
 
@@ -133,6 +136,8 @@ let package = Package(
                 "ChorusProtocol",
                 "ChorusStore",
                 "ChorusWire",
+                "ChorusCompute",
+                // `chorusd run --worker URL` (client) and `chorusd worker serve` (server).
                 "ChorusWorkerHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

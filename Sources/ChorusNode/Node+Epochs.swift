@@ -48,6 +48,7 @@ extension Node {
         for directive in directives {
             switch directive {
             case let .publish(statement):
+                if poc?.faults.neverReveal == true, statement.type == .beaconReveal { continue }
                 do throws(NodeError) { try publish(signed: statement) } catch {
                     logger.error("cannot publish an epoch statement", metadata: ["type": "\(statement.type.name)", "error": "\(error)"])
                 }
@@ -65,11 +66,13 @@ extension Node {
                 logger.warning("own weight table differs from the final one; reconciling", metadata: [
                     "epoch": "\(epoch)", "own": "\(own.hex.prefix(16))", "final": "\(final.hex.prefix(16))"])
                 for peer in connectedPeers { reconcile(with: peer) }
-            case let .startGeneration(epoch, model, _, _):
+            case let .startGeneration(epoch, model, seed, until):
+                if poc != nil { startGeneration(epoch: epoch, model: model, seed: seed, until: until); continue }
                 epochs!.skipped.append(EpochSkip(epoch: epoch, reason: "no PoC worker attached: generation for \(model) not run"))
-            case .stopGeneration:
-                break
+            case let .stopGeneration(_, model):
+                stopGeneration(model: model)
             case let .validate(task):
+                if poc != nil { startValidation(task); continue }
                 epochs!.skipped.append(EpochSkip(epoch: task.commit.epoch,
                                                  reason: "no PoC worker attached: commit \(task.commit.statement.id.hex.prefix(16)) by \(task.commit.author.hex.prefix(16)) not validated"))
             case let .confirmationWindow(epoch, window):

@@ -64,6 +64,8 @@ public actor Node {
     /// Epochs (Node+Epochs.swift): nil until `attachEpochs`.
     var epochs: EpochState?
     var epochTimer: LoopTimer?
+    /// PoC (Node+PoC.swift, Node+Proofs.swift, Node+Validation.swift): nil without a worker.
+    var poc: PoCState?
     /// Anti-entropy (Node+Sync.swift).
     var syncTimer: LoopTimer?
     let reconciler = RangeReconciler()
@@ -199,6 +201,11 @@ public actor Node {
         syncTimer = nil
         epochTimer?.close()
         epochTimer = nil
+        if poc != nil {
+            for task in poc!.generations.values { task.cancel() }
+            poc!.healthTimer?.close()
+            poc!.healthTimer = nil
+        }
         statements?.flush()
         listeners.forEach { $0.close() }
         listeners = []
@@ -292,7 +299,7 @@ public actor Node {
             knownAddresses: manager.knownAddresses.count,
             uptimeSeconds: Self.seconds(startedAt.duration(to: .now)), counters: counters,
             meshPeers: router.mesh.values.reduce(0) { $0 + $1.count }, delivered: router.counters.firstDeliveries,
-            duplicates: router.counters.duplicates, invalid: router.counters.invalid, role: peerRole)
+            duplicates: router.counters.duplicates, invalid: router.counters.invalid, role: peerRole, poc: pocStatus())
     }
 
     public func peers() -> [PeerInfo] {

@@ -42,6 +42,7 @@ struct Chorus: AsyncParsableCommand {
             DelegateCommand.self,
             RefuseCommand.self,
             IntentCommand.self,
+            VotesCommand.self,
             WorkerCommand.self,
         ]
     )

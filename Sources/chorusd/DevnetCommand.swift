@@ -21,9 +21,16 @@ struct DevnetCommand: AsyncParsableCommand {
             genesis time set a few seconds ahead, and nodes 1-5 use the file's well-known genesis \
             keys (seeds 01×32 … 05×32: public, devnet only); further nodes are newcomers.
 
+            PoC: nodes 1-5 run PoC on chorus/synthetic-devnet with the built-in worker (every \
+            genesis participant serves it, so its commits can gather the > 2/3 of voting weight \
+            they need). With --smollm2, nodes 4 and 5 also serve SmolLM2 when Tools/fetch-model.sh \
+            has fetched it (its commits then need delegations from nodes 1-3 to be accepted). \
+            --fault I:SPEC makes node I misbehave (chorusd run --fault SPEC).
+
             EXAMPLES:
               chorusd devnet --nodes 5
               chorusd devnet --nodes 3 --dir /tmp/devnet --duration 10 --json
+              chorusd devnet --fault 4:fake-artifacts=0.1 --fault 5:withhold-proofs
             """
     )
 
@@ -48,10 +55,24 @@ struct DevnetCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print one JSON object per refresh (node statuses) instead of the table.")
     var json = false
 
+    @Flag(name: .long, help: "Nodes 4 and 5 also run PoC on SmolLM2 (when its file exists).")
+    var smollm2 = false
+
+    @Flag(name: .long, help: "Run no PoC (nodes follow epochs only).")
+    var noPoc = false
+
+    @Option(name: .long, help: "Make node I misbehave: I:SPEC, e.g. 3:fake-artifacts=0.1 or 5:withhold-proofs (repeatable).")
+    var fault: [String] = []
+
     func validate() throws {
         guard (1...200).contains(nodes) else { throw ValidationError("--nodes must be 1...200") }
         guard basePort > 0, basePort + nodes <= 65535 else { throw ValidationError("--base-port leaves no room for \(nodes) ports") }
         guard interval > 0 else { throw ValidationError("--interval must be positive") }
+        for f in fault {
+            guard let colon = f.firstIndex(of: ":"), let i = Int(f[..<colon]), (1...nodes).contains(i) else {
+                throw ValidationError("--fault \(f): expected I:SPEC with a node number I in 1...\(nodes)")
+            }
+        }
     }
 
     func run() async throws {
@@ -74,9 +95,19 @@ struct DevnetCommand: AsyncParsableCommand {
         Foundation.signal(SIGINT, SIG_IGN)
         Foundation.signal(SIGTERM, SIG_IGN)
         var children: [Process] = []
+        let smolLM2 = "HuggingFaceTB/SmolLM2-135M-Instruct-Q4_1"
+        let haveSmolLM2 = FileManager.default.fileExists(atPath: PoCModels.defaultPath())
+        if smollm2, !haveSmolLM2, !json {
+            print("devnet: note: \(PoCModels.defaultPath()) not found (run Tools/fetch-model.sh); nodes 4-5 serve the synthetic model only")
+        }
         for (index, dataDir) in directories.enumerated() {
             var arguments = ["run", "--data-dir", dataDir, "--log-format", "json"]
             if let epochFile { arguments += ["--network-file", epochFile] }
+            if epochFile != nil, !noPoc, index < 5 {
+                arguments += ["--model", "chorus/synthetic-devnet"]
+                if smollm2, haveSmolLM2, index >= 3 { arguments += ["--model", smolLM2] }
+                for f in fault where f.hasPrefix("\(index + 1):") { arguments += ["--fault", String(f.drop { $0 != ":" }.dropFirst())] }
+            }
             if index > 0 { arguments += ["--seed", "127.0.0.1:\(basePort + 1)"] }
             children.append(try Self.start(executable, arguments, log: dataDir + "/chorusd.log"))
         }
@@ -156,7 +187,7 @@ struct DevnetCommand: AsyncParsableCommand {
 
     private static func printTable(_ statuses: [NodeStatus?], exited: [Int]) {
         print("")
-        print("node  key       peers  in  out  mesh  delivered  dups  invalid  drops  closes")
+        print("node  key       peers  in  out  mesh  delivered  dups  invalid  drops  closes  nonces  n/s    commits  votes  worker")
         for (index, status) in statuses.enumerated() {
             let name = "\(index + 1)".padding(toLength: 4, withPad: " ", startingAt: 0)
             guard let s = status else {
@@ -166,8 +197,18 @@ struct DevnetCommand: AsyncParsableCommand {
             let c = s.counters
             let closes = c.closes.values.reduce(0, +)
             print("\(name)  \(s.publicKey.prefix(8))  \(pad(s.peerCount, 5))  \(pad(s.inbound, 2))  \(pad(s.outbound, 3))  "
-                  + "\(pad(s.meshPeers, 4))  \(pad(s.delivered, 9))  \(pad(s.duplicates, 4))  \(pad(s.invalid, 7))  \(pad(c.sendDrops, 5))  \(closes)")
+                  + "\(pad(s.meshPeers, 4))  \(pad(s.delivered, 9))  \(pad(s.duplicates, 4))  \(pad(s.invalid, 7))  \(pad(c.sendDrops, 5))  \(pad(closes, 6))"
+                  + pocColumns(s.poc))
         }
+    }
+
+    /// Nonces and rate of the current generation, own commits and votes this epoch, worker health.
+    private static func pocColumns(_ poc: PoCStatus?) -> String {
+        guard let poc else { return "" }
+        let nonces = poc.generation.reduce(0) { $0 + Int($1.artifacts) }
+        let rate = poc.generation.reduce(0.0) { $0 + $1.noncesPerSecond }
+        let worker = (poc.worker.healthy ? "ok" : "UNHEALTHY") + (poc.faults.isEmpty ? "" : " fault: " + poc.faults.joined(separator: ","))
+        return "  \(pad(nonces, 6))  \(String(format: "%-5.0f", rate))  \(pad(poc.commits, 7))  \(pad(poc.votes, 5))  \(worker)"
     }
 
     private static func pad(_ value: Int, _ width: Int) -> String {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChorusCompute
 import ChorusCrypto
 import ChorusLoop
 import ChorusNetworkFile
@@ -6,6 +7,7 @@ import ChorusNode
 import ChorusProtocol
 import ChorusStore
 import ChorusWire
+import ChorusWorkerHTTP
 import Foundation
 import Logging
 
@@ -37,6 +39,17 @@ struct RunCommand: AsyncParsableCommand {
         "Audit only: follow and re-derive every epoch, store every statement, write DATA_DIR/audit/epoch-N.{json,html}; never generate PoC, serve inference or sign epoch statements.",
         discussion: "Needs --network-file. `chorus audit` prints the reports; `chorus status` shows the role verify-only."))
     var verifyOnly = false
+
+    @Option(name: .long, help: "Run PoC for this network model (repeatable; ID or ID=PATH); adds to the config's models. Needs --network-file.")
+    var model: [String] = []
+
+    @Option(name: .long, help: "The PoC worker's base URL (default: the config's worker_url, else the built-in in-process worker).")
+    var worker: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Devnet only: misbehave to test the network (repeatable): fake-artifacts=F, withhold-proofs, random-votes, never-reveal.",
+        discussion: "Refused unless the network id ends in -devnet."))
+    var fault: [String] = []
 
     @Option(name: .long, help: "Log format: text or json (one object per line on stderr).")
     var logFormat: LogFormat = .text
@@ -90,27 +103,58 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             throw DaemonFailure.failed("cannot open the store in \(directory.storeDirectory): \(error)")
         }
-        let loop: EventLoop
-        do { loop = try EventLoop(name: "chorusd") } catch { throw DaemonFailure.failed("cannot start the event loop: \(error)") }
-
-        let node = Node(configuration: configuration, signingKey: key, peerStore: peerStore, statements: statements,
-                        addressBook: addresses, loop: loop, logger: logger)
         var engine: EpochEngine?
         var networkFileText: String?
         if verifyOnly && networkFile == nil {
             throw DaemonFailure.failed("--verify-only needs --network-file: an auditor re-derives the epochs of one network")
+        }
+        var poc: (link: WorkerLink, faults: PoCFaults, artifacts: ArtifactStore)?
+        let models = configuration.models + model
+        if networkFile == nil, !models.isEmpty || !fault.isEmpty {
+            throw DaemonFailure.usage("--model, --fault and the config's models need --network-file (PoC follows the network's epochs)")
+        }
+        if verifyOnly, !models.isEmpty || !fault.isEmpty || worker != nil {
+            throw DaemonFailure.usage("--verify-only never runs PoC: drop --model, --fault, --worker and the config's models")
         }
         if let path = networkFile, let parameters = network?.parameters {
             guard parameters.networkID == configuration.networkID else {
                 throw DaemonFailure.failed("\(path) is for network \"\(parameters.networkID)\" but this node is on \"\(configuration.networkID)\"")
             }
             networkFileText = try? String(contentsOfFile: path, encoding: .utf8)
+            var served: [String] = []
+            if !models.isEmpty {
+                let faults: PoCFaults
+                do { faults = try PoCFaults.parse(fault, networkID: parameters.networkID) } catch { throw DaemonFailure.usage("\(error)") }
+                let url = worker ?? configuration.workerURL
+                let link = url.map { WorkerLink(api: WorkerHTTPClient(baseURL: $0), endpoint: $0) }
+                    ?? WorkerLink(api: WorkerService(), endpoint: "in-process")
+                do {
+                    var requests: [LoadModelRequest] = []
+                    for spec in models { requests.append(try PoCModels.request(for: spec, parameters: parameters)) }
+                    served = try await PoCModels.load(requests, on: link, parameters: parameters)
+                    poc = (link, faults, try ArtifactStore(environment: environment, writer: writer))
+                } catch {
+                    throw DaemonFailure.failed("\(error)")
+                }
+                logger.info("PoC models loaded", metadata: ["models": "\(served.joined(separator: ","))", "worker": "\(link.endpoint)"])
+            } else if !fault.isEmpty {
+                throw DaemonFailure.usage("--fault needs a model to run PoC for (--model ID)")
+            }
             engine = verifyOnly ? Node.makeAuditorEngine(parameters: parameters, key: key)
-                : Node.makeEpochEngine(parameters: parameters, key: key, servedModels: [])
+                : Node.makeEpochEngine(parameters: parameters, key: key, servedModels: served)
         }
+        // The signed peer record announces what this run does.
+        configuration.role = verifyOnly ? .verifyOnly : .full
+        configuration.servedModels = engine?.configuration.servedModels ?? []
+        let loop: EventLoop
+        do { loop = try EventLoop(name: "chorusd") } catch { throw DaemonFailure.failed("cannot start the event loop: \(error)") }
+
+        let node = Node(configuration: configuration, signingKey: key, peerStore: peerStore, statements: statements,
+                        addressBook: addresses, loop: loop, logger: logger)
         do {
             try await node.start()
             try await node.startControlServer(path: directory.controlSocket)
+            if let poc { await node.attachPoC(worker: poc.link, faults: poc.faults, artifacts: poc.artifacts) }
             if let engine {
                 await node.attachEpochs(engine, networkFile: networkFileText, auditDirectory: verifyOnly ? directory.auditDirectory : nil)
             }
@@ -127,6 +171,7 @@ struct RunCommand: AsyncParsableCommand {
 
         let signal = await Self.waitForTerminationSignal()
         logger.info("stopping", metadata: ["signal": "\(signal == SIGINT ? "SIGINT" : "SIGTERM")"])
+        await node.stopPoC()
         await node.stop()
         loop.shutdown()
         writer.close()

@@ -65,9 +65,9 @@ final class PoCJob: Sendable {
     var modelID: String { computer.task.modelID }
     var isRunning: Bool { state.withLock { $0.phase == .running } }
 
-    /// Starts the job's thread (a Dispatch thread: the work is blocking).
+    /// Starts the job's thread (its own OS thread: the work is blocking and long; see `DedicatedThread`).
     func start() {
-        DispatchQueue.global().async { self.run() }
+        DedicatedThread.start { self.run() }
     }
 
     private func run() {

@@ -14,15 +14,20 @@ enum WallClock {
     }
 }
 
-/// Runs blocking compute (forward passes, model loads) on a Dispatch thread instead of Swift
-/// concurrency's cooperative pool, whose few threads must stay free for I/O.
+/// Runs blocking compute (forward passes, model loads) on a thread of its own (`DedicatedThread`)
+/// instead of Swift concurrency's cooperative pool, whose few threads must stay free for I/O.
 enum BlockingWork {
     static func run<T: Sendable>(_ body: @escaping @Sendable () throws(WorkerError) -> T) async throws(WorkerError) -> T {
         let result: Result<T, WorkerError> = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
+            DedicatedThread.start {
                 continuation.resume(returning: Result { () throws(WorkerError) in try body() })
             }
         }
         return try result.get()
+    }
+
+    /// Where work goes when no thread can be created.
+    static func fallback(_ body: @escaping @Sendable () -> Void) {
+        DispatchQueue.global().async(execute: body)
     }
 }

@@ -32,10 +32,13 @@ public enum ConfigFile {
         # Gossip topics this node joins at start (1-64 characters of a-z 0-9 / . _ -).
         topics = ["\(NodeConfiguration.defaultTopic)"]
 
-        # What this node's signed peer record announces: role "full" (serves inference and PoC,
-        # validates) or "verify-only", and the model ids it serves.
-        # role = "full"
-        # served_models = []
+        # PoC (with `chorusd run --network-file`): the models this node loads and runs PoC for
+        # (ids from the network file; "ID=PATH" for a GGUF file elsewhere), and the worker that
+        # runs them. Without worker_url the built-in in-process worker is used.
+        # models = ["chorus/synthetic-devnet"]
+        # worker_url = "http://127.0.0.1:8080"
+        # The signed peer record announces the models loaded here and the role ("verify-only"
+        # with `chorusd run --verify-only`, else "full").
 
         [connections]
         outbound_target = 8          # outbound connections kept
@@ -72,29 +75,19 @@ public enum ConfigFile {
             throw ConfigError(file: file, key: nil, problem: "not valid TOML: \(error)")
         }
         let reader = Reader(file: file)
-        try reader.allowOnly(["network", "listen", "advertise", "seeds", "topics", "allow_private_addresses", "role", "served_models",
-                              "connections", "session"], in: root, prefix: "")
+        try reader.allowOnly(["network", "listen", "advertise", "seeds", "topics", "allow_private_addresses",
+                              "connections", "session", "worker_url", "models"], in: root, prefix: "")
 
         var config = NodeConfiguration(networkID: try reader.string("network", in: root))
         config.listen = try reader.strings("listen", in: root) ?? config.listen
         config.advertise = try reader.optionalString("advertise", in: root)
         config.seeds = try reader.strings("seeds", in: root) ?? []
         config.topics = try reader.strings("topics", in: root) ?? config.topics
+        config.workerURL = try reader.optionalString("worker_url", in: root)
+        config.models = try reader.strings("models", in: root) ?? []
         if let value = root["allow_private_addresses"] {
             guard let flag = value.bool else { throw ConfigError(file: file, key: "allow_private_addresses", problem: "expected true or false, found \(value.type)") }
             config.allowPrivateAddresses = flag
-        }
-        switch try reader.optionalString("role", in: root) {
-        case nil, "full": config.role = .full
-        case "verify-only": config.role = .verifyOnly
-        case let other?: throw ConfigError(file: file, key: "role", problem: "expected \"full\" or \"verify-only\", found \"\(other)\"")
-        }
-        config.servedModels = try reader.strings("served_models", in: root) ?? []
-        for model in config.servedModels where model.isEmpty || model.utf8.count > PeerRecord.maxModelIDLength {
-            throw ConfigError(file: file, key: "served_models", problem: "\"\(model)\" must be 1-\(PeerRecord.maxModelIDLength) bytes")
-        }
-        if Set(config.servedModels).count > PeerRecord.maxModels {
-            throw ConfigError(file: file, key: "served_models", problem: "at most \(PeerRecord.maxModels) models fit in a peer record")
         }
         for topic in config.topics where !Node.isValidTopic(topic) {
             throw ConfigError(file: file, key: "topics", problem: "\"\(topic)\" must be 1-64 characters of a-z 0-9 / . _ -")

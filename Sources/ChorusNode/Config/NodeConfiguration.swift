@@ -30,11 +30,16 @@ public struct NodeConfiguration: Sendable, Equatable {
     /// Whether addresses in private ranges or loopback learned from peers are accepted (devnets and
     /// labs on one machine or one LAN); public networks leave it off.
     public var allowPrivateAddresses = false
-    /// What this node's signed peer record says it does, and the models it serves.
+    /// What this node's signed peer record says it does, and the models it serves; `chorusd run`
+    /// sets them from `--verify-only` and the models its worker actually loaded.
     public var role: PeerRecord.Role = .full
     public var servedModels: [String] = []
     /// How often stored statements are reconciled with every peer (also on each new session).
     public var syncInterval: Duration = .seconds(30)
+    /// The PoC worker: nil runs the built-in in-process worker; else an HTTP worker's base URL.
+    public var workerURL: String?
+    /// Network model ids (or `ID=PATH`) the node loads and runs PoC for.
+    public var models: [String] = []
 
     public init(networkID: String, listen: [String] = ["127.0.0.1:7700"], advertise: String? = nil,
                 seeds: [String] = [], connections: ConnectionSettings = ConnectionSettings(),

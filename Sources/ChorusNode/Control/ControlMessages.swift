@@ -51,9 +51,11 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var invalid: Int
     /// "participant", "verify-only" (`chorusd run --verify-only`) or "relay" (no network file).
     public var role: String
+    /// The PoC worker and activity; nil on a node without a worker.
+    public var poc: PoCStatus? = nil
 
     enum CodingKeys: String, CodingKey {
-        case role
+        case role, poc
         case publicKey = "public_key"
         case networkID = "network_id"
         case listenAddresses = "listen_addresses"

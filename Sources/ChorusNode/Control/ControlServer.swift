@@ -97,6 +97,11 @@ extension Node {
                 return reply(ControlResponse<String>(error: "no final weight table yet\(epoch.map { " for epoch \($0)" } ?? "")"), on: connection)
             }
             reply(ControlResponse(result: WeightsResult(table)), on: connection)
+        case "votes":
+            guard let result = votes(request.params["epoch"].flatMap { UInt64($0) }) else {
+                return reply(ControlResponse<String>(error: "this node does not follow epochs (start it with a network file)"), on: connection)
+            }
+            reply(ControlResponse(result: result), on: connection)
         case "mesh":
             reply(ControlResponse(result: meshStatus()), on: connection)
         case "subscribe":
@@ -110,7 +115,7 @@ extension Node {
             epochControlRequest(request, on: connection)
         default:
             reply(ControlResponse<String>(
-                error: "unknown method \"\(request.method)\"; known: status, peers, ping, publish, messages, trace, mesh, subscribe, epoch, weights, declare, epoch-export"),
+                error: "unknown method \"\(request.method)\"; known: status, peers, ping, publish, messages, trace, mesh, subscribe, epoch, weights, declare, epoch-export, votes"),
                   on: connection)
         }
     }

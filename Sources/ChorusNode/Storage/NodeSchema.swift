@@ -20,7 +20,11 @@ public enum NodeSchema {
     /// Final weight tables with their certificates (Storage/FinalTableStore.swift): `epoch (u64 BE) → record`.
     public static let finalTables = "final-tables"
 
-    public static let tables = [statements, statementsByScope, peers, peerScores, addressBook, finalTables]
+    /// PoC artifacts this node committed to (Storage/ArtifactStore.swift): `epoch ‖ model ‖ nonce → artifact`.
+    /// Created at open when missing, so older stores simply gain it (no data to migrate).
+    public static let pocArtifacts = "poc-artifacts"
+
+    public static let tables = [statements, statementsByScope, peers, peerScores, addressBook, finalTables, pocArtifacts]
 
     public static var schema: StoreSchema { StoreSchema(tables: tables) }
 }

@@ -35,5 +35,16 @@ struct StatusCommand: AsyncParsableCommand {
         if !c.closes.isEmpty {
             print("closes         " + c.closes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
         }
+        if let poc = status.poc {
+            let w = poc.worker
+            print("worker         \(w.endpoint): \(w.healthy ? "healthy" : "UNHEALTHY")\(w.lastError.map { " (last error: \($0))" } ?? ""); models \(w.models.joined(separator: ", "))")
+            for g in poc.generation {
+                print("generation     epoch \(g.epoch) \(g.model): \(g.artifacts) artifacts, \(Int(g.noncesPerSecond)) nonces/s\(g.running ? ", running" : "")\(g.faked > 0 ? ", \(g.faked) faked" : "")")
+            }
+            print("this epoch     \(poc.commits) commits, \(poc.votes) votes signed")
+            let p = poc.proofs
+            print("proofs         \(p.requestsServed) requests served, \(p.requestsSent) sent (\(p.requestsUnanswered) unanswered), \(p.forgedRequests) forged, \(p.malformedMessages) malformed")
+            if !poc.faults.isEmpty { print("FAULTS         \(poc.faults.joined(separator: ", ")) (devnet fault injection)") }
+        }
     }
 }

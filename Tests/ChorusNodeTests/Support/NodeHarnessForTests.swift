@@ -91,6 +91,11 @@ final class NodeHarnessForTests: Sendable {
         store?.writer.close()
     }
 
+    /// The node's PoC artifact table, when it has a store.
+    func artifactStore() throws -> ArtifactStore? {
+        try store.map { try ArtifactStore(environment: $0.environment, writer: $0.writer) }
+    }
+
     func counter(_ code: String) async -> Int { await node.currentCounters.closes[code, default: 0] }
 }
 
