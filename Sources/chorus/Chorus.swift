@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChorusCompute
 import Foundation
 
 /// The `chorus` developer CLI. Each subcommand lives in its own file; add new ones to
@@ -70,15 +71,22 @@ struct Chorus: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+            ProcessExit.now(0)
         } catch let failure as CLIFailure {
             Console.error("chorus: \(failure.message)")
-            Foundation.exit(failure.status)
+            ProcessExit.now(failure.status)
         } catch {
             if exitCode(for: error) == .validationFailure {
                 Console.error(fullMessage(for: error))
-                Foundation.exit(CLIFailure.usageStatus)
+                ProcessExit.now(CLIFailure.usageStatus)
             }
-            exit(withError: error)
+            // As `exit(withError:)`, through `ProcessExit` (see there).
+            // (--help and --version are "errors" with status 0 whose message goes to stdout.)
+            let message = fullMessage(for: error), code = exitCode(for: error)
+            if !message.isEmpty {
+                (code == .success ? FileHandle.standardOutput : FileHandle.standardError).write(Data((message + "\n").utf8))
+            }
+            ProcessExit.now(code.rawValue)
         }
     }
 }

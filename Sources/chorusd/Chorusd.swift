@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChorusCompute
 import Foundation
 
 /// `chorusd`, the Chorus node daemon. Each subcommand lives in its own file.
@@ -32,15 +33,22 @@ struct Chorusd: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+            ProcessExit.now(0)
         } catch let failure as DaemonFailure {
             FileHandle.standardError.write(Data("chorusd: \(failure.message)\n".utf8))
-            Foundation.exit(failure.status)
+            ProcessExit.now(failure.status)
         } catch {
             if exitCode(for: error) == .validationFailure {
                 FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-                Foundation.exit(2)
+                ProcessExit.now(2)
             }
-            exit(withError: error)
+            // As `exit(withError:)`, through `ProcessExit` (see there).
+            // (--help and --version are "errors" with status 0 whose message goes to stdout.)
+            let message = fullMessage(for: error), code = exitCode(for: error)
+            if !message.isEmpty {
+                (code == .success ? FileHandle.standardOutput : FileHandle.standardError).write(Data((message + "\n").utf8))
+            }
+            ProcessExit.now(code.rawValue)
         }
     }
 }

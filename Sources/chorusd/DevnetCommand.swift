@@ -146,7 +146,14 @@ struct DevnetCommand: AsyncParsableCommand {
             if let duration, started.duration(to: .now) >= .seconds(duration) { break }
         }
         for child in children where child.isRunning { child.terminate() }
-        for child in children { child.waitUntilExit() }
+        // A node stops within 2 s of SIGTERM; one that has not after 10 s is killed and named.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while children.contains(where: \.isRunning), ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        for (index, child) in children.enumerated() where child.isRunning {
+            FileHandle.standardError.write(Data("devnet: node-\(index + 1) did not stop within 10 s of SIGTERM; killing it\n".utf8))
+            kill(child.processIdentifier, SIGKILL)
+            child.waitUntilExit()
+        }
         if !json { print("devnet stopped") }
     }
 

@@ -62,7 +62,7 @@ import Testing
         let devnet = Process()
         devnet.executableURL = devnetBinary
         devnet.arguments = ["devnet", "--nodes", "5", "--dir", dir.file("dn"), "--base-port", "\(base)", "--duration", "60",
-                            "--interval", "5", "--json", "--network-file", template]
+                            "--interval", "5", "--json", "--no-poc", "--network-file", template]
         devnet.standardOutput = FileHandle.nullDevice
         devnet.standardError = FileHandle.nullDevice
         try devnet.run()
