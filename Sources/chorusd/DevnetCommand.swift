@@ -61,6 +61,11 @@ struct DevnetCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Run no PoC (nodes follow epochs only).")
     var noPoc = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Node I runs PoC for exactly these network models: I:ID[,ID...] or I:none (repeatable).",
+        discussion: "Replaces node I's default (the synthetic model; plus SmolLM2 on nodes 4-5 with --smollm2)."))
+    var models: [String] = []
+
     @Option(name: .long, help: "Make node I misbehave: I:SPEC, e.g. 3:fake-artifacts=0.1 or 5:withhold-proofs (repeatable).")
     var fault: [String] = []
 
@@ -68,6 +73,11 @@ struct DevnetCommand: AsyncParsableCommand {
         guard (1...200).contains(nodes) else { throw ValidationError("--nodes must be 1...200") }
         guard basePort > 0, basePort + nodes <= 65535 else { throw ValidationError("--base-port leaves no room for \(nodes) ports") }
         guard interval > 0 else { throw ValidationError("--interval must be positive") }
+        for m in models {
+            guard let colon = m.firstIndex(of: ":"), let i = Int(m[..<colon]), (1...min(nodes, 5)).contains(i), m.index(after: colon) < m.endIndex else {
+                throw ValidationError("--models \(m): expected I:ID[,ID...] or I:none with a node number I in 1...\(min(nodes, 5))")
+            }
+        }
         for f in fault {
             guard let colon = f.firstIndex(of: ":"), let i = Int(f[..<colon]), (1...nodes).contains(i) else {
                 throw ValidationError("--fault \(f): expected I:SPEC with a node number I in 1...\(nodes)")
@@ -104,8 +114,13 @@ struct DevnetCommand: AsyncParsableCommand {
             var arguments = ["run", "--data-dir", dataDir, "--log-format", "json"]
             if let epochFile { arguments += ["--network-file", epochFile] }
             if epochFile != nil, !noPoc, index < 5 {
-                arguments += ["--model", "chorus/synthetic-devnet"]
-                if smollm2, haveSmolLM2, index >= 3 { arguments += ["--model", smolLM2] }
+                var served = ["chorus/synthetic-devnet"]
+                if smollm2, haveSmolLM2, index >= 3 { served.append(smolLM2) }
+                if let chosen = models.last(where: { $0.hasPrefix("\(index + 1):") }) {
+                    let list = chosen.drop { $0 != ":" }.dropFirst()
+                    served = list == "none" ? [] : list.split(separator: ",").map(String.init)
+                }
+                for model in served { arguments += ["--model", model] }
                 for f in fault where f.hasPrefix("\(index + 1):") { arguments += ["--fault", String(f.drop { $0 != ":" }.dropFirst())] }
             }
             if index > 0 { arguments += ["--seed", "127.0.0.1:\(basePort + 1)"] }

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Slow tier for epochs: a 5-node devnet (synthetic model + SmolLM2, delegation in both directions)
+# and a verify-only auditor run whole epochs; tables must agree bit for bit, be certified by > tau
+# of the weight, and re-verify from `chorus epoch export` alone. Release build; about 8 minutes.
+#
+#   Tools/epoch-check.sh [--epochs 3] [--json]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+Tools/install-deps.sh
+Tools/fetch-model.sh >/dev/null
+swift build -c release --product chorusd
+swift build -c release --product chorus
+exec python3 Tools/epoch_check.py "$@"

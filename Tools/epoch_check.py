@@ -1,0 +1,238 @@
+#!/usr/bin/env python3
+"""End-to-end epoch check (slow tier): a 5-node devnet with two models and delegation in both
+directions, plus a verify-only auditor, runs whole epochs; every node and the auditor must hold
+the same final tables bit for bit, certified by more than tau of the weight, and an exported
+epoch must re-verify from the export alone.
+
+    Tools/epoch-check.sh [--epochs 3] [--dir DIR] [--json]
+
+Layout (Network/devnet/network.toml with longer validation, so SmolLM2 validation fits on 2 cores):
+  nodes 1-3  chorus/synthetic-devnet
+  node 4     chorus/synthetic-devnet + SmolLM2
+  node 5     SmolLM2 only
+Delegations, signed in epoch 1 and in force from epoch 2: nodes 1-3 delegate SmolLM2 to node 4
+(they do not run it); node 5 delegates the synthetic model to node 1 (it does not run it).
+In epoch 1 SmolLM2's validators hold 2/5 of the weight (< tau = 2/3), so SmolLM2 entries are
+rejected; from epoch 2 the delegated voting power accepts them.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SYNTH = "chorus/synthetic-devnet"
+SMOL = "HuggingFaceTB/SmolLM2-135M-Instruct-Q4_1"
+
+
+def log(message):
+    print(f"[epoch-check {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def free_port_range(count):
+    for _ in range(200):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = s.getsockname()[1]
+        if base + count + 1 >= 65535:
+            continue
+        ok = True
+        for p in range(base, base + count + 1):
+            with socket.socket() as t:
+                try:
+                    t.bind(("127.0.0.1", p))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return base
+    raise SystemExit("epoch-check: no free port range")
+
+
+class Check:
+    def __init__(self, options):
+        self.o = options
+        self.bin = os.path.join(ROOT, options.bin)
+        self.dir = options.dir or tempfile.mkdtemp(prefix="chorus-epoch-check-")
+        os.makedirs(self.dir, exist_ok=True)
+        self.procs = []
+        self.results = {"dir": self.dir, "checks": {}}
+
+    def chorus(self, data_dir, *args, check=True):
+        cmd = [os.path.join(self.bin, "chorus")] + (["--data-dir", data_dir] if data_dir else []) + list(args)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        if check and r.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}): {r.stderr.strip()}")
+        return r
+
+    def json_of(self, data_dir, *args):
+        r = self.chorus(data_dir, *args, "--json", check=False)
+        if r.returncode != 0:
+            return None
+        try:
+            return json.loads(r.stdout)
+        except json.JSONDecodeError:
+            return None
+
+    def network_file(self):
+        text = open(os.path.join(ROOT, "Network/devnet/network.toml")).read()
+        for key, value in [("generation_ms", self.o.generation_ms), ("validation_ms", self.o.validation_ms),
+                           ("tally_ms", 10000), ("inference_ms", 10000)]:
+            text, n = re.subn(rf"^{key} = \d+", f"{key} = {value}", text, flags=re.M)
+            if n != 1:
+                raise SystemExit(f"epoch-check: Network/devnet/network.toml has no single '{key}'")
+        path = os.path.join(self.dir, "template.toml")
+        open(path, "w").write(text)
+        return path
+
+    def start(self):
+        template = self.network_file()
+        self.base = free_port_range(7)
+        dn = os.path.join(self.dir, "dn")
+        cmd = [os.path.join(self.bin, "chorusd"), "devnet", "--nodes", "5", "--dir", dn, "--base-port", str(self.base),
+               "--network-file", template, "--json", "--interval", "5",
+               "--models", f"4:{SYNTH},{SMOL}", "--models", f"5:{SMOL}"]
+        log("starting: " + " ".join(cmd[1:]))
+        self.devnet = subprocess.Popen(cmd, stdout=open(os.path.join(self.dir, "devnet.jsonl"), "w"),
+                                       stderr=open(os.path.join(self.dir, "devnet.err"), "w"))
+        self.procs.append(self.devnet)
+        self.nodes = [os.path.join(dn, f"node-{i}") for i in range(1, 6)]
+        self.wait("all nodes answer status", lambda: all(self.json_of(n, "status") for n in self.nodes), 60)
+        self.keys = [self.json_of(n, "status")["public_key"] for n in self.nodes]
+        # The auditor: its own key and store, seeded with node 1, re-deriving every epoch.
+        self.auditor = os.path.join(self.dir, "auditor")
+        subprocess.run([os.path.join(self.bin, "chorusd"), "init", "--data-dir", self.auditor,
+                        "--listen", f"127.0.0.1:{self.base + 6}"], check=True, capture_output=True)
+        self.procs.append(subprocess.Popen(
+            [os.path.join(self.bin, "chorusd"), "run", "--data-dir", self.auditor, "--verify-only", "--log-format", "json",
+             "--network-file", os.path.join(dn, "network.toml"), "--seed", f"127.0.0.1:{self.base + 1}"],
+            stdout=open(os.path.join(self.auditor, "chorusd.log"), "w"), stderr=subprocess.STDOUT))
+        self.wait("the auditor answers status", lambda: self.json_of(self.auditor, "status"), 30)
+
+    def wait(self, what, predicate, timeout):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.devnet.poll() is not None:
+                raise RuntimeError(f"the devnet exited ({self.devnet.returncode}); see {self.dir}/devnet.err")
+            value = predicate()
+            if value:
+                return value
+            time.sleep(1)
+        raise RuntimeError(f"timed out after {timeout} s waiting until {what}")
+
+    def delegate(self):
+        self.wait("genesis has passed", lambda: (self.json_of(self.nodes[0], "epoch", "show") or {}).get("epoch", 0) >= 1, 60)
+        for i in (0, 1, 2):
+            self.chorus(self.nodes[i], "delegate", SMOL, self.keys[3], "--json")
+        self.chorus(self.nodes[4], "delegate", SYNTH, self.keys[0], "--json")
+        shown = self.json_of(self.nodes[0], "epoch", "show")
+        log(f"delegations signed in epoch {shown.get('epoch')}: nodes 1-3 SmolLM2 -> node 4, node 5 synthetic -> node 1")
+        self.results["delegations_signed_in_epoch"] = shown.get("epoch")
+
+    def follow(self):
+        target = self.o.epochs
+        everyone = self.nodes + [self.auditor]
+
+        def all_final():
+            lasts = [(self.json_of(n, "epoch", "show") or {}).get("last_final_epoch") or 0 for n in everyone]
+            log(f"last final epoch per node (1-5, auditor): {lasts}")
+            return min(lasts) >= target
+        epoch_s = (2 + self.o.generation_ms + self.o.validation_ms + 20000) / 1000
+        self.wait(f"every node and the auditor have epoch {target} final", all_final, int(epoch_s * (target + 2)) + 60)
+
+    def verify(self):
+        ok = True
+        names = [f"node-{i}" for i in range(1, 6)] + ["auditor"]
+        for epoch in range(1, self.o.epochs + 1):
+            digests = {name: (self.json_of(n, "epoch", "show", str(epoch)) or {}).get("table_digest")
+                       for name, n in zip(names, self.nodes + [self.auditor])}
+            same = len(set(digests.values())) == 1 and None not in digests.values()
+            audit = self.json_of(self.auditor, "audit", str(epoch)) or {}
+            share = audit.get("signer_share", 0)
+            weights = self.json_of(self.nodes[0], "weights", "--epoch", str(epoch)) or {}
+            rows = {p["participant"]: p for p in weights.get("participants", [])}
+            table = []
+            for i, key in enumerate(self.keys):
+                row = rows.get(key, {})
+                table.append({"node": i + 1, "weight": row.get("weight"), "voting_weight": row.get("voting_weight"),
+                              "models": {m["model"].split("/")[-1]: {"mode": m["mode"], "committed": m["committed_count"],
+                                                                     "accepted": m["accepted"], "poc_weight": m["poc_weight"]}
+                                         for m in row.get("models", [])}})
+            self.results["checks"][f"epoch_{epoch}"] = {
+                "digests_identical_on_5_nodes_and_auditor": same, "table_digest": next(iter(digests.values())),
+                "auditor_matches_certificate": audit.get("matches"), "certificate_signer_share": share,
+                "threshold": audit.get("threshold"), "table": table}
+            ok = ok and same and audit.get("matches") is True and share > 2 / 3
+        # SmolLM2 accepted once delegation is in force (epoch >= 2) for nodes 4 and 5.
+        last = self.results["checks"][f"epoch_{self.o.epochs}"]["table"]
+        smol_ok = all(last[i]["models"].get(SMOL.split("/")[-1], {}).get("accepted") for i in (3, 4))
+        synth_ok = all(last[i]["models"].get(SYNTH.split("/")[-1], {}).get("accepted") for i in (0, 1, 2, 3))
+        self.results["checks"]["smollm2_accepted_for_nodes_4_5_in_last_epoch"] = smol_ok
+        self.results["checks"]["synthetic_accepted_for_nodes_1_4_in_last_epoch"] = synth_ok
+        # Everything signed re-verifies from an export alone.
+        export = os.path.join(self.dir, f"epoch-{self.o.epochs}.json")
+        self.chorus(self.nodes[1], "epoch", "export", str(self.o.epochs), "--out", export)
+        r = self.chorus(None, "epoch", "verify", export, "--json", check=False)
+        self.results["checks"]["export_verifies"] = r.returncode == 0
+        self.results["export"] = export
+        return ok and smol_ok and synth_ok and r.returncode == 0
+
+    def stop(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT if p is self.devnet else signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=3, help="final epochs to reach (default 3)")
+    parser.add_argument("--dir", help="work directory (default: a new temporary one, kept)")
+    parser.add_argument("--bin", default=".build/release", help="where chorus and chorusd are (default .build/release)")
+    parser.add_argument("--generation-ms", type=int, default=20000)
+    parser.add_argument("--validation-ms", type=int, default=60000)
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    options = parser.parse_args()
+    check = Check(options)
+    passed = False
+    try:
+        check.start()
+        check.delegate()
+        check.follow()
+        passed = check.verify()
+    except (RuntimeError, subprocess.TimeoutExpired) as error:
+        check.results["error"] = str(error)
+        log(f"error: {error}")
+    finally:
+        check.stop()
+    check.results["passed"] = passed
+    if options.json:
+        print(json.dumps(check.results, indent=1))
+    else:
+        for name, value in check.results["checks"].items():
+            if isinstance(value, dict):
+                print(f"{name}: identical={value['digests_identical_on_5_nodes_and_auditor']} "
+                      f"auditor_matches={value['auditor_matches_certificate']} signer_share={value['certificate_signer_share']:.3f} "
+                      f"digest={str(value['table_digest'])[:16]}")
+                for row in value["table"]:
+                    print(f"    node {row['node']}: weight {row['weight']} voting {row['voting_weight']} {row['models']}")
+            else:
+                print(f"{name}: {value}")
+        print("PASSED" if passed else f"FAILED (work dir {check.dir})")
+    sys.exit(0 if passed else 1)
+
+
+if __name__ == "__main__":
+    main()
