@@ -68,6 +68,8 @@ public actor Node {
     var syncTimer: LoopTimer?
     let reconciler = RangeReconciler()
     let startedAt = ContinuousClock.now
+    /// SWIM failure detection over UDP (Node+Membership.swift); nil until started.
+    var swim: MembershipShell?
 
     /// How often the connection rules get a tick (handshake deadlines, re-dials, keepalive).
     static let tickInterval: Duration = .milliseconds(100)
@@ -165,6 +167,7 @@ public actor Node {
         startGossip()
         startSync()
         startPeerExchange()
+        startMembership()
     }
 
     /// Enters the actor from a loop callback with a loop-confined value (a connection, a link). The
@@ -200,6 +203,7 @@ public actor Node {
         epochTimer?.close()
         epochTimer = nil
         statements?.flush()
+        stopMembership()
         listeners.forEach { $0.close() }
         listeners = []
         controlServer?.close()
@@ -292,7 +296,8 @@ public actor Node {
             knownAddresses: manager.knownAddresses.count,
             uptimeSeconds: Self.seconds(startedAt.duration(to: .now)), counters: counters,
             meshPeers: router.mesh.values.reduce(0) { $0 + $1.count }, delivered: router.counters.firstDeliveries,
-            duplicates: router.counters.duplicates, invalid: router.counters.invalid)
+            duplicates: router.counters.duplicates, invalid: router.counters.invalid,
+            members: membershipCounts())
     }
 
     public func peers() -> [PeerInfo] {

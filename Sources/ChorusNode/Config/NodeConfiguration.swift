@@ -35,6 +35,8 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var servedModels: [String] = []
     /// How often stored statements are reconciled with every peer (also on each new session).
     public var syncInterval: Duration = .seconds(30)
+    /// SWIM failure detection over UDP on the listen addresses (Node+Membership.swift).
+    public var membership = MembershipSettings()
 
     public init(networkID: String, listen: [String] = ["127.0.0.1:7700"], advertise: String? = nil,
                 seeds: [String] = [], connections: ConnectionSettings = ConnectionSettings(),

@@ -49,6 +49,8 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var delivered: Int
     public var duplicates: Int
     public var invalid: Int
+    /// SWIM's view: alive, suspect and dead members (nil when membership is not running).
+    public var members: MemberCounts? = nil
 
     enum CodingKeys: String, CodingKey {
         case publicKey = "public_key"
@@ -61,7 +63,7 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         case uptimeSeconds = "uptime_seconds"
         case counters
         case meshPeers = "mesh_peers"
-        case delivered, duplicates, invalid
+        case delivered, duplicates, invalid, members
     }
 }
 
