@@ -162,7 +162,11 @@ extension Node {
         datagrams.oversize += swim.sockets.reduce(0) { $0 + $1.truncatedDrops }
         return MembersResult(publicKey: publicKey.hex, incarnation: swim.machine.incarnation,
                              localHealth: swim.machine.localHealth, counts: membershipCounts() ?? MemberCounts(),
-                             members: list, datagrams: datagrams)
+                             members: list, datagrams: datagrams, probes: swim.machine.counters.probes,
+                             probesFailed: swim.machine.counters.probesFailed,
+                             suspicionsRaised: swim.machine.counters.suspicionsRaised,
+                             deathsDeclared: swim.machine.counters.deathsDeclared,
+                             refutations: swim.machine.counters.refutations)
     }
 
     /// Alive, suspect and dead members (this node not counted).

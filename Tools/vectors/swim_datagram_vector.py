@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives import serialization
 
 DOMAIN = b"chorus/swim/1\x00"
-KINDS = {"ping": 0, "ping_request": 1, "ack": 2, "nack": 3, "gossip": 4, "sync": 5}
+KINDS = {"ping": 1, "ping_request": 2, "ack": 3, "nack": 4, "gossip": 5, "sync": 6}
 STATUS = {"alive": 0, "suspect": 1, "dead": 2}
 
 
@@ -69,7 +69,7 @@ valid = [
     ("gossip dead", 2, 45, {"kind": "gossip", "updates": [
         {"member": 3, "status": "dead", "incarnation": 4, "source": 2}]}),
     ("sync ipv6", 5, 46, {"kind": "sync", "is_reply": False, "members": [
-        {"member": 5, "status": "alive", "incarnation": 2, "address": "[::1]:7705"},
+        {"member": 5, "status": "alive", "incarnation": 2, "address": "[fd00:0:0:0:0:0:0:5]:7705"},
         {"member": 3, "status": "dead", "incarnation": 4, "source": 5}]}),
 ]
 

@@ -81,7 +81,7 @@ public struct SWIMDatagram: Sendable, Equatable {
     }
 
     enum KindTag: UInt8 {
-        case ping = 0, pingRequest = 1, ack = 2, nack = 3, gossip = 4, sync = 5
+        case ping = 1, pingRequest = 2, ack = 3, nack = 4, gossip = 5, sync = 6
     }
 
     static func encode(_ message: SWIMMessage, into writer: inout WireWriter) {

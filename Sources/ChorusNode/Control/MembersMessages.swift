@@ -41,11 +41,22 @@ public struct MembersResult: Codable, Sendable, Equatable {
     public var counts: MemberCounts
     public var members: [MemberInfo]
     public var datagrams: MembershipCounters
+    /// The failure detector's own counts: probes, failed probes, suspicions this node raised, deaths it
+    /// declared (a suspicion that ran out here), and refutations of suspicions about itself.
+    public var probes: Int
+    public var probesFailed: Int
+    public var suspicionsRaised: Int
+    public var deathsDeclared: Int
+    public var refutations: Int
 
     enum CodingKeys: String, CodingKey {
         case publicKey = "public_key"
         case incarnation
         case localHealth = "local_health"
-        case counts, members, datagrams
+        case counts, members, datagrams, probes
+        case probesFailed = "probes_failed"
+        case suspicionsRaised = "suspicions_raised"
+        case deathsDeclared = "deaths_declared"
+        case refutations
     }
 }
