@@ -76,9 +76,10 @@ import Testing
         let forged = SWIMDatagram(sender: b.key.publicKey, counter: UInt64.max - 1, message: deadB).signed(with: impostor, networkID: "test-net")
         // A genuine datagram of b's, for another network.
         let otherNetwork = SWIMDatagram(sender: b.key.publicKey, counter: UInt64.max - 2, message: deadB).signed(with: b.key, networkID: "other-net")
-        // A genuine ping from b, sent twice: the second copy is a replay.
-        let ping = SWIMDatagram(sender: b.key.publicKey, counter: UInt64.max - 3, message: SWIMMessage(.ping(sequence: 1)))
-            .signed(with: b.key, networkID: "test-net")
+        // A genuine ping from a third identity, sent twice: the second copy is a replay.
+        let stranger = Ed25519.SigningKey.generate()
+        let ping = SWIMDatagram(sender: stranger.publicKey, counter: 5, message: SWIMMessage(.ping(sequence: 1)))
+            .signed(with: stranger, networkID: "test-net")
         try await attacker.send([forged, otherNetwork, [1, 2, 3], Array(repeating: 0xff, count: 2000), ping, ping], to: target)
         #expect(await eventually {
             guard let d = await a.node.members()?.datagrams else { return false }
