@@ -513,13 +513,13 @@ def crash(lab, o):
         pending = set(alive)
         seen = {}
         while pending and time.time() - t0 < o.detect_timeout_s:
-            views = dict(zip(sorted(pending), pool.map(lambda i: _members(lab.nodes[i], 0.5), sorted(pending))))
-            now = time.time() - t0
-            for i, view in views.items():
+            # Each observer's time is when its answer arrived (not the end of the poll round).
+            answers = pool.map(lambda i: (_members(lab.nodes[i], 0.5), time.time() - t0), sorted(pending))
+            for i, (view, at) in zip(sorted(pending), answers):
                 if view is None:
                     continue
                 if view.get(key) == "dead":
-                    seen[i] = round(now, 3)
+                    seen[i] = round(at, 3)
                     pending.discard(i)
                 # Any living node declared dead by anyone is a false death.
                 false_deaths += sum(1 for j in alive if view.get(lab.nodes[j].public_key) == "dead")
