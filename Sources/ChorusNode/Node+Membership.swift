@@ -42,9 +42,13 @@ extension Node {
         logger.info("membership running", metadata: ["udp": "\(sockets.map { "\($0.localAddress)" })"])
     }
 
+    /// Announces the departure (members mark this node dead at once instead of suspecting it for
+    /// seconds; the datagrams leave synchronously), then closes the sockets and timers.
     func stopMembership() {
-        swim?.close()
-        swim = nil
+        guard let swim else { return }
+        performMembership(swim.machine.leave(now: now()))
+        swim.close()
+        self.swim = nil
     }
 
     /// A session came up: the peer's listen address is where its UDP socket is.

@@ -61,6 +61,25 @@ import Testing
         }
     }
 
+    @Test func aNodeThatStopsAnnouncesItsDepartureAndIsDeadAtOnce() async throws {
+        let nodes = try await Self.cluster(3)
+        let leaver = nodes[2]
+        defer { Task { for n in nodes[..<2] { await n.shutdown() } } }
+        #expect(await eventually(timeout: .seconds(15)) {
+            for n in nodes where await Self.counts(n) != MemberCounts(alive: 2) { return false }
+            return true
+        })
+        await leaver.shutdown()
+        // Well under the 2 s suspicion minimum: the leave is taken at once, without a suspicion.
+        #expect(await eventually(timeout: .seconds(1.5)) {
+            for n in nodes[..<2] where await Self.state(of: leaver, at: n) != "dead" { return false }
+            return true
+        })
+        for n in nodes[..<2] {
+            #expect(await n.node.members()?.suspicionsRaised == 0, "nobody had to suspect the node that left")
+        }
+    }
+
     @Test func forgedReplayedAndMalformedDatagramsAreCountedAndChangeNothing() async throws {
         let nodes = try await Self.cluster(2)
         defer { Task { for n in nodes { await n.shutdown() } } }
