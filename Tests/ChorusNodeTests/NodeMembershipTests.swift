@@ -80,6 +80,21 @@ import Testing
         }
     }
 
+    @Test func theControlSocketAnswersMembersAndStatusCountsThem() async throws {
+        try await ControlSocketTests.withControl { harness, path in
+            let peer = try await NodeHarnessForTests(configuration: NodeHarnessForTests.testConfiguration(seeds: [harness.address]))
+            #expect(await eventually(timeout: .seconds(15)) { await Self.counts(harness) == MemberCounts(alive: 1) })
+            let members = try await ControlClient.call(ControlRequest(method: "members"), socketPath: path, as: MembersResult.self)
+            #expect(members.publicKey == harness.key.publicKey.hex)
+            #expect(members.counts == MemberCounts(alive: 1))
+            let only = try #require(members.members.first)
+            #expect(only.publicKey == peer.key.publicKey.hex && only.state == "alive" && only.address == peer.address)
+            let status = try await ControlClient.call(ControlRequest(method: "status"), socketPath: path, as: NodeStatus.self)
+            #expect(status.members == MemberCounts(alive: 1))
+            await peer.shutdown()
+        }
+    }
+
     @Test func forgedReplayedAndMalformedDatagramsAreCountedAndChangeNothing() async throws {
         let nodes = try await Self.cluster(2)
         defer { Task { for n in nodes { await n.shutdown() } } }
