@@ -7,8 +7,7 @@ struct MembersCommand: AsyncParsableCommand {
         commandName: "members",
         abstract: "List a running node's SWIM members: key, address, alive/suspect/dead, incarnation.",
         discussion: """
-            Members are learned from sessions, peer records and SWIM's own dissemination; a member
-            that stops answering probes turns suspect, then dead (Specs/membership.md).
+            Members are learned from sessions, peer records and SWIM's own dissemination; a member that stops answering probes turns suspect, then dead (Specs/membership.md).
 
             EXAMPLES:
               chorus --data-dir /tmp/n1 members
