@@ -21,7 +21,7 @@ final class MembershipShell {
     /// rising across restarts (receivers drop counters they have seen or that fall behind their window).
     var counter: UInt64
     var counters = MembershipCounters()
-    /// Ticks of the shell's own timer (peer-record introductions run every few).
+    /// Repeating timer that offers peer records to the machine (`Node.membershipIntroductionInterval`).
     var housekeeping: LoopTimer
 
     /// Senders tracked for replay at most; beyond it, datagrams from new senders are dropped
