@@ -133,6 +133,9 @@ class Node:
     def peers(self, timeout=0.5):
         return control.call(self.control_socket, "peers", timeout=timeout)
 
+    def members(self, timeout=0.5):
+        return control.call(self.control_socket, "members", timeout=timeout)
+
     def proc_stats(self):
         return process_stats(self.pid) if self.pid is not None else None
 

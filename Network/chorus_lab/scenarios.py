@@ -4,7 +4,10 @@ connect      time until every node has >= --min-peers sessions
 restart      kill -9 a node, restart it without seeds, time until >= --min-peers (target 2 s)
 partition    two halves cut apart for --partition-s, healed; time until cross-half sessions return
 propagation  messages published from random nodes; latency percentiles, delivery, duplicates
-pause        --pause-fraction of the nodes SIGSTOPped for --pause-s every --period-s; sessions lost
+pause        --pause-fraction of the nodes SIGSTOPped for --pause-s every --period-s; sessions lost,
+             and SWIM false deaths (a node declared dead while it was only paused; target 0)
+crash        kill -9 --kills nodes one at a time; time until every other node's SWIM reports the victim
+             dead (p50 <= 5 s, p99 <= 8 s across all observers)
 """
 
 import collections
@@ -365,6 +368,11 @@ def pause(lab, o):
     count = max(1, round(lab.n * o.pause_fraction))
     rounds = 0
     paused_ever = set()
+    # SWIM: deaths declared so far (every one during this run is false: nobody is killed), and a
+    # watcher that records every (observer, member) pair seen dead, with the member's pause state.
+    deaths_before = _swim_totals(lab)
+    watcher = _DeathWatcher(lab)
+    watcher.start()
     while time.time() < t_start + o.duration_s:
         chosen = lab.rng.sample(sorted(lab.nodes), count)
         round_start = time.time()
@@ -378,6 +386,8 @@ def pause(lab, o):
         log(f"pause round {rounds}: {count} nodes stopped for {o.pause_s} s")
         time.sleep(max(0.0, min(round_start + o.period_s, t_start + o.duration_s) - time.time()))
     time.sleep(o.poll_s * 2)
+    watcher.stop()
+    deaths_after = _swim_totals(lab)
     end_snap = lab.poller.snapshot()
     closes = _closes(end_snap) - closes_before
     handshakes = sum(r["counters"].get("handshakes_completed", 0) for r in end_snap.values() if r.get("ok")) - handshakes_before
@@ -394,11 +404,146 @@ def pause(lab, o):
         "handshakes_during_run": handshakes,
         "lowest_peers_any_node": min(lowest.values(), default=None),
         "nodes_below_min_peers": sum(1 for v in lowest.values() if v < need),
-        "note": "no membership layer yet: a lost session is the connection-level 'declared dead'",
+        "swim_deaths_declared": _diff(deaths_after, deaths_before, "deaths_declared"),
+        "swim_suspicions_raised": _diff(deaths_after, deaths_before, "suspicions_raised"),
+        "swim_refutations": _diff(deaths_after, deaths_before, "refutations"),
+        "swim_nodes_seen_dead": sorted(watcher.victims),
+        "swim_dead_observations": len(watcher.pairs),
     }
     lost = closes.get("idle_timeout", 0) + closes.get("peer_closed", 0) + closes.get("connection_failed", 0)
-    return results, {"sessions_lost_to_pauses": check(lost, 0)}
+    false_deaths = None if deaths_after is None or deaths_before is None else \
+        max(results["swim_deaths_declared"], len(watcher.victims))
+    return results, {"sessions_lost_to_pauses": check(lost, 0), "swim_false_deaths": check(false_deaths, 0)}
+
+
+def _swim_totals(lab):
+    """Sum of every node's SWIM counters (deaths declared, suspicions, refutations), or None."""
+    totals = collections.Counter()
+    for node in lab.nodes.values():
+        try:
+            m = node.members(timeout=2.0)
+        except (OSError, ValueError, control.ControlError):
+            return None
+        for k in ("deaths_declared", "suspicions_raised", "refutations"):
+            totals[k] += m.get(k, 0)
+    return totals
+
+
+def _diff(after, before, key):
+    return None if after is None or before is None else after[key] - before[key]
+
+
+class _DeathWatcher:
+    """Polls every node's `members` in a thread; remembers which nodes anyone reported dead."""
+
+    def __init__(self, lab, interval_s=0.5):
+        import threading
+        self.lab, self.interval_s = lab, interval_s
+        self.pairs, self.victims = set(), set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._key_to_node = {}
+
+    def start(self):
+        self._key_to_node = {n.public_key: i for i, n in self.lab.nodes.items()}
+        self._thread.start()
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self):
+        while not self._stop.is_set():
+            for i, node in list(self.lab.nodes.items()):
+                if node.paused:
+                    continue
+                view = _members(node, 0.3)
+                for key, state in (view or {}).items():
+                    if state == "dead" and key in self._key_to_node:
+                        self.pairs.add((i, key))
+                        self.victims.add(self._key_to_node[key])
+            self._stop.wait(self.interval_s)
+
+
+# -- membership (SWIM) ----------------------------------------------------------------------------
+
+def _members(node, timeout=0.5):
+    """{public key: state} from a node's `members`, or None when it does not answer."""
+    try:
+        return {m["public_key"]: m["state"] for m in node.members(timeout=timeout)["members"]}
+    except (OSError, ValueError, control.ControlError):
+        return None
+
+
+def wait_members(lab, o, timeout_s=60):
+    """Waits until every node knows every other as alive (SWIM converged); returns the seconds it took."""
+    t0 = time.time()
+    keys = {i: n.public_key for i, n in lab.nodes.items()}
+    while time.time() - t0 < timeout_s:
+        done = 0
+        for i, node in lab.nodes.items():
+            view = _members(node)
+            if view and all(view.get(k) == "alive" for j, k in keys.items() if j != i):
+                done += 1
+        if done == len(lab.nodes):
+            return round(time.time() - t0, 2)
+        time.sleep(0.5)
+    log(f"membership did not converge within {timeout_s} s")
+    return None
+
+
+def crash(lab, o):
+    wait_connected(lab, o)
+    converged = wait_members(lab, o)
+    log(f"membership converged in {converged} s")
+    order = sorted(lab.nodes)
+    lab.rng.shuffle(order)
+    victims = order[: min(o.kills, lab.n - 2)]
+    alive = set(lab.nodes)
+    detections = []
+    trials = []
+    false_deaths = 0
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=16)
+    for v in victims:
+        victim = lab.nodes[v]
+        key = victim.public_key
+        alive.discard(v)
+        victim.kill9()
+        t0 = time.time()
+        pending = set(alive)
+        seen = {}
+        while pending and time.time() - t0 < o.detect_timeout_s:
+            # Each observer's time is when its answer arrived (not the end of the poll round).
+            answers = pool.map(lambda i: (_members(lab.nodes[i], 0.5), time.time() - t0), sorted(pending))
+            for i, (view, at) in zip(sorted(pending), answers):
+                if view is None:
+                    continue
+                if view.get(key) == "dead":
+                    seen[i] = round(at, 3)
+                    pending.discard(i)
+                # Any living node declared dead by anyone is a false death.
+                false_deaths += sum(1 for j in alive if view.get(lab.nodes[j].public_key) == "dead")
+            time.sleep(0.1)
+        detections += list(seen.values())
+        times = sorted(seen.values())
+        trial = {"node": v, "observers": len(alive), "detected_by": len(seen),
+                 "first_s": times[0] if times else None, "all_s": times[-1] if len(seen) == len(alive) else None,
+                 "p50_s": round(metrics.percentile(times, 50), 3) if times else None}
+        trials.append(trial)
+        log(f"crash node {v}: dead at {len(seen)}/{len(alive)} observers; first {trial['first_s']} s, "
+            f"p50 {trial['p50_s']} s, all {trial['all_s']} s")
+        time.sleep(o.crash_gap_s)
+    pool.shutdown()
+    missed = sum(t["observers"] - t["detected_by"] for t in trials)
+    summary = _summary(detections)
+    results = {"kills": len(trials), "membership_converged_s": converged, "detection_s": summary,
+               "observations_missed": missed, "false_death_observations": false_deaths, "trials": trials}
+    p50 = summary["p50"] if summary and missed == 0 else None
+    p99 = summary["p99"] if summary and missed == 0 else None
+    return results, {"crash_detection_p50_s": check(p50, o.crash_p50_target_s, never_reached=True),
+                     "crash_detection_p99_s": check(p99, o.crash_p99_target_s, never_reached=True),
+                     "crash_false_deaths": check(false_deaths, 0)}
 
 
 SCENARIOS = {"connect": connect, "restart": restart, "partition": partition, "propagation": propagation,
-             "pause": pause}
+             "pause": pause, "crash": crash}

@@ -126,6 +126,7 @@ extension Node {
             counters.handshakesCompleted += 1
             let advertised = proof.listenAddress.flatMap { try? NetAddress(parsing: $0) }
             perform(manager.onHandshakeComplete(link.id, identity: proof.identity, advertised: advertised, now: now()))
+            membershipPeerConnected(proof.identity, advertised: advertised)
         case let .message(bytes):
             counters.messagesReceived += 1
             guard let identity = link.remote?.identity, let tag = bytes.first else { return }

@@ -70,6 +70,8 @@ public actor Node {
     var syncTimer: LoopTimer?
     let reconciler = RangeReconciler()
     let startedAt = ContinuousClock.now
+    /// SWIM failure detection over UDP (Node+Membership.swift); nil until started.
+    var swim: MembershipShell?
 
     /// How often the connection rules get a tick (handshake deadlines, re-dials, keepalive).
     static let tickInterval: Duration = .milliseconds(100)
@@ -167,6 +169,7 @@ public actor Node {
         startGossip()
         startSync()
         startPeerExchange()
+        startMembership()
     }
 
     /// Enters the actor from a loop callback with a loop-confined value (a connection, a link). The
@@ -207,6 +210,7 @@ public actor Node {
             poc!.healthTimer = nil
         }
         statements?.flush()
+        stopMembership()
         listeners.forEach { $0.close() }
         listeners = []
         controlServer?.close()
@@ -299,7 +303,8 @@ public actor Node {
             knownAddresses: manager.knownAddresses.count,
             uptimeSeconds: Self.seconds(startedAt.duration(to: .now)), counters: counters,
             meshPeers: router.mesh.values.reduce(0) { $0 + $1.count }, delivered: router.counters.firstDeliveries,
-            duplicates: router.counters.duplicates, invalid: router.counters.invalid, role: peerRole, poc: pocStatus())
+            duplicates: router.counters.duplicates, invalid: router.counters.invalid, role: peerRole, poc: pocStatus(),
+            members: membershipCounts())
     }
 
     public func peers() -> [PeerInfo] {

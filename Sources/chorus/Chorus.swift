@@ -32,6 +32,7 @@ struct Chorus: AsyncParsableCommand {
             DbCommand.self,
             StatusCommand.self,
             PeersCommand.self,
+            MembersCommand.self,
             PingCommand.self,
             PublishCommand.self,
             MessagesCommand.self,

@@ -40,6 +40,8 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var workerURL: String?
     /// Network model ids (or `ID=PATH`) the node loads and runs PoC for.
     public var models: [String] = []
+    /// SWIM failure detection over UDP on the listen addresses (Node+Membership.swift).
+    public var membership = MembershipSettings()
 
     public init(networkID: String, listen: [String] = ["127.0.0.1:7700"], advertise: String? = nil,
                 seeds: [String] = [], connections: ConnectionSettings = ConnectionSettings(),

@@ -53,6 +53,8 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var role: String
     /// The PoC worker and activity; nil on a node without a worker.
     public var poc: PoCStatus? = nil
+    /// SWIM's view: alive, suspect and dead members (nil when membership is not running).
+    public var members: MemberCounts? = nil
 
     enum CodingKeys: String, CodingKey {
         case role, poc
@@ -66,7 +68,7 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         case uptimeSeconds = "uptime_seconds"
         case counters
         case meshPeers = "mesh_peers"
-        case delivered, duplicates, invalid
+        case delivered, duplicates, invalid, members
     }
 }
 

@@ -104,6 +104,11 @@ extension Node {
             reply(ControlResponse(result: result), on: connection)
         case "mesh":
             reply(ControlResponse(result: meshStatus()), on: connection)
+        case "members":
+            guard let members = members() else {
+                return reply(ControlResponse<String>(error: "membership is not running (no listen address could bind UDP)"), on: connection)
+            }
+            reply(ControlResponse(result: members), on: connection)
         case "subscribe":
             do throws(NodeError) {
                 try subscribe(request.params["topic"] ?? "")
@@ -115,7 +120,7 @@ extension Node {
             epochControlRequest(request, on: connection)
         default:
             reply(ControlResponse<String>(
-                error: "unknown method \"\(request.method)\"; known: status, peers, ping, publish, messages, trace, mesh, subscribe, epoch, weights, declare, epoch-export, votes"),
+                error: "unknown method \"\(request.method)\"; known: status, peers, ping, publish, messages, trace, mesh, members, subscribe, epoch, weights, declare, epoch-export, votes"),
                   on: connection)
         }
     }

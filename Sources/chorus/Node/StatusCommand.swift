@@ -31,6 +31,7 @@ struct StatusCommand: AsyncParsableCommand {
         print("handshakes     \(c.handshakesCompleted) completed; dials \(c.dialsAttempted) (\(c.dialsFailed) failed); inbound accepted \(c.inboundAccepted)")
         print("messages       \(c.messagesReceived) received, \(c.messagesSent) sent, \(c.sendDrops) dropped")
         print("gossip         \(status.meshPeers) mesh peers; \(status.delivered) delivered, \(status.duplicates) duplicates, \(status.invalid) invalid")
+        if let m = status.members { print("members        \(m.alive) alive, \(m.suspect) suspect, \(m.dead) dead") }
         print("sync           \(c.syncRounds) rounds, \(c.syncedStatements) statements fetched")
         if !c.closes.isEmpty {
             print("closes         " + c.closes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))

@@ -1,0 +1,143 @@
+import ChorusCrypto
+import ChorusLoop
+import ChorusMesh
+import ChorusWire
+import Foundation
+import Testing
+@testable import ChorusNode
+
+/// SWIM on real nodes over loopback UDP: members are learned from sessions, a node that vanishes
+/// without a goodbye is declared dead by every other node in time, nobody healthy is, and forged,
+/// replayed or malformed datagrams are counted and change nothing.
+@Suite(.serialized) struct NodeMembershipTests {
+    /// `count` nodes that all seed the first one.
+    static func cluster(_ count: Int) async throws -> [NodeHarnessForTests] {
+        let first = try await NodeHarnessForTests()
+        var nodes = [first]
+        for _ in 1..<count {
+            nodes.append(try await NodeHarnessForTests(configuration: NodeHarnessForTests.testConfiguration(seeds: [first.address])))
+        }
+        return nodes
+    }
+
+    static func counts(_ node: NodeHarnessForTests) async -> MemberCounts { await node.node.membershipCounts() ?? MemberCounts() }
+
+    static func state(of victim: NodeHarnessForTests, at observer: NodeHarnessForTests) async -> String? {
+        await observer.node.members()?.members.first { $0.publicKey == victim.key.publicKey.hex }?.state
+    }
+
+    @Test func aNodeThatVanishesIsDeclaredDeadByEveryOtherNodeAndNobodyElseIs() async throws {
+        let nodes = try await Self.cluster(5)
+        let victim = nodes[4]
+        let observers = Array(nodes[..<4])
+        defer { Task { for n in observers { await n.shutdown() } } }
+        let formed = await eventually(timeout: .seconds(20)) {
+            for n in nodes where await Self.counts(n) != MemberCounts(alive: 4) { return false }
+            return true
+        }
+        #expect(formed, "every node learns the 4 others as alive")
+        // Running normally for a while: no suspicion ends in a death.
+        try await Task.sleep(for: .seconds(3))
+        for n in nodes {
+            #expect(await Self.counts(n).dead == 0, "no false deaths while every node runs")
+        }
+
+        // The victim's loop stops without a goodbye: its sockets close, nothing is announced.
+        victim.loop.shutdown()
+        let stoppedAt = ContinuousClock.now
+        // Suspicion max at N = 5 is 6 × 2 s = 12 s (without confirmations), plus probe rounds and spreading.
+        let detected = await eventually(timeout: .seconds(20)) {
+            for n in observers where await Self.state(of: victim, at: n) != "dead" { return false }
+            return true
+        }
+        #expect(detected, "every observer declares the victim dead")
+        let took = stoppedAt.duration(to: .now)
+        #expect(took < .seconds(20))
+        for n in observers {
+            let counts = await Self.counts(n)
+            #expect(counts.dead == 1 && counts.alive == 3, "only the victim is dead: \(counts)")
+            let datagrams = try #require(await n.node.members()?.datagrams)
+            #expect(datagrams.datagramsReceived > 0 && datagrams.badSignature == 0 && datagrams.malformed == 0)
+        }
+    }
+
+    @Test func aNodeThatStopsAnnouncesItsDepartureAndIsDeadAtOnce() async throws {
+        let nodes = try await Self.cluster(3)
+        let leaver = nodes[2]
+        defer { Task { for n in nodes[..<2] { await n.shutdown() } } }
+        #expect(await eventually(timeout: .seconds(15)) {
+            for n in nodes where await Self.counts(n) != MemberCounts(alive: 2) { return false }
+            return true
+        })
+        await leaver.shutdown()
+        // Well under the 2 s suspicion minimum: the leave is taken at once, without a suspicion.
+        #expect(await eventually(timeout: .seconds(1.5)) {
+            for n in nodes[..<2] where await Self.state(of: leaver, at: n) != "dead" { return false }
+            return true
+        })
+        for n in nodes[..<2] {
+            #expect(await n.node.members()?.suspicionsRaised == 0, "nobody had to suspect the node that left")
+        }
+    }
+
+    @Test func theControlSocketAnswersMembersAndStatusCountsThem() async throws {
+        try await ControlSocketTests.withControl { harness, path in
+            let peer = try await NodeHarnessForTests(configuration: NodeHarnessForTests.testConfiguration(seeds: [harness.address]))
+            #expect(await eventually(timeout: .seconds(15)) { await Self.counts(harness) == MemberCounts(alive: 1) })
+            let members = try await ControlClient.call(ControlRequest(method: "members"), socketPath: path, as: MembersResult.self)
+            #expect(members.publicKey == harness.key.publicKey.hex)
+            #expect(members.counts == MemberCounts(alive: 1))
+            let only = try #require(members.members.first)
+            #expect(only.publicKey == peer.key.publicKey.hex && only.state == "alive" && only.address == peer.address)
+            let status = try await ControlClient.call(ControlRequest(method: "status"), socketPath: path, as: NodeStatus.self)
+            #expect(status.members == MemberCounts(alive: 1))
+            await peer.shutdown()
+        }
+    }
+
+    @Test func forgedReplayedAndMalformedDatagramsAreCountedAndChangeNothing() async throws {
+        let nodes = try await Self.cluster(2)
+        defer { Task { for n in nodes { await n.shutdown() } } }
+        let (a, b) = (nodes[0], nodes[1])
+        #expect(await eventually(timeout: .seconds(15)) { await Self.counts(a) == MemberCounts(alive: 1) })
+        let target = try SocketAddress(parsing: a.address)
+        let loop = try EventLoop(name: "udp-attacker")
+        defer { loop.shutdown() }
+        let attacker = UDPAttackerForTests(loop: loop)
+        // "b is dead", claiming to come from b but signed by another key.
+        let impostor = Ed25519.SigningKey.generate()
+        let deadB = SWIMMessage(.gossip, updates: [MemberUpdate(member: b.key.publicKey, status: .dead, incarnation: 99, source: b.key.publicKey)])
+        let forged = SWIMDatagram(sender: b.key.publicKey, counter: UInt64.max - 1, message: deadB).signed(with: impostor, networkID: "test-net")
+        // A genuine datagram of b's, for another network.
+        let otherNetwork = SWIMDatagram(sender: b.key.publicKey, counter: UInt64.max - 2, message: deadB).signed(with: b.key, networkID: "other-net")
+        // A genuine ping from a third identity, sent twice: the second copy is a replay.
+        let stranger = Ed25519.SigningKey.generate()
+        let ping = SWIMDatagram(sender: stranger.publicKey, counter: 5, message: SWIMMessage(.ping(sequence: 1)))
+            .signed(with: stranger, networkID: "test-net")
+        try await attacker.send([forged, otherNetwork, [1, 2, 3], Array(repeating: 0xff, count: 2000), ping, ping], to: target)
+        #expect(await eventually {
+            guard let d = await a.node.members()?.datagrams else { return false }
+            return d.badSignature == 2 && d.malformed == 1 && d.oversize == 1 && d.replayed == 1
+        })
+        try await Task.sleep(for: .seconds(1))
+        #expect(await Self.state(of: b, at: a) == "alive", "the forged death changed nothing")
+        await attacker.close()
+    }
+}
+
+/// Sends raw datagrams from its own loop (a test double for a hostile host).
+actor UDPAttackerForTests {
+    nonisolated let loop: EventLoop
+    nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
+    private var socket: UDPSocket?
+
+    init(loop: EventLoop) { self.loop = loop }
+
+    func send(_ datagrams: [[UInt8]], to target: SocketAddress) throws {
+        let socket = try self.socket ?? UDPSocket(bindingTo: .loopbackIPv4(port: 0), on: loop) { _, _ in }
+        self.socket = socket
+        for d in datagrams { socket.send(d, to: target) }
+    }
+
+    func close() { socket?.close() }
+}
