@@ -14,6 +14,11 @@ Delegations, signed in epoch 1 and in force from epoch 2: nodes 1-3 delegate Smo
 (they do not run it); node 5 delegates the synthetic model to node 1 (it does not run it).
 In epoch 1 SmolLM2's validators hold 2/5 of the weight (< tau = 2/3), so SmolLM2 entries are
 rejected; from epoch 2 the delegated voting power accepts them.
+
+With --calibrate, `chorus worker calibrate` first measures both models on this machine and its
+proposed weight_scale_factors go into the network file; then node 1 (synthetic model only) and
+node 5 (SmolLM2 only), the same hardware serving different models, must end the last epoch with
+consensus weights within 10 % of each other (the unified multiplier).
 """
 
 import argparse
@@ -89,9 +94,30 @@ class Check:
             text, n = re.subn(rf"^{key} = \d+", f"{key} = {value}", text, flags=re.M)
             if n != 1:
                 raise SystemExit(f"epoch-check: Network/devnet/network.toml has no single '{key}'")
+        if self.o.calibrate:
+            text = self.calibrated(text)
         path = os.path.join(self.dir, "template.toml")
         open(path, "w").write(text)
         return path
+
+    def calibrated(self, text):
+        log("calibrating: chorus worker calibrate --model synthetic:devnet --model smollm2-135m --base smollm2-135m")
+        r = self.chorus(None, "worker", "calibrate", "--model", "synthetic:devnet", "--model", "smollm2-135m",
+                        "--base", "smollm2-135m", "--seconds", str(self.o.calibrate_seconds), "--json")
+        measured = json.loads(r.stdout)
+        factors = {}
+        for entry in measured["models"]:
+            name = entry["model"]
+            factor = entry.get("weight_scale_factor", entry.get("weightScaleFactor"))
+            factors[SMOL if "SmolLM2" in name or "smollm2" in name else SYNTH] = factor
+        self.results["calibration"] = measured
+        blocks = text.split("[[models]]")
+        for i, block in enumerate(blocks[1:], start=1):
+            model = re.search(r'^id = "([^"]+)"', block, flags=re.M).group(1)
+            if model in factors:
+                blocks[i] = re.sub(r"^weight_scale_factor = .*$", f"weight_scale_factor = {factors[model]:.6f}", block, flags=re.M)
+        log(f"weight_scale_factors: {factors}")
+        return "[[models]]".join(blocks)
 
     def start(self):
         template = self.network_file()
@@ -177,6 +203,12 @@ class Check:
         synth_ok = all(last[i]["models"].get(SYNTH.split("/")[-1], {}).get("accepted") for i in (0, 1, 2, 3))
         self.results["checks"]["smollm2_accepted_for_nodes_4_5_in_last_epoch"] = smol_ok
         self.results["checks"]["synthetic_accepted_for_nodes_1_4_in_last_epoch"] = synth_ok
+        if self.o.calibrate:
+            w1, w5 = last[0]["weight"] or 0, last[4]["weight"] or 0
+            spread = abs(w1 - w5) / max(w1, w5, 1)
+            self.results["checks"]["calibrated_weights_node1_synthetic_vs_node5_smollm2"] = {
+                "node_1": w1, "node_5": w5, "relative_difference": round(spread, 4), "within_10_percent": spread <= 0.10}
+            ok = ok and spread <= 0.10
         # Everything signed re-verifies from an export alone.
         export = os.path.join(self.dir, f"epoch-{self.o.epochs}.json")
         self.chorus(self.nodes[1], "epoch", "export", str(self.o.epochs), "--out", export)
@@ -203,6 +235,9 @@ def main():
     parser.add_argument("--bin", default=".build/release", help="where chorus and chorusd are (default .build/release)")
     parser.add_argument("--generation-ms", type=int, default=20000)
     parser.add_argument("--validation-ms", type=int, default=60000)
+    parser.add_argument("--calibrate", action="store_true",
+                        help="calibrate weight_scale_factors first and check equal weight per hardware across models")
+    parser.add_argument("--calibrate-seconds", type=float, default=10)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     options = parser.parse_args()
     check = Check(options)
@@ -223,6 +258,9 @@ def main():
     else:
         for name, value in check.results["checks"].items():
             if isinstance(value, dict):
+                if "node_1" in value:
+                    print(f"{name}: {value}")
+                    continue
                 print(f"{name}: identical={value['digests_identical_on_5_nodes_and_auditor']} "
                       f"auditor_matches={value['auditor_matches_certificate']} signer_share={value['certificate_signer_share']:.3f} "
                       f"digest={str(value['table_digest'])[:16]}")
