@@ -7,30 +7,6 @@ import ChorusWire
 /// agree, who signed with what share, and what the epoch was made of. It is written from the
 /// auditor's own statements and computation only, so it can be compared across auditors.
 public struct AuditReport: Codable, Sendable, Equatable {
-    public struct Row: Codable, Sendable, Equatable {
-        public var participant: String
-        public var weight: UInt64
-        public var votingWeight: UInt64
-        public var models: [ModelRow]
-        enum CodingKeys: String, CodingKey {
-            case participant, weight, models
-            case votingWeight = "voting_weight"
-        }
-    }
-
-    public struct ModelRow: Codable, Sendable, Equatable {
-        public var model: String
-        public var mode: String
-        public var committedCount: UInt64
-        public var accepted: Bool
-        public var pocWeight: UInt64
-        enum CodingKeys: String, CodingKey {
-            case model, mode, accepted
-            case committedCount = "committed_count"
-            case pocWeight = "poc_weight"
-        }
-    }
-
     public struct Signer: Codable, Sendable, Equatable {
         public var participant: String
         /// Voting weight in the previous final table, and its share of the total (0...1).
@@ -58,7 +34,8 @@ public struct AuditReport: Codable, Sendable, Equatable {
     public var ownTableDigest: String?
     public var certifiedDigest: String?
     public var previousTableDigest: String?
-    public var table: [Row]
+    /// The derived table, in the same form as `chorus weights --json`.
+    public var table: [WeightsResult.Participant]
     public var certificateSigners: [Signer]
     public var signerShare: Double
     public var threshold: String
@@ -101,11 +78,7 @@ public struct AuditReport: Codable, Sendable, Equatable {
         certifiedDigest = certificate?.tableDigest.hex
         previousTableDigest = previous?.digest.hex
         matches = own != nil && own?.digest == certificate?.tableDigest
-        table = (own?.entries ?? []).map { e in
-            Row(participant: e.participant.hex, weight: e.weight, votingWeight: e.votingWeight, models: e.models.map {
-                ModelRow(model: $0.model, mode: "\($0.mode)", committedCount: $0.committedCount, accepted: $0.accepted, pocWeight: $0.pocWeight)
-            })
-        }
+        table = own.map { WeightsResult($0).participants } ?? []
         let total = Double(previous?.totalVotingWeight ?? 0)
         certificateSigners = (certificate?.signatures ?? []).map { s in
             let w = previous?.votingWeight(of: s.author.raw) ?? 0
