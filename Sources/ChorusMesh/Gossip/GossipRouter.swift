@@ -92,12 +92,14 @@ public struct GossipRouter: Sendable {
     public func topics(of peer: PeerID) -> Set<Topic> { peers[peer]?.topics ?? [] }
     public func hasSeen(_ id: Bytes32) -> Bool { seen.contains(id) }
 
-    /// An offence seen by the application rather than the router (a forged peer record, say): adds
-    /// one to the peer's behaviour penalty (P7), so repeated offences prune, then disconnect it.
+    /// An offence seen by the application rather than the router (a forged peer record, say): a
+    /// proof of malice, not noise, so the behaviour penalty (P7) jumps past the threshold at once;
+    /// the peer is pruned now, and disconnected if it goes on.
     public mutating func penalize(_ peer: PeerID) -> [Directive] {
         guard peers[peer] != nil else { return [] }
         counters.applicationPenalties += 1
-        scores[peer, default: PeerScore()].behaviourPenalty += 1
+        let current = scores[peer]?.behaviourPenalty ?? 0
+        scores[peer, default: PeerScore()].behaviourPenalty = max(current, settings.score.behaviourPenaltyThreshold) + 1
         return graylistCheck([peer])
     }
 

@@ -70,9 +70,14 @@ public struct PeerScoreSettings: Sendable, Equatable {
     /// P6: weight of the square of the number of peers sharing one IP beyond the threshold.
     public var ipColocationWeight = -100.0
     public var ipColocationThreshold = 8
-    /// P7: weight of the square of behaviour penalties (GRAFT in backoff, broken IWANT promises).
+    /// P7: weight of the square of behaviour penalties (GRAFT in backoff, broken IWANT promises)
+    /// beyond `behaviourPenaltyThreshold`.
     public var behaviourPenaltyWeight = -100.0
     public var behaviourPenaltyDecay = 0.99
+    /// Penalties up to this cost nothing (gossipsub v1.1's threshold): an honest peer on a lossy
+    /// or slow link breaks an IWANT promise now and then, and a score below zero prunes it from
+    /// every mesh at once, which lengthens propagation for everyone. Floods exceed it quickly.
+    public var behaviourPenaltyThreshold = 6.0
 
     public var gossipThreshold = -4000.0
     public var publishThreshold = -8000.0

@@ -24,7 +24,8 @@ public struct PeerScore: Sendable, Equatable, Codable {
         }
         let surplus = Double(max(0, colocatedPeers + 1 - s.ipColocationThreshold))
         total += s.ipColocationWeight * surplus * surplus
-        total += s.behaviourPenaltyWeight * behaviourPenalty * behaviourPenalty
+        let excess = max(0, behaviourPenalty - s.behaviourPenaltyThreshold)
+        total += s.behaviourPenaltyWeight * excess * excess
         return total
     }
 
