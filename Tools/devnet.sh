@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The README's first command: installs system packages if missing, builds chorusd, and runs a local
-# devnet of chorusd processes on loopback (default 5 nodes, data in ./devnet, Ctrl-C stops it).
+# The README's first command: installs system packages if missing, builds chorusd and chorus
+# (release: the nodes run PoC on the synthetic model, which a debug build is too slow for), and runs
+# a local devnet of chorusd processes on loopback (default 5 nodes, data in ./devnet, Ctrl-C stops it).
 # Arguments are passed to `chorusd devnet` (see `chorusd devnet --help`), e.g. --nodes 8 --dir /tmp/dn.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Tools/install-deps.sh
-swift build --product chorusd
+swift build -c release --product chorusd
+swift build -c release --product chorus
+echo "devnet: inspect a node with .build/release/chorus --data-dir devnet/node-1 status|epoch show|weights|votes"
 if [ $# -eq 0 ]; then set -- --nodes 5; fi
-exec .build/debug/chorusd devnet "$@"
+exec .build/release/chorusd devnet "$@"
