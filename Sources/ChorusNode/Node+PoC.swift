@@ -77,7 +77,8 @@ extension Node {
         poc?.generationStats[model]?.running = false
     }
 
-    private nonisolated func loadArtifacts(_ store: ArtifactStore, epoch: UInt64, model: String) throws -> [(nonce: UInt64, artifact: [UInt8])] {
+    /// The artifacts saved for `model` in `epoch` (off the actor's isolation: a store read).
+    nonisolated func loadArtifacts(_ store: ArtifactStore, epoch: UInt64, model: String) throws -> [(nonce: UInt64, artifact: [UInt8])] {
         try store.load(epoch: epoch, model: model)
     }
 

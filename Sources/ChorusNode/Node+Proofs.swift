@@ -85,16 +85,12 @@ extension Node {
         }
         if let p = fits(epochs?.engine.proof(epoch: epoch, model: body.model, index: index)) { return p }
         let key = DiskTreeKey(epoch: epoch, model: body.model)
-        if poc!.diskTrees[key] == nil, let store = poc!.artifacts, let saved = try? loadSaved(store, epoch: epoch, model: body.model) {
+        if poc!.diskTrees[key] == nil, let store = poc!.artifacts, let saved = try? loadArtifacts(store, epoch: epoch, model: body.model) {
             var tree = SparseMerkleSumTree(depth: body.depth)
             for (nonce, artifact) in saved { try? tree.insert(nonce: nonce, artifact: artifact) }
             poc!.diskTrees[key] = tree
         }
         return fits(poc!.diskTrees[key]?.proof(index: index))
-    }
-
-    private nonisolated func loadSaved(_ store: ArtifactStore, epoch: UInt64, model: String) throws -> [(nonce: UInt64, artifact: [UInt8])] {
-        try store.load(epoch: epoch, model: model)
     }
 
     /// Asks `author` for the proofs of `indices` (≤ `ProofRequest.maxIndices`, ascending) of its

@@ -14,8 +14,6 @@ extension Node {
     /// Tries per chunk of indices, and the wait for each answer.
     static let proofAttempts = 3
     public static let defaultProofTimeout: Duration = .seconds(4)
-    /// chorus-poc/1 artifacts are 12 binary16 values (Specs/poc-kernel.md).
-    static let artifactLength = 24
 
     func startValidation(_ task: ValidationTask) {
         guard let poc, let engine = epochs?.engine, let model = engine.parameters.model(task.commit.body.model) else { return }
@@ -71,7 +69,7 @@ extension Node {
         var verified: [MerkleProof] = []
         for index in wanted {
             guard let p = proofs[index], (try? p.verify(root: commit.body.root, count: commit.body.count, depth: commit.body.depth,
-                                                         artifactLength: Self.artifactLength)) != nil else { continue }
+                                                         artifactLength: PoCKernel.vectorBytes)) != nil else { continue }
             verified.append(p)
         }
         var mismatches = wanted.count - verified.count

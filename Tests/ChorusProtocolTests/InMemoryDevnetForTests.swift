@@ -61,21 +61,7 @@ struct InMemoryDevnetForTests {
         for e in 0...epoch {
             for statement in old.statements(epoch: e) { _ = fresh.onStatement(statement, now: now) }
         }
-        let directives = fresh.onTick(now: now)
-        for model in old.configuration.servedModels {
-            var restored: [(nonce: UInt64, artifact: [UInt8])] = []
-            var index: UInt64 = 0
-            while let proof = old.proof(epoch: epoch, model: model, index: index) {
-                restored.append((proof.nonce, proof.artifact))
-                index += 1
-            }
-            _ = fresh.onArtifacts(epoch: epoch, model: model, artifacts: restored, now: now)
-        }
-        let workers = generating[i]
-        nodes[i] = fresh
-        handle(directives, from: i)
-        // The worker keeps its place: nonces already computed are not repeated.
-        for (model, state) in workers { generating[i][model]?.nextNonce = state.nextNonce }
+        resume(node: i, with: fresh, replacing: old, epoch: epoch)
     }
 
     /// Adds a verify-only engine (`Configuration.auditor`) that receives everything and signs nothing.
@@ -106,6 +92,15 @@ struct InMemoryDevnetForTests {
             if case let .tableFinal(table, certificate) = d { finals[i][table.epoch] = (table, certificate) }
             if case let .divergence(epoch, own, final) = d { divergences.append("node \(i) epoch \(epoch) (replay): own \(own.hex.prefix(12)) final \(final.hex.prefix(12))") }
         }
+        resume(node: i, with: fresh, replacing: old, epoch: epoch)
+        return replayed
+    }
+
+    /// The end of both restarts: the first tick, then the current epoch's artifacts as the node's
+    /// artifact table would give them back, and the worker keeps its place (nonces already
+    /// computed are not repeated).
+    private mutating func resume(node i: Int, with fresh: EpochEngine, replacing old: EpochEngine, epoch: UInt64) {
+        var fresh = fresh
         let directives = fresh.onTick(now: now)
         for model in old.configuration.servedModels {
             var restored: [(nonce: UInt64, artifact: [UInt8])] = []
@@ -120,7 +115,6 @@ struct InMemoryDevnetForTests {
         nodes[i] = fresh
         handle(directives, from: i)
         for (model, state) in workers { generating[i][model]?.nextNonce = state.nextNonce }
-        return replayed
     }
 
     /// The worker double's artifact: 24 bytes of H(seed ‖ participant ‖ model ‖ nonce).
