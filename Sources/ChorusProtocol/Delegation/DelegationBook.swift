@@ -56,15 +56,22 @@ public struct DelegationBook: Sendable {
 
     public init() {}
 
-    /// Adds a verified `delegation` statement. Declarations for unknown models are refused.
-    public mutating func add(_ statement: SignedStatement, parameters: NetworkParameters) throws(ProtocolError) {
-        let body = try BeaconRound.decode(statement, as: DelegationBody.self)
-        guard parameters.model(body.model) != nil else {
-            throw .invalidStatement(type: "delegation", reason: "model \"\(body.model)\" is not approved")
+    /// The rules every declaration obeys, checked both before signing one (`EpochEngine.declare`)
+    /// and on receipt (`add`): the model is approved on the network, and nobody delegates to itself.
+    public static func check(model: String, action: DelegationAction, author: Bytes32,
+                             parameters: NetworkParameters) throws(ProtocolError) {
+        guard parameters.model(model) != nil else {
+            throw .invalidStatement(type: "delegation", reason: "model \"\(model)\" is not in the network file, so not approved on this network; its models: \(parameters.models.map(\.id).joined(separator: ", "))")
         }
-        if case let .delegate(target) = body.action, target == statement.author.raw {
+        if case let .delegate(target) = action, target == author {
             throw .invalidStatement(type: "delegation", reason: "a participant cannot delegate to itself")
         }
+    }
+
+    /// Adds a verified `delegation` statement. Declarations breaking `check` are refused.
+    public mutating func add(_ statement: SignedStatement, parameters: NetworkParameters) throws(ProtocolError) {
+        let body = try BeaconRound.decode(statement, as: DelegationBody.self)
+        try Self.check(model: body.model, action: body.action, author: statement.author.raw, parameters: parameters)
         let key = Key(author: statement.author.raw, model: body.model)
         var records = latest[key] ?? []
         guard !records.contains(where: { $0.id == statement.id }) else { return }

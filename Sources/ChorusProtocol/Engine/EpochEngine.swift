@@ -118,12 +118,7 @@ public struct EpochEngine: Sendable {
 
     /// Declares a delegation, refusal or intent (effective from the next epoch).
     public mutating func declare(model: String, action: DelegationAction, now: Int64) throws(ProtocolError) -> [EngineDirective] {
-        guard parameters.model(model) != nil else {
-            throw .invalidStatement(type: "delegation", reason: "model \"\(model)\" is not in the network file; known: \(parameters.models.map(\.id).joined(separator: ", "))")
-        }
-        if case let .delegate(target) = action, target == id {
-            throw .invalidStatement(type: "delegation", reason: "a participant cannot delegate to itself")
-        }
+        try DelegationBook.check(model: model, action: action, author: id, parameters: parameters)
         guard let position = try? clock.position(atUnixMs: now) else { throw .beforeGenesis(unixMs: now, genesisUnixMs: parameters.genesisUnixMs) }
         return [try publish(DelegationBody(model: model, action: action), epoch: position.epoch)]
     }
