@@ -171,11 +171,3 @@ public struct PeerRecord: Sendable, Hashable {
         return w.bytes
     }
 }
-
-/// Bytes ordered lexicographically (a proper prefix first), the order Specs/encoding.md rule 7
-/// gives strings in sets.
-private struct ByteString: Comparable {
-    let bytes: [UInt8]
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-    static func < (a: ByteString, b: ByteString) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
-}

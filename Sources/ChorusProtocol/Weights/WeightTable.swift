@@ -73,13 +73,6 @@ public struct WeightEntry: Sendable, Hashable, WireCodable {
     }
 }
 
-/// Byte strings ordered lexicographically (a proper prefix first), for sorted string keys.
-struct ByteString: Comparable {
-    let bytes: [UInt8]
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-    static func < (a: ByteString, b: ByteString) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
-}
-
 /// The weight table of an epoch: what every honest node computes identically from the epoch's
 /// signed statements, signs (its digest), and, once final, uses as the base of the next epoch
 /// (Specs/weights.md §6). Epoch 0 is the genesis table of the network file.
