@@ -74,15 +74,21 @@ struct DevnetCommand: AsyncParsableCommand {
         guard basePort > 0, basePort + nodes <= 65535 else { throw ValidationError("--base-port leaves no room for \(nodes) ports") }
         guard interval > 0 else { throw ValidationError("--interval must be positive") }
         for m in models {
-            guard let colon = m.firstIndex(of: ":"), let i = Int(m[..<colon]), (1...min(nodes, 5)).contains(i), m.index(after: colon) < m.endIndex else {
+            guard let (i, list) = Self.perNode(m), (1...min(nodes, 5)).contains(i), !list.isEmpty else {
                 throw ValidationError("--models \(m): expected I:ID[,ID...] or I:none with a node number I in 1...\(min(nodes, 5))")
             }
         }
         for f in fault {
-            guard let colon = f.firstIndex(of: ":"), let i = Int(f[..<colon]), (1...nodes).contains(i) else {
+            guard let (i, _) = Self.perNode(f), (1...nodes).contains(i) else {
                 throw ValidationError("--fault \(f): expected I:SPEC with a node number I in 1...\(nodes)")
             }
         }
+    }
+
+    /// A per-node option value `I:VALUE` (`--models`, `--fault`): the node number and the value.
+    static func perNode(_ option: String) -> (node: Int, value: Substring)? {
+        guard let colon = option.firstIndex(of: ":"), let node = Int(option[..<colon]) else { return nil }
+        return (node, option[option.index(after: colon)...])
     }
 
     func run() async throws {
@@ -116,12 +122,11 @@ struct DevnetCommand: AsyncParsableCommand {
             if epochFile != nil, !noPoc, index < 5 {
                 var served = ["chorus/synthetic-devnet"]
                 if smollm2, haveSmolLM2, index >= 3 { served.append(smolLM2) }
-                if let chosen = models.last(where: { $0.hasPrefix("\(index + 1):") }) {
-                    let list = chosen.drop { $0 != ":" }.dropFirst()
+                if let list = models.compactMap(Self.perNode).last(where: { $0.node == index + 1 })?.value {
                     served = list == "none" ? [] : list.split(separator: ",").map(String.init)
                 }
                 for model in served { arguments += ["--model", model] }
-                for f in fault where f.hasPrefix("\(index + 1):") { arguments += ["--fault", String(f.drop { $0 != ":" }.dropFirst())] }
+                for (node, spec) in fault.compactMap(Self.perNode) where node == index + 1 { arguments += ["--fault", String(spec)] }
             }
             if index > 0 { arguments += ["--seed", "127.0.0.1:\(basePort + 1)"] }
             children.append(try Self.start(executable, arguments, log: dataDir + "/chorusd.log"))
