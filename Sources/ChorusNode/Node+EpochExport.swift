@@ -27,7 +27,7 @@ extension Node {
         return EpochExport(
             networkID: parameters.networkID, epoch: epoch, networkFile: state.networkFile, parametersDigest: parameters.digest,
             previousTable: previous, statements: held, beaconCommits: load(.beaconCommit, epoch - 1), delegations: delegations,
-            table: final?.table, certificate: final?.certificate)
+            previousConfirmations: load(.confirmationCommit, epoch - 1) + load(.vote, epoch - 1), table: final?.table, certificate: final?.certificate)
     }
 
     private nonisolated static func exportScopes(_ store: StatementStore) throws -> [(type: StatementType, epoch: UInt64)] {

@@ -16,7 +16,7 @@ import Logging
 extension Node {
     /// The statement types the engine consumes.
     static let epochStatementTypes: Set<StatementType> = [
-        .pocCommit, .vote, .delegation, .certificateSignature, .beaconCommit, .beaconReveal, .equivocationEvidence,
+        .pocCommit, .confirmationCommit, .vote, .delegation, .certificateSignature, .beaconCommit, .beaconReveal, .equivocationEvidence,
     ]
     static let epochTickInterval: Duration = .milliseconds(250)
 
@@ -69,6 +69,9 @@ extension Node {
             case let .startGeneration(epoch, model, seed, until):
                 if poc != nil { startGeneration(epoch: epoch, model: model, seed: seed, until: until); continue }
                 epochs!.skipped.append(EpochSkip(epoch: epoch, reason: "no PoC worker attached: generation for \(model) not run"))
+            case let .startConfirmation(epoch, window, model, seed, until):
+                if poc != nil { startGeneration(epoch: epoch, model: model, seed: seed, until: until, window: window); continue }
+                epochs!.skipped.append(EpochSkip(epoch: epoch, reason: "no PoC worker attached: confirmation window \(window) for \(model) not run"))
             case let .stopGeneration(_, model):
                 stopGeneration(model: model)
             case let .validate(task):
@@ -128,8 +131,10 @@ extension Node {
     /// The engine a node runs for `parameters` with its identity `key`. The commit-reveal beacon's
     /// per-epoch secret is derived from a signature of the node (Ed25519 signatures are
     /// deterministic), so it is the same after a restart and unknown to anyone without the key.
-    public static func makeEpochEngine(parameters: NetworkParameters, key: Ed25519.SigningKey, servedModels: [String]) -> EpochEngine {
-        EpochEngine(parameters: parameters, key: key, configuration: .init(servedModels: servedModels), beaconSecret: { epoch in
+    /// `faults` is for devnets only (`PoCFaults.parse` refuses them elsewhere).
+    public static func makeEpochEngine(parameters: NetworkParameters, key: Ed25519.SigningKey, servedModels: [String],
+                                       faults: CommitFaults = CommitFaults()) -> EpochEngine {
+        EpochEngine(parameters: parameters, key: key, configuration: .init(servedModels: servedModels, faults: faults), beaconSecret: { epoch in
             let label = Array("chorus/beacon-secret/1\0".utf8) + (0..<8).map { UInt8(truncatingIfNeeded: epoch >> (8 * $0)) }
             return Blake2b.hash256(key.sign(label).bytes)
         })

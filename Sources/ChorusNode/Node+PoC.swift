@@ -8,7 +8,9 @@ import Logging
 /// PoC generation on the node: the engine's `startGeneration` becomes a PoC job on the worker
 /// whose artifact batches are pulled, handed to the engine (which builds and commits the tree) and
 /// saved in the `poc-artifacts` table, so a restarted node can resume the job and still prove its
-/// leaves. `stopGeneration` (or the stage's end) stops the job.
+/// leaves. `stopGeneration` (or the stage's end) stops the job. A confirmation window
+/// (`startConfirmation`) runs the same job with the window's seed until the window's end; its
+/// artifacts go to the engine's window tree and are not saved (a restart loses that reading).
 extension Node {
     /// How long an artifact pull waits for a new batch on the worker.
     static let artifactWaitMs = 500
@@ -31,12 +33,13 @@ extension Node {
         logger.info("PoC worker attached", metadata: ["worker": "\(worker.endpoint)", "models": "\(worker.health.models.joined(separator: ","))"])
     }
 
-    func startGeneration(epoch: UInt64, model: String, seed: Bytes32, until: Int64) {
+    /// - Parameter window: the confirmation window, nil for the generation stage.
+    func startGeneration(epoch: UInt64, model: String, seed: Bytes32, until: Int64, window: UInt32? = nil) {
         guard poc != nil, let parameters = epochs?.engine.parameters.model(model) else { return }
         poc!.generations[model]?.cancel()
         // A restart within the stage: give the engine what was already computed, then go on from there.
         var next: UInt64 = 0
-        if let store = poc!.artifacts, let saved = try? loadArtifacts(store, epoch: epoch, model: model), !saved.isEmpty {
+        if window == nil, let store = poc!.artifacts, let saved = try? loadArtifacts(store, epoch: epoch, model: model), !saved.isEmpty {
             performEpoch(epochs!.engine.onArtifacts(epoch: epoch, model: model, artifacts: saved, now: Self.unixMillis()))
             next = (saved.map(\.nonce).max() ?? 0) + 1
             logger.info("restored saved artifacts", metadata: ["epoch": "\(epoch)", "model": "\(model)", "count": "\(saved.count)"])
@@ -52,7 +55,7 @@ extension Node {
         let worker = poc!.worker
         let logger = self.logger
         poc!.generations[model] = Task.detached { [weak self] in
-            await Self.runGeneration(job, epoch: epoch, until: until, worker: worker, logger: logger, node: self)
+            await Self.runGeneration(job, epoch: epoch, window: window, until: until, worker: worker, logger: logger, node: self)
         }
     }
 
@@ -83,7 +86,7 @@ extension Node {
     }
 
     /// Runs one job until `until`, cancellation, or the job's end; then deletes it on the worker.
-    private nonisolated static func runGeneration(_ request: PoCJobRequest, epoch: UInt64, until: Int64, worker: WorkerLink,
+    private nonisolated static func runGeneration(_ request: PoCJobRequest, epoch: UInt64, window: UInt32?, until: Int64, worker: WorkerLink,
                                                   logger: Logger, node: Node?) async {
         let model = request.model
         let job: JobStatusMessage
@@ -110,7 +113,7 @@ extension Node {
                         if let hex = a.vector, let bytes = try? Hex.decode(hex) { items.append((a.nonce, bytes)) }
                     }
                 }
-                await node?.generated(epoch: epoch, model: model, items, noncesPerSecond: pulled.job.noncesPerSecond)
+                await node?.generated(epoch: epoch, window: window, model: model, items, noncesPerSecond: pulled.job.noncesPerSecond)
                 if pulled.job.state != "running" {
                     if pulled.job.state == "failed" { await node?.generationFailed(model: model, pulled.job.error ?? "job failed") }
                     break
@@ -126,8 +129,8 @@ extension Node {
         await node?.generationEnded(model: model, job: job.id)
     }
 
-    /// Artifacts from the worker: faked if told to, handed to the engine, and saved.
-    func generated(epoch: UInt64, model: String, _ items: [(nonce: UInt64, artifact: [UInt8])], noncesPerSecond: Double) {
+    /// Artifacts from the worker: faked if told to, handed to the engine, and saved (generation only).
+    func generated(epoch: UInt64, window: UInt32?, model: String, _ items: [(nonce: UInt64, artifact: [UInt8])], noncesPerSecond: Double) {
         guard poc != nil, epochs != nil else { return }
         var items = items
         var faked: UInt64 = 0
@@ -138,6 +141,10 @@ extension Node {
             }
         }
         let now = Self.unixMillis()
+        if let window {
+            performEpoch(epochs!.engine.onConfirmationArtifacts(epoch: epoch, window: window, model: model, artifacts: items, now: now))
+            return
+        }
         // Saved only while the engine still takes them, so the saved set is the committed one.
         let open = now < EpochClock(epochs!.engine.parameters).end(of: .generation, epoch: epoch)
         performEpoch(epochs!.engine.onArtifacts(epoch: epoch, model: model, artifacts: items, now: now))

@@ -61,16 +61,25 @@ extension Node {
             return answer(.rateLimited)
         }
         guard let engine = epochs?.engine,
-              let statement = engine.statements(epoch: request.epoch).first(where: { $0.id == request.commit }),
-              statement.type == .pocCommit, statement.author == publicKey,
-              let body = try? statement.decodeBody(as: PoCCommitBody.self), body.model == request.model
+              let statement = engine.statements(epoch: request.epoch).first(where: { $0.id == request.commit }), statement.author == publicKey
         else {
             poc!.counters.requestsUnknownCommit += 1
             return answer(.unknownCommit)
         }
         var proofs: [MerkleProof] = []
-        for index in request.indices where index < body.count {
-            if let proof = proof(epoch: request.epoch, body: body, index: index) { proofs.append(proof) }
+        if statement.type == .pocCommit, let body = try? statement.decodeBody(as: PoCCommitBody.self), body.model == request.model {
+            for index in request.indices where index < body.count {
+                if let proof = proof(epoch: request.epoch, body: body, index: index) { proofs.append(proof) }
+            }
+        } else if statement.type == .confirmationCommit, let body = try? statement.decodeBody(as: ConfirmationCommitBody.self), body.model == request.model {
+            for index in request.indices where index < body.count {
+                guard let p = engine.confirmationProof(epoch: request.epoch, window: body.window, model: body.model, index: index),
+                      (try? p.verify(root: body.root, count: body.count, depth: body.depth)) != nil else { continue }
+                proofs.append(p)
+            }
+        } else {
+            poc!.counters.requestsUnknownCommit += 1
+            return answer(.unknownCommit)
         }
         poc!.counters.requestsServed += 1
         answer(.ok, proofs)

@@ -20,8 +20,10 @@ extension Node {
         let worker = poc.worker
         let timeout = poc.proofTimeout
         // Recomputing may take until the stage ends (a CPU worker shared by several nodes is slow);
-        // a vote after the validation stage would miss the tally anyway.
-        let stageEnd = EpochClock(engine.parameters).end(of: .validation, epoch: task.commit.epoch)
+        // a vote after the validation stage would miss the tally anyway. Confirmation readings are
+        // tallied with the next epoch, so their votes may take until the inference stage ends.
+        let stage: EpochStage = task.commit.statement.type == .confirmationCommit ? .inference : .validation
+        let stageEnd = EpochClock(engine.parameters).end(of: stage, epoch: task.commit.epoch)
         let verifyLimit = Duration.milliseconds(max(Int64(0), stageEnd - Self.unixMillis())) + worker.timeout
         let logger = self.logger
         Task.detached { [weak self] in

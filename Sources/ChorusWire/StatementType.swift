@@ -41,7 +41,9 @@ public struct StatementType: Hashable, Comparable, Sendable, CustomStringConvert
     public static let peerRecord = StatementType(validated: "peer-record")
     /// A Proof-of-Compute store commitment (Merkle root and count).
     public static let pocCommit = StatementType(validated: "poc-commit")
-    /// A validator's vote on a participant's PoC.
+    /// A confirmation PoC reading: the Merkle root and count of one window's artifacts.
+    public static let confirmationCommit = StatementType(validated: "confirmation-commit")
+    /// A validator's vote on a participant's PoC (a `poc-commit` or a `confirmation-commit`).
     public static let vote = StatementType(validated: "vote")
     /// A delegation of voting power for a model.
     public static let delegation = StatementType(validated: "delegation")
@@ -56,6 +58,6 @@ public struct StatementType: Hashable, Comparable, Sendable, CustomStringConvert
 
     /// Every type this build defines; pass it as `StatementPolicy.allowedTypes` to refuse others.
     public static let builtIn: Set<StatementType> = [
-        .peerRecord, .pocCommit, .vote, .delegation, .certificateSignature, .beaconCommit, .beaconReveal, .text,
+        .peerRecord, .pocCommit, .confirmationCommit, .vote, .delegation, .certificateSignature, .beaconCommit, .beaconReveal, .text,
     ]
 }

@@ -122,8 +122,8 @@ struct RunCommand: AsyncParsableCommand {
             }
             networkFileText = try? String(contentsOfFile: path, encoding: .utf8)
             var served: [String] = []
+            var faults = PoCFaults()
             if !models.isEmpty {
-                let faults: PoCFaults
                 do { faults = try PoCFaults.parse(fault, networkID: parameters.networkID) } catch { throw DaemonFailure.usage("\(error)") }
                 let url = worker ?? configuration.workerURL
                 let link = url.map { WorkerLink(api: WorkerHTTPClient(baseURL: $0), endpoint: $0) }
@@ -141,7 +141,7 @@ struct RunCommand: AsyncParsableCommand {
                 throw DaemonFailure.usage("--fault needs a model to run PoC for (--model ID)")
             }
             engine = verifyOnly ? Node.makeAuditorEngine(parameters: parameters, key: key)
-                : Node.makeEpochEngine(parameters: parameters, key: key, servedModels: served)
+                : Node.makeEpochEngine(parameters: parameters, key: key, servedModels: served, faults: faults.commits)
         }
         // The signed peer record announces what this run does.
         configuration.role = verifyOnly ? .verifyOnly : .full

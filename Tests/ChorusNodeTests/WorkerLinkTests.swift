@@ -1,5 +1,6 @@
 import ChorusCompute
 import ChorusCrypto
+import ChorusProtocol
 import Foundation
 import Testing
 @testable import ChorusNode
@@ -38,10 +39,13 @@ struct WorkerLinkTests {
     @Test func faultsAreForDevnetsOnly() throws {
         #expect(throws: PoCFaultError.notDevnet("chorus-mainnet")) { try PoCFaults.parse(["withhold-proofs"], networkID: "chorus-mainnet") }
         #expect(try PoCFaults.parse([], networkID: "chorus-mainnet").isEmpty)
-        let faults = try PoCFaults.parse(["fake-artifacts=0.25", "withhold-proofs", "random-votes", "never-reveal"], networkID: "x-devnet")
+        let faults = try PoCFaults.parse(["fake-artifacts=0.25", "withhold-proofs", "random-votes", "never-reveal", "inflate-counts", "equivocate"],
+                                         networkID: "x-devnet")
         #expect(faults.fakeArtifacts == 0.25 && faults.withholdProofs && faults.randomVotes && faults.neverReveal)
-        #expect(faults.names == ["fake-artifacts=0.25", "withhold-proofs", "random-votes", "never-reveal"])
-        for bad in ["fake-artifacts=0", "fake-artifacts=2", "fake-artifacts", "withhold-proofs=1", "inflate-counts", "equivocate", "nonsense"] {
+        #expect(faults.commits == CommitFaults(inflateCounts: true, equivocate: true))
+        #expect(faults.names == ["fake-artifacts=0.25", "withhold-proofs", "random-votes", "never-reveal", "inflate-counts", "equivocate"])
+        #expect(throws: PoCFaultError.notDevnet("chorus-mainnet")) { try PoCFaults.parse(["equivocate"], networkID: "chorus-mainnet") }
+        for bad in ["fake-artifacts=0", "fake-artifacts=2", "fake-artifacts", "withhold-proofs=1", "inflate-counts=2", "equivocate=1", "nonsense"] {
             #expect(throws: PoCFaultError.self) { try PoCFaults.parse([bad], networkID: "x-devnet") }
         }
     }

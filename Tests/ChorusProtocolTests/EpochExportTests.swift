@@ -24,7 +24,8 @@ import Testing
             networkID: F.devnet.networkID, epoch: epoch, networkFile: nil, parametersDigest: F.devnet.digest,
             previousTable: net.finals[0][epoch - 1]!.table, statements: net.published.filter { $0.epoch == epoch },
             beaconCommits: net.published.filter { $0.epoch == epoch - 1 && $0.type == .beaconCommit },
-            delegations: net.published.filter { $0.type == .delegation }, table: final?.table, certificate: final?.certificate)
+            delegations: net.published.filter { $0.type == .delegation }, previousConfirmations: net.published.filter { $0.epoch == epoch - 1 },
+            table: final?.table, certificate: final?.certificate)
     }
 
     @Test func honestExportMatchesAfterAJSONRoundTrip() throws {
@@ -36,7 +37,8 @@ import Testing
         #expect(result.matches, "\(result.problems)")
         #expect(result.problems.isEmpty && result.badStatements == 0 && result.certificateValid)
         #expect(result.recomputedDigest == Self.generated.finalDigest)
-        #expect(result.statementsChecked == export.statements.count + export.beaconCommits.count + export.delegations.count + export.certificate.count)
+        #expect(result.statementsChecked == export.statements.count + export.beaconCommits.count + export.delegations.count
+                + export.previousConfirmations.count + export.certificate.count)
         #expect((result.countsByType["vote"] ?? 0) > 0 && (result.countsByType["poc-commit"] ?? 0) > 0)
         // The delegations in force: one per (author, model) declared at genesis.
         #expect(export.delegations.count == 2)

@@ -11,6 +11,8 @@ struct InMemoryDevnetForTests {
         let seed: Bytes32
         let until: Int64
         var nextNonce: UInt64
+        /// The confirmation window this job measures; nil for the generation stage.
+        var window: UInt32? = nil
     }
 
     var parameters: NetworkParameters
@@ -20,6 +22,8 @@ struct InMemoryDevnetForTests {
     var rates: [[String: UInt64]]
     /// "node|model" pairs that fabricate every tenth artifact.
     var fakers: Set<String> = []
+    /// Nodes whose worker double ignores confirmation windows (they read zero).
+    var confirmationSkippers: Set<Int> = []
     var generating: [[String: Generating]]
     var finals: [[UInt64: (table: WeightTable, certificate: Certificate)]]
     var divergences: [String] = []
@@ -155,7 +159,11 @@ struct InMemoryDevnetForTests {
                 artifacts.append((nonce, artifact))
             }
             generating[i][model] = g
-            handle(nodes[i].onArtifacts(epoch: g.epoch, model: model, artifacts: artifacts, now: now), from: i)
+            if let window = g.window {
+                handle(nodes[i].onConfirmationArtifacts(epoch: g.epoch, window: window, model: model, artifacts: artifacts, now: now), from: i)
+            } else {
+                handle(nodes[i].onArtifacts(epoch: g.epoch, model: model, artifacts: artifacts, now: now), from: i)
+            }
         }
     }
 
@@ -175,6 +183,8 @@ struct InMemoryDevnetForTests {
                 }
             case let .startGeneration(epoch, model, seed, until):
                 generating[i][model] = Generating(epoch: epoch, seed: seed, until: until, nextNonce: 0)
+            case let .startConfirmation(epoch, window, model, seed, until):
+                if !confirmationSkippers.contains(i) { generating[i][model] = Generating(epoch: epoch, seed: seed, until: until, nextNonce: 0, window: window) }
             case let .stopGeneration(_, model):
                 generating[i][model] = nil
             case let .validate(task):
@@ -199,8 +209,11 @@ struct InMemoryDevnetForTests {
         let commit = task.commit
         guard let p = nodes.firstIndex(where: { $0.id == commit.author }) else { return UInt32(task.indices.count) }
         var bad: UInt32 = 0
+        let window = (try? commit.statement.decodeBody(as: ConfirmationCommitBody.self))?.window
         for index in task.indices {
-            guard let proof = nodes[p].proof(epoch: commit.epoch, model: commit.body.model, index: index),
+            let served = window.map { nodes[p].confirmationProof(epoch: commit.epoch, window: $0, model: commit.body.model, index: index) }
+                ?? nodes[p].proof(epoch: commit.epoch, model: commit.body.model, index: index)
+            guard let proof = served,
                   (try? proof.verify(root: commit.body.root, count: commit.body.count, depth: commit.body.depth, artifactLength: 24)) != nil,
                   proof.artifact == Self.artifact(seed: task.generationSeed, participant: commit.author, model: commit.body.model, nonce: proof.nonce)
             else {

@@ -1,3 +1,5 @@
+public import ChorusProtocol
+
 /// Misbehaviour a devnet node can be told to show (`chorusd run --fault ...`), to check that the
 /// network catches it. Refused unless the network id ends in `-devnet`: a production node must
 /// never be one flag away from cheating.
@@ -10,6 +12,8 @@ public struct PoCFaults: Sendable, Equatable {
     public var randomVotes = false
     /// Sign the beacon reveal but never send it.
     public var neverReveal = false
+    /// Faults the engine applies when it signs commits (inflated counts, equivocation).
+    public var commits = CommitFaults()
 
     public init() {}
 
@@ -21,10 +25,9 @@ public struct PoCFaults: Sendable, Equatable {
         ("withhold-proofs", "never answer proof requests"),
         ("random-votes", "vote a random mismatch count instead of the checked one"),
         ("never-reveal", "never send the beacon reveal"),
+        ("inflate-counts", "commit twice the artifacts the tree holds (with the real root)"),
+        ("equivocate", "sign a second commit with the same count and another root after each commit"),
     ]
-
-    /// Faults the issue lists that this node shell cannot inject (they live in the pure engine).
-    static let notInjectable: Set<String> = ["inflate-counts", "equivocate"]
 
     /// Parses `--fault` values for `networkID`.
     public static func parse(_ specs: [String], networkID: String) throws(PoCFaultError) -> PoCFaults {
@@ -42,8 +45,8 @@ public struct PoCFaults: Sendable, Equatable {
             case "withhold-proofs" where parts.count == 1: faults.withholdProofs = true
             case "random-votes" where parts.count == 1: faults.randomVotes = true
             case "never-reveal" where parts.count == 1: faults.neverReveal = true
-            case let name where notInjectable.contains(name):
-                throw .invalid(spec, "\(name) is not injectable by this node (the engine signs commits itself)")
+            case "inflate-counts" where parts.count == 1: faults.commits.inflateCounts = true
+            case "equivocate" where parts.count == 1: faults.commits.equivocate = true
             default:
                 throw .invalid(spec, "unknown fault; known: \(known.map(\.name).joined(separator: ", "))")
             }
@@ -58,6 +61,8 @@ public struct PoCFaults: Sendable, Equatable {
         if withholdProofs { out.append("withhold-proofs") }
         if randomVotes { out.append("random-votes") }
         if neverReveal { out.append("never-reveal") }
+        if commits.inflateCounts { out.append("inflate-counts") }
+        if commits.equivocate { out.append("equivocate") }
         return out
     }
 }

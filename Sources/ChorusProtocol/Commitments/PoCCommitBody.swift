@@ -79,6 +79,12 @@ public struct PoCCommit: Sendable, Hashable {
         self.body = body
     }
 
+    /// A committed tree signed by another statement type (`ConfirmationCommit.asTreeCommit`).
+    init(tree statement: SignedStatement, body: PoCCommitBody) {
+        self.statement = statement
+        self.body = body
+    }
+
     /// Decodes without parameter checks (for evidence, which must be verifiable on its own).
     init(unchecked statement: SignedStatement) throws(ProtocolError) {
         self.statement = statement

@@ -1,3 +1,6 @@
+public import ChorusCrypto
+import ChorusWire
+
 /// Confirmation PoC (Specs/epochs.md §4): short windows in the inference stage, chosen from the
 /// epoch's agreed seed, in which participants re-run PoC to show that the capacity behind their
 /// weight is still there. The reading of a window is the count of artifacts proven in it.
@@ -25,6 +28,17 @@ public enum ConfirmationPoC {
             starts.append(stageStart + Int64(offset))
         }
         return starts.sorted().map { Window(start: $0, end: $0 + Int64(c.windowMs)) }
+    }
+
+    /// The PoC kernel seed of window `window`: `H("chorus/confirmation/seed/1\0" ‖ u32 window ‖
+    /// sub(seed, confirmation))`. Fresh per window and unknown before the epoch's reveals, so no
+    /// artifact of a window can be computed ahead of it, nor reused from generation or another window.
+    public static func windowSeed(agreedSeed: EpochSeed, window: UInt32) -> Bytes32 {
+        var w = WireWriter()
+        w.writeRaw(Array("chorus/confirmation/seed/1\0".utf8))
+        w.writeU32(window)
+        w.writeBytes32(agreedSeed.subSeed(.confirmation))
+        return Blake2b.hash256(w.bytes)
     }
 
     /// Artifacts a participant should prove in one window at the rate its `pocWeight` claims:

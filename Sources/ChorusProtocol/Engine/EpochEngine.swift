@@ -21,12 +21,16 @@ public struct EpochEngine: Sendable {
         /// beacon, commit, vote, evidence, certificate signature or declaration), so it can run
         /// beside the network without ever counting in it.
         public var signs: Bool
+        /// Dev-only misbehaviour when signing commits (none by default).
+        public var faults: CommitFaults
 
-        public init(servedModels: [String], commitIntervalMs: UInt64 = 2_000, validationGraceMs: UInt64 = 2_000, signs: Bool = true) {
+        public init(servedModels: [String], commitIntervalMs: UInt64 = 2_000, validationGraceMs: UInt64 = 2_000, signs: Bool = true,
+                    faults: CommitFaults = CommitFaults()) {
             self.servedModels = signs ? servedModels : []
             self.commitIntervalMs = commitIntervalMs
             self.validationGraceMs = validationGraceMs
             self.signs = signs
+            self.faults = faults
         }
 
         /// A verify-only node: no models, no signatures.
@@ -36,6 +40,8 @@ public struct EpochEngine: Sendable {
     /// One-shot steps of an epoch.
     private enum Step: UInt64 {
         case reveal, generation, generationSkipped, endGeneration, beaconCommit, confirmation, tallyFailure
+        // Per window (the window index is the third element of the `done` key).
+        case confirmationStart, confirmationCommit
     }
 
     /// Statements signed for epochs further ahead than this are ignored (clock skew allowance).
@@ -68,6 +74,13 @@ public struct EpochEngine: Sendable {
     private var validated: Set<Bytes32> = []
     private var pendingValidations: [Bytes32: (commit: PoCCommit, proof: Ed25519.Signature)] = [:]
 
+    // Confirmation PoC of the latest epoch with windows here (§4 of Specs/epochs.md).
+    private var confirmationEpoch: UInt64 = 0
+    /// Trees by window index and model; a window's trees grow only until its end.
+    private var confirmationTrees: [UInt32: [String: SparseMerkleSumTree]] = [:]
+    private var confirmationEnds: [UInt32: Int64] = [:]
+    private var confirmationsValidated: Set<Bytes32> = []
+
     /// - Parameters:
     ///   - firstSeq: above every `seq` this key has signed (the shell persists it).
     ///   - beaconSecret: the secret `r` for an epoch's beacon. It must be unpredictable to others
@@ -98,6 +111,12 @@ public struct EpochEngine: Sendable {
     public func proof(epoch: UInt64, model: String, index: UInt64) -> MerkleProof? {
         guard epoch == generationEpoch else { return nil }
         return trees[model]?.proof(index: index)
+    }
+
+    /// The proof for a validator's request on this node's reading of confirmation window `window`.
+    public func confirmationProof(epoch: UInt64, window: UInt32, model: String, index: UInt64) -> MerkleProof? {
+        guard epoch == confirmationEpoch else { return nil }
+        return confirmationTrees[window]?[model]?.proof(index: index)
     }
 
     /// Everything held for `epoch` (for export and reconciliation).
@@ -144,9 +163,13 @@ public struct EpochEngine: Sendable {
         statements[statement.epoch, default: [:]][statement.id] = statement
         if statement.author.raw == id { nextSeq = max(nextSeq, statement.seq &+ 1) }
         switch statement.type {
-        case .pocCommit, .vote, .equivocationEvidence, .beaconReveal:
+        case .pocCommit, .equivocationEvidence, .beaconReveal:
             dirty.insert(statement.epoch)
-        case .delegation, .beaconCommit:
+        case .vote:
+            // A vote may judge a confirmation reading, which the next epoch's table records.
+            dirty.insert(statement.epoch)
+            dirty.insert(statement.epoch + 1)
+        case .delegation, .beaconCommit, .confirmationCommit:
             dirty.insert(statement.epoch + 1)
         default:
             break
@@ -228,6 +251,17 @@ public struct EpochEngine: Sendable {
         return []
     }
 
+    /// Artifacts computed by the worker in confirmation window `window` of `epoch`; late or
+    /// foreign ones are ignored.
+    public mutating func onConfirmationArtifacts(
+        epoch: UInt64, window: UInt32, model: String, artifacts: [(nonce: UInt64, artifact: [UInt8])], now: Int64
+    ) -> [EngineDirective] {
+        guard epoch == confirmationEpoch, let end = confirmationEnds[window], now < end, var tree = confirmationTrees[window]?[model] else { return [] }
+        for (nonce, artifact) in artifacts { try? tree.insert(nonce: nonce, artifact: artifact) }
+        confirmationTrees[window]?[model] = tree
+        return []
+    }
+
     /// The outcome of a `ValidationTask`: how many sampled leaves failed.
     public mutating func onValidationResult(commit: Bytes32, mismatches: UInt32, now: Int64) -> [EngineDirective] {
         guard let pending = pendingValidations.removeValue(forKey: commit) else { return [] }
@@ -284,6 +318,9 @@ public struct EpochEngine: Sendable {
             if once(.beaconCommit, e) { out += beaconCommit(epoch: e) }
             if once(.confirmation, e) { out += confirmationWindows(epoch: e) }
         }
+        // The last window may end at the stage's end: its commit and votes fall in the next epoch's first ticks.
+        if e >= 2 { out += confirm(epoch: e - 1, now: now) }
+        out += confirm(epoch: e, now: now)
         return out
     }
 
@@ -306,6 +343,10 @@ public struct EpochEngine: Sendable {
 
     private mutating func once(_ step: Step, _ epoch: UInt64) -> Bool {
         done.insert([epoch, step.rawValue]).inserted
+    }
+
+    private mutating func once(_ step: Step, _ epoch: UInt64, window: UInt32) -> Bool {
+        done.insert([epoch, step.rawValue, UInt64(window)]).inserted
     }
 
     private mutating func publish<Body: StatementBody>(_ body: Body, epoch: UInt64) throws(ProtocolError) -> EngineDirective {
@@ -380,7 +421,8 @@ public struct EpochEngine: Sendable {
         committedCounts = [:]
         lastCommitAt = .min
         validated = []
-        pendingValidations = [:]
+        // Confirmation readings of the previous epoch may still be under validation.
+        pendingValidations = pendingValidations.filter { $0.value.commit.statement.type == .confirmationCommit && $0.value.commit.epoch + 1 >= epoch }
         var out: [EngineDirective] = []
         for model in configuration.servedModels {
             guard let m = parameters.model(model) else { continue }
@@ -397,11 +439,20 @@ public struct EpochEngine: Sendable {
         for model in configuration.servedModels {
             let signed = held(.pocCommit, epoch: epoch).filter { $0.author.raw == id }
                 .compactMap { try? $0.decodeBody(as: PoCCommitBody.self) }.filter { $0.model == model }.map(\.count).max() ?? 0
-            guard let tree = trees[model], tree.count > max(committedCounts[model] ?? 0, signed) else { continue }
-            let body = PoCCommitBody(model: model, count: tree.count, root: tree.root, depth: tree.depth, seedBasis: seedBasis)
+            guard let tree = trees[model] else { continue }
+            // Fault injection: claim more leaves than the tree has (capped by the tree's capacity).
+            let claimed = configuration.faults.inflateCounts ? min(tree.count * 2, UInt64(1) << UInt64(tree.depth)) : tree.count
+            guard claimed > max(committedCounts[model] ?? 0, signed) else { continue }
+            let body = PoCCommitBody(model: model, count: claimed, root: tree.root, depth: tree.depth, seedBasis: seedBasis)
             if let directive = try? publish(body, epoch: epoch) {
-                committedCounts[model] = tree.count
+                committedCounts[model] = claimed
                 out.append(directive)
+            }
+            if configuration.faults.equivocate {
+                // Fault injection: a second root for the same count.
+                var twin = body
+                twin.root = Blake2b.hash256(Array("chorus/fault/equivocate\0".utf8) + tree.root.bytes)
+                if let directive = try? publish(twin, epoch: epoch) { out.append(directive) }
             }
         }
         return out
@@ -448,7 +499,8 @@ public struct EpochEngine: Sendable {
             result = try EpochInputs.tally(
                 parameters: parameters, previous: previous, epoch: epoch, statements: statements(epoch: epoch),
                 beaconCommits: held(.beaconCommit, epoch: epoch - 1),
-                delegations: (0..<epoch).flatMap { held(.delegation, epoch: $0) })
+                delegations: (0..<epoch).flatMap { held(.delegation, epoch: $0) },
+                confirmations: held(.confirmationCommit, epoch: epoch - 1) + held(.vote, epoch: epoch - 1))
         } catch {
             return once(.tallyFailure, epoch) ? [.skipped(epoch: epoch, reason: "tally failed: \(error.description)")] : []
         }
@@ -501,6 +553,66 @@ public struct EpochEngine: Sendable {
         let commitment = BeaconCommitBody.commitment(networkID: parameters.networkID, author: id, targetEpoch: target, reveal: beaconSecret(target))
         guard let d = try? publish(BeaconCommitBody(targetEpoch: target, commitment: commitment), epoch: epoch) else { return [] }
         return [d]
+    }
+
+    /// Confirmation PoC of `epoch` (final here): start each window's PoC for the models this node
+    /// holds weight in, commit the readings at the window's end, and validate others' readings
+    /// of the models it holds voting power for once `validationGraceMs` has passed.
+    private mutating func confirm(epoch: UInt64, now: Int64) -> [EngineDirective] {
+        guard configuration.signs, let table = finalTables[epoch], let seed = try? table.agreedSeed() else { return [] }
+        let windows = ConfirmationPoC.windows(agreedSeed: seed, epoch: epoch, parameters: parameters)
+        guard !windows.isEmpty, now >= windows[0].start else { return [] }
+        let own = table.entry(id)?.models ?? []
+        var out: [EngineDirective] = []
+        for (i, window) in windows.enumerated() {
+            let w = UInt32(i)
+            if now >= window.start, now < window.end, once(.confirmationStart, epoch, window: w) {
+                if confirmationEpoch != epoch {
+                    confirmationEpoch = epoch
+                    confirmationTrees = [:]
+                    confirmationEnds = [:]
+                }
+                confirmationEnds[w] = window.end
+                let windowSeed = ConfirmationPoC.windowSeed(agreedSeed: seed, window: w)
+                for model in configuration.servedModels where own.contains(where: { $0.model == model && $0.pocWeight > 0 }) {
+                    guard let m = parameters.model(model) else { continue }
+                    confirmationTrees[w, default: [:]][model] = SparseMerkleSumTree(depth: m.treeDepth)
+                    out.append(.startConfirmation(epoch: epoch, window: w, model: model, seed: windowSeed, until: window.end))
+                }
+            }
+            if now >= window.end, once(.confirmationCommit, epoch, window: w), confirmationEpoch == epoch {
+                for (model, tree) in (confirmationTrees[w] ?? [:]).sorted(by: { $0.key < $1.key }) where tree.count > 0 {
+                    let body = ConfirmationCommitBody(window: w, model: model, count: tree.count, root: tree.root, depth: tree.depth)
+                    if let d = try? publish(body, epoch: epoch) { out.append(d) }
+                }
+            }
+            if now >= window.end + Int64(configuration.validationGraceMs) {
+                out += validateConfirmations(epoch: epoch, window: w, seed: ConfirmationPoC.windowSeed(agreedSeed: seed, window: w), own: own)
+            }
+        }
+        return out
+    }
+
+    /// Validation tasks (and the own reading's vote) for the readings of window `window` of the
+    /// models this node runs and holds voting power for in `epoch`'s table.
+    private mutating func validateConfirmations(epoch: UInt64, window: UInt32, seed: Bytes32, own: [ModelEntry]) -> [EngineDirective] {
+        var out: [EngineDirective] = []
+        for statement in held(.confirmationCommit, epoch: epoch) where !confirmationsValidated.contains(statement.id) {
+            guard let reading = try? ConfirmationCommit(statement, parameters: parameters), reading.body.window == window,
+                  configuration.servedModels.contains(reading.body.model),
+                  own.contains(where: { $0.model == reading.body.model && $0.votingPower > 0 }) else { continue }
+            confirmationsValidated.insert(statement.id)
+            let commit = reading.asTreeCommit
+            let (proof, sampleSeed) = LeafSampler.sign(commit: statement, key: key)
+            if reading.author == id {
+                if let body = try? Vote.body(for: commit, proof: proof, mismatches: 0, parameters: parameters), let d = try? publish(body, epoch: epoch) { out.append(d) }
+                continue
+            }
+            pendingValidations[statement.id] = (commit, proof)
+            let indices = LeafSampler.indices(seed: sampleSeed, count: reading.body.count, sampleSize: parameters.model(reading.body.model)?.sampleSize ?? 0)
+            out.append(.validate(ValidationTask(commit: commit, generationSeed: seed, indices: indices)))
+        }
+        return out
     }
 
     private mutating func confirmationWindows(epoch: UInt64) -> [EngineDirective] {

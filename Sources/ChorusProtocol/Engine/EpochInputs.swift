@@ -10,9 +10,11 @@ public enum EpochInputs {
     ///   - statements: the statements of `epoch` (commits, votes, reveals, evidence; others are ignored).
     ///   - beaconCommits: the `beacon-commit`s signed in `epoch − 1` (for this epoch's beacon round).
     ///   - delegations: `delegation`s signed before `epoch` (at least the latest per author and model).
+    ///   - confirmations: the `confirmation-commit`s and `vote`s signed in `epoch − 1` (the readings
+    ///     of its confirmation windows; other statements are ignored).
     public static func tally(
         parameters: NetworkParameters, previous: WeightTable, epoch: UInt64, statements: [SignedStatement],
-        beaconCommits: [SignedStatement], delegations: [SignedStatement]
+        beaconCommits: [SignedStatement], delegations: [SignedStatement], confirmations: [SignedStatement]
     ) throws(ProtocolError) -> TallyResult {
         var book = DelegationBook()
         for s in delegations.sorted(by: { $0.id < $1.id }) where s.type == .delegation && s.epoch < epoch {
@@ -23,7 +25,8 @@ public enum EpochInputs {
             parameters: parameters, previous: previous, epoch: epoch,
             commits: ledger(parameters: parameters, epoch: epoch, statements: held),
             votes: held.filter { $0.type == .vote }, delegations: book,
-            beacon: beaconRound(parameters: parameters, previous: previous, epoch: epoch, statements: held, beaconCommits: beaconCommits))
+            beacon: beaconRound(parameters: parameters, previous: previous, epoch: epoch, statements: held, beaconCommits: beaconCommits),
+            confirmations: ConfirmationTally.compute(parameters: parameters, table: previous, statements: confirmations))
     }
 
     /// The commit ledger of `epoch`: every `poc-commit`, then every verified equivocation evidence.

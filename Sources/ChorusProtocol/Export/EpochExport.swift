@@ -11,7 +11,8 @@ public import ChorusWire
 /// the hex is the canonical binary encoding (Specs/encoding.md), so digests and signatures are
 /// checked on exactly the bytes that were signed.
 public struct EpochExport: Codable, Sendable, Equatable {
-    public static let currentFormat = "chorus-epoch-export/1"
+    /// 2: carries the previous epoch's confirmation readings and the votes on them.
+    public static let currentFormat = "chorus-epoch-export/2"
 
     public var format: String
     public var networkID: String
@@ -28,6 +29,9 @@ public struct EpochExport: Codable, Sendable, Equatable {
     public var beaconCommits: [String]
     /// The latest `delegation` per (author, model) signed before `epoch`.
     public var delegations: [String]
+    /// The `confirmation-commit`s signed in `epoch − 1` and the votes naming them: the readings
+    /// this epoch's table records (`ConfirmationTally`).
+    public var previousConfirmations: [String]
     /// The final table of `epoch` (canonical encoding), nil if the exporter has none.
     public var table: String?
     /// The certificate's signatures (`certificate-signature` statements), sorted by author.
@@ -40,12 +44,13 @@ public struct EpochExport: Codable, Sendable, Equatable {
         case parametersDigest = "parameters_digest"
         case previousTable = "previous_table"
         case beaconCommits = "beacon_commits"
+        case previousConfirmations = "previous_confirmations"
     }
 
     public init(
         networkID: String, epoch: UInt64, networkFile: String?, parametersDigest: Bytes32, previousTable: WeightTable,
         statements: [SignedStatement], beaconCommits: [SignedStatement], delegations: [SignedStatement],
-        table: WeightTable?, certificate: Certificate?
+        previousConfirmations: [SignedStatement], table: WeightTable?, certificate: Certificate?
     ) {
         self.format = Self.currentFormat
         self.networkID = networkID
@@ -56,6 +61,7 @@ public struct EpochExport: Codable, Sendable, Equatable {
         self.statements = statements.sorted { $0.id < $1.id }.map { Hex.encode($0.encoded) }
         self.beaconCommits = beaconCommits.filter { $0.type == .beaconCommit }.sorted { $0.id < $1.id }.map { Hex.encode($0.encoded) }
         self.delegations = Self.inForce(delegations, before: epoch).map { Hex.encode($0.encoded) }
+        self.previousConfirmations = ConfirmationTally.inputs(previousConfirmations.filter { $0.epoch + 1 == epoch }).map { Hex.encode($0.encoded) }
         self.table = table.map { Hex.encode($0.encodedBytes()) }
         self.certificate = (certificate?.signatures ?? []).map { Hex.encode($0.encoded) }
     }
@@ -123,6 +129,9 @@ public struct EpochExport: Codable, Sendable, Equatable {
             $0.type == .beaconCommit && $0.epoch + 1 == epoch ? nil : "not a beacon-commit of epoch \(epoch - 1)"
         }
         let declared = decode(delegations, "delegations") { $0.type == .delegation && $0.epoch < epoch ? nil : "not a delegation signed before epoch \(epoch)" }
+        let confirmations = decode(previousConfirmations, "previous_confirmations") {
+            ($0.type == .confirmationCommit || $0.type == .vote) && $0.epoch + 1 == epoch ? nil : "not a confirmation-commit or vote of epoch \(epoch - 1)"
+        }
         let signatures = decode(certificate, "certificate") { $0.type == .certificateSignature && $0.epoch == epoch ? nil : "not a certificate-signature of epoch \(epoch)" }
         for s in held { v.countsByType[s.type.name, default: 0] += 1 }
 
@@ -136,7 +145,8 @@ public struct EpochExport: Codable, Sendable, Equatable {
         if previous.epoch + 1 != epoch { problem("previous_table is epoch \(previous.epoch), not \(epoch - 1)") }
         do {
             let result = try EpochInputs.tally(
-                parameters: parameters, previous: previous, epoch: epoch, statements: held, beaconCommits: commits, delegations: declared)
+                parameters: parameters, previous: previous, epoch: epoch, statements: held, beaconCommits: commits, delegations: declared,
+                confirmations: confirmations)
             v.recomputedDigest = result.table.digest.hex
         } catch {
             problem("tally failed: \(error)")

@@ -93,6 +93,9 @@ public struct CapParameters: Sendable, Hashable, WireEncodable {
 
 /// Confirmation PoC during the inference stage (Specs/epochs.md).
 public struct ConfirmationParameters: Sendable, Hashable, WireEncodable {
+    /// Windows are short re-measurements; more than this per epoch is a misconfiguration.
+    public static let maxWindowsPerEpoch: UInt32 = 64
+
     /// Confirmation windows per epoch (0 switches confirmation PoC off).
     public var windowsPerEpoch: UInt32
     public var windowMs: UInt64
@@ -241,6 +244,10 @@ public struct NetworkParameters: Sendable, Hashable, WireEncodable {
             ("caps.max_model_voting_power_share", caps.maxModelVotingPowerShare), ("confirmation.pass_ratio", confirmation.passRatio),
         ] where !value.isAtMostOne {
             throw .invalidParameter(key: key, expected: "a fraction between 0 and 1", found: "\(value)")
+        }
+        guard confirmation.windowsPerEpoch <= ConfirmationParameters.maxWindowsPerEpoch else {
+            throw .invalidParameter(key: "confirmation.windows_per_epoch", expected: "0 up to \(ConfirmationParameters.maxWindowsPerEpoch)",
+                                    found: "\(confirmation.windowsPerEpoch)")
         }
         guard confirmation.windowsPerEpoch == 0 || (confirmation.windowMs > 0 && confirmation.windowMs <= s.inferenceMs) else {
             throw .invalidParameter(key: "confirmation.window_ms", expected: "1 ms up to stages.inference_ms (\(s.inferenceMs))", found: "\(confirmation.windowMs)")

@@ -33,7 +33,7 @@ public struct TallyResult: Sendable {
 public enum Tally {
     public static func compute(
         parameters: NetworkParameters, previous: WeightTable, epoch: UInt64, commits: CommitLedger,
-        votes: [SignedStatement], delegations: DelegationBook, beacon: BeaconRound?
+        votes: [SignedStatement], delegations: DelegationBook, beacon: BeaconRound?, confirmations: [ConfirmationRecord] = []
     ) throws(ProtocolError) -> TallyResult {
         guard previous.epoch + 1 == epoch else {
             throw .invalidStatement(type: "weight-table", reason: "previous table is epoch \(previous.epoch), cannot tally epoch \(epoch) on it")
@@ -134,10 +134,16 @@ public enum Tally {
                 let committed = commits.latest(author: participant, model: model.id)?.body.count ?? 0
                 let pw = pocWeights[model.id]?[participant] ?? 0
                 let accepted = outcomes.contains { $0.participant == participant && $0.model == model.id && $0.accepted }
-                return ModelEntry(model: model.id, mode: modes[model.id]?[participant]?.mode ?? .none, committedCount: committed, accepted: accepted, pocWeight: pw)
+                return ModelEntry(model: model.id, mode: modes[model.id]?[participant]?.mode ?? .none, committedCount: committed, accepted: accepted,
+                                  pocWeight: pw, votingPower: power[model.id]?[participant] ?? 0)
             }
             entries.append(WeightEntry(participant: participant, weight: weight, votingWeight: min(weight, previous.weight(of: participant)), models: rows))
         }
+        // Confirmation PoC of the previous epoch (§6.8): failing costs the voting weight, unless
+        // that would leave nobody to certify the next table.
+        let failed = Set(confirmations.filter { !$0.passed }.map(\.participant))
+        let kept = entries.map { failed.contains($0.participant) ? WeightEntry(participant: $0.participant, weight: $0.weight, votingWeight: 0, models: $0.models) : $0 }
+        if kept.contains(where: { $0.votingWeight > 0 }) { entries = kept }
         if entries.isEmpty {
             // Stall rule: nobody was accepted; carry the previous weights so the network can recover.
             entries = previous.entries.map { WeightEntry(participant: $0.participant, weight: $0.weight, votingWeight: $0.votingWeight, models: []) }
@@ -145,7 +151,8 @@ public enum Tally {
         let round = beacon.flatMap { $0.targetEpoch == epoch ? $0 : nil }
         let table = WeightTable(
             networkID: parameters.networkID, epoch: epoch, parametersDigest: parameters.digest, previousDigest: previous.digest,
-            reveals: round?.revealed ?? [], nonRevealers: round?.nonRevealers ?? [], equivocators: Array(equivocators), entries: entries)
+            reveals: round?.revealed ?? [], nonRevealers: round?.nonRevealers ?? [], equivocators: Array(equivocators), entries: entries,
+            confirmations: confirmations)
         outcomes.sort { $0.participant != $1.participant ? $0.participant < $1.participant : ByteString(Array($0.model.utf8)) < ByteString(Array($1.model.utf8)) }
         return TallyResult(table: table, outcomes: outcomes, votingPower: power, refusedVotes: refused)
     }

@@ -10,13 +10,18 @@ public struct ModelEntry: Sendable, Hashable, WireCodable {
     public var accepted: Bool
     /// `floor(count × reference_generation_ms / generation_ms)` when accepted, else 0.
     public var pocWeight: UInt64
+    /// The voting power the participant held for this model in this epoch's tally (own voting
+    /// weight if it committed, plus what was delegated to it, after the model cap). The same
+    /// power weighs the votes on this epoch's confirmation readings (`ConfirmationTally`).
+    public var votingPower: UInt64
 
-    public init(model: String, mode: ParticipationMode, committedCount: UInt64, accepted: Bool, pocWeight: UInt64) {
+    public init(model: String, mode: ParticipationMode, committedCount: UInt64, accepted: Bool, pocWeight: UInt64, votingPower: UInt64) {
         self.model = model
         self.mode = mode
         self.committedCount = committedCount
         self.accepted = accepted
         self.pocWeight = pocWeight
+        self.votingPower = votingPower
     }
 
     public func encode(to writer: inout WireWriter) {
@@ -25,6 +30,7 @@ public struct ModelEntry: Sendable, Hashable, WireCodable {
         writer.writeU64(committedCount)
         writer.writeBool(accepted)
         writer.writeU64(pocWeight)
+        writer.writeU64(votingPower)
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
@@ -35,6 +41,7 @@ public struct ModelEntry: Sendable, Hashable, WireCodable {
         committedCount = try reader.readU64(field: "weight-table.committed_count")
         accepted = try reader.readBool(field: "weight-table.accepted")
         pocWeight = try reader.readU64(field: "weight-table.poc_weight")
+        votingPower = try reader.readU64(field: "weight-table.voting_power")
     }
 }
 
@@ -44,7 +51,8 @@ public struct WeightEntry: Sendable, Hashable, WireCodable {
     /// Consensus weight after caps and penalties (rewards, routing, the next seed's eligibility).
     public var weight: UInt64
     /// `min(weight, previous table's weight)`: what its votes and certificate signatures count in
-    /// the next epoch. A newcomer has none until it has held weight for one epoch.
+    /// the next epoch. A newcomer has none until it has held weight for one epoch, and neither
+    /// has a participant that failed the previous epoch's confirmation PoC.
     public var votingWeight: UInt64
     /// Sorted by model id.
     public var models: [ModelEntry]
@@ -68,7 +76,7 @@ public struct WeightEntry: Sendable, Hashable, WireCodable {
         weight = try reader.readU64(field: "weight-table.weight")
         votingWeight = try reader.readU64(field: "weight-table.voting_weight")
         guard votingWeight <= weight else { throw .invalidValue(field: "weight-table.voting_weight", reason: "\(votingWeight) exceeds weight \(weight)") }
-        models = try reader.readArray(of: ModelEntry.self, field: "weight-table.models", maxCount: NetworkParameters.maxModels, minElementSize: 22)
+        models = try reader.readArray(of: ModelEntry.self, field: "weight-table.models", maxCount: NetworkParameters.maxModels, minElementSize: 30)
         try WireReader.requireStrictlyAscending(models.map { Array($0.model.utf8) }.map(ByteString.init), field: "weight-table.models")
     }
 }
@@ -77,7 +85,8 @@ public struct WeightEntry: Sendable, Hashable, WireCodable {
 /// signed statements, signs (its digest), and, once final, uses as the base of the next epoch
 /// (Specs/weights.md §6). Epoch 0 is the genesis table of the network file.
 public struct WeightTable: Sendable, Hashable, WireCodable {
-    public static let version: UInt8 = 1
+    /// 2: per-model voting power and the previous epoch's confirmation records.
+    public static let version: UInt8 = 2
     public static let maxEntries = 100_000
 
     public var networkID: String
@@ -93,10 +102,13 @@ public struct WeightTable: Sendable, Hashable, WireCodable {
     public var equivocators: [Bytes32]
     /// Participants with weight, sorted by id.
     public var entries: [WeightEntry]
+    /// The confirmation PoC outcome of the previous epoch (`ConfirmationTally`), sorted by
+    /// participant then model; a failed record costs the participant its voting weight here.
+    public var confirmations: [ConfirmationRecord]
 
     public init(
         networkID: String, epoch: UInt64, parametersDigest: Bytes32, previousDigest: Bytes32, reveals: [BeaconReveal],
-        nonRevealers: [Bytes32], equivocators: [Bytes32], entries: [WeightEntry]
+        nonRevealers: [Bytes32], equivocators: [Bytes32], entries: [WeightEntry], confirmations: [ConfirmationRecord] = []
     ) {
         self.networkID = networkID
         self.epoch = epoch
@@ -106,6 +118,7 @@ public struct WeightTable: Sendable, Hashable, WireCodable {
         self.nonRevealers = nonRevealers.sorted()
         self.equivocators = equivocators.sorted()
         self.entries = entries.sorted { $0.participant < $1.participant }
+        self.confirmations = confirmations.sorted(by: ConfirmationRecord.tableOrder)
     }
 
     /// The table of epoch 0: genesis participants, their weight as consensus and voting weight.
@@ -155,6 +168,7 @@ public struct WeightTable: Sendable, Hashable, WireCodable {
         writer.writeArray(nonRevealers) { $0.writeBytes32($1) }
         writer.writeArray(equivocators) { $0.writeBytes32($1) }
         writer.writeArray(entries)
+        writer.writeArray(confirmations)
     }
 
     public init(from reader: inout WireReader) throws(WireError) {
@@ -178,5 +192,10 @@ public struct WeightTable: Sendable, Hashable, WireCodable {
         try WireReader.requireStrictlyAscending(equivocators, field: "weight-table.equivocators")
         entries = try reader.readArray(of: WeightEntry.self, field: "weight-table.entries", maxCount: Self.maxEntries, minElementSize: 52)
         try WireReader.requireStrictlyAscending(entries.map(\.participant), field: "weight-table.entries")
+        confirmations = try reader.readArray(of: ConfirmationRecord.self, field: "weight-table.confirmations",
+                                             maxCount: Self.maxEntries * NetworkParameters.maxModels, minElementSize: 49)
+        for i in confirmations.indices.dropFirst() where !ConfirmationRecord.tableOrder(confirmations[i - 1], confirmations[i]) {
+            throw .invalidValue(field: "weight-table.confirmations", reason: "not strictly ascending by (participant, model) at \(i)")
+        }
     }
 }
