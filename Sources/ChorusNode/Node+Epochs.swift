@@ -192,7 +192,9 @@ extension WeightsResult {
         self.init(epoch: table.epoch, tableDigest: table.digest.hex, participants: table.entries.map { entry in
             Participant(participant: entry.participant.hex, weight: entry.weight, votingWeight: entry.votingWeight,
                         models: entry.models.map { Model(model: $0.model, mode: "\($0.mode)", committedCount: $0.committedCount,
-                                                         accepted: $0.accepted, pocWeight: $0.pocWeight) })
+                                                         accepted: $0.accepted, pocWeight: $0.pocWeight, votingPower: $0.votingPower) })
+        }, confirmations: table.confirmations.map {
+            Confirmation(participant: $0.participant.hex, model: $0.model, expected: $0.expected, readings: $0.readings, weight: $0.weight, passed: $0.passed)
         })
     }
 }

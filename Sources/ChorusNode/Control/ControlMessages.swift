@@ -139,11 +139,24 @@ public struct WeightsResult: Codable, Sendable, Equatable {
         public var committedCount: UInt64
         public var accepted: Bool
         public var pocWeight: UInt64
+        public var votingPower: UInt64
         enum CodingKeys: String, CodingKey {
             case model, mode, accepted
             case committedCount = "committed_count"
             case pocWeight = "poc_weight"
+            case votingPower = "voting_power"
         }
+    }
+
+    /// The previous epoch's confirmation PoC outcome for one (participant, model).
+    public struct Confirmation: Codable, Sendable, Equatable {
+        public var participant: String
+        public var model: String
+        public var expected: UInt64
+        public var readings: [UInt64]
+        /// The minimum reading.
+        public var weight: UInt64
+        public var passed: Bool
     }
 
     public struct Participant: Codable, Sendable, Equatable {
@@ -160,9 +173,11 @@ public struct WeightsResult: Codable, Sendable, Equatable {
     public var epoch: UInt64
     public var tableDigest: String
     public var participants: [Participant]
+    /// Confirmation PoC of epoch − 1, which this table applies.
+    public var confirmations: [Confirmation]
 
     enum CodingKeys: String, CodingKey {
-        case epoch, participants
+        case epoch, participants, confirmations
         case tableDigest = "table_digest"
     }
 }

@@ -57,7 +57,7 @@ struct WeightsCommand: AsyncParsableCommand {
     @OptionGroup var node: NodeOptions
     @Option(name: .long, help: "The epoch (default: the last final one).")
     var epoch: UInt64?
-    @Flag(name: .long, help: "Print {epoch, table_digest, participants: [{participant, weight, voting_weight, models}]}.")
+    @Flag(name: .long, help: "Print {epoch, table_digest, participants: [{participant, weight, voting_weight, models}], confirmations}.")
     var json = false
 
     func run() async throws {
@@ -68,6 +68,10 @@ struct WeightsCommand: AsyncParsableCommand {
         for p in table.participants {
             let models = p.models.map { "\($0.model.split(separator: "/").last ?? "")=\($0.pocWeight)\($0.accepted ? "" : " (rejected)")" }
             print("\(p.participant.prefix(16))  weight \(p.weight)  voting \(p.votingWeight)  \(models.joined(separator: " "))")
+        }
+        if !table.confirmations.isEmpty { print("confirmation PoC of epoch \(table.epoch - 1) (min reading / expected):") }
+        for c in table.confirmations {
+            print("  \(c.participant.prefix(16))  \(c.model.split(separator: "/").last ?? "")  \(c.weight)/\(c.expected)  \(c.passed ? "passed" : "FAILED (no voting weight)")")
         }
     }
 }
