@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """End-to-end epoch check (slow tier): a 5-node devnet with two models and delegation in both
 directions, plus a verify-only auditor, runs whole epochs; every node and the auditor must hold
-the same final tables bit for bit, certified by more than tau of the weight, and an exported
-epoch must re-verify from the export alone.
+the same final tables bit for bit, certified by more than tau of the weight, every participant
+must pass the confirmation PoC of the epoch before (recorded in each table from epoch 2 on), and
+an exported epoch must re-verify from the export alone.
 
     Tools/epoch-check.sh [--epochs 3] [--dir DIR] [--json]
 
@@ -193,11 +194,17 @@ class Check:
                               "models": {m["model"].split("/")[-1]: {"mode": m["mode"], "committed": m["committed_count"],
                                                                      "accepted": m["accepted"], "poc_weight": m["poc_weight"]}
                                          for m in row.get("models", [])}})
+            # Confirmation PoC of the previous epoch, recorded in this table (epoch 1 has none before it).
+            confirmations = [{"node": self.keys.index(c["participant"]) + 1 if c["participant"] in self.keys else None,
+                              "model": c["model"].split("/")[-1], "readings": c["readings"], "expected": c["expected"],
+                              "passed": c["passed"]} for c in weights.get("confirmations", [])]
+            confirmed = epoch == 1 or (len(confirmations) > 0 and all(c["passed"] for c in confirmations))
             self.results["checks"][f"epoch_{epoch}"] = {
                 "digests_identical_on_5_nodes_and_auditor": same, "table_digest": next(iter(digests.values())),
                 "auditor_matches_certificate": audit.get("matches"), "certificate_signer_share": share,
-                "threshold": audit.get("threshold"), "table": table}
-            ok = ok and same and audit.get("matches") is True and share > 2 / 3
+                "threshold": audit.get("threshold"), "table": table,
+                "confirmations_of_previous_epoch": confirmations, "all_confirmations_passed": confirmed}
+            ok = ok and same and audit.get("matches") is True and share > 2 / 3 and confirmed
         # SmolLM2 accepted once delegation is in force (epoch >= 2) for nodes 4 and 5.
         last = self.results["checks"][f"epoch_{self.o.epochs}"]["table"]
         smol_ok = all(last[i]["models"].get(SMOL.split("/")[-1], {}).get("accepted") for i in (3, 4))
