@@ -46,7 +46,8 @@ extension Node {
         }
         if epoch >= 3 { poc!.artifacts?.prune(before: epoch - 2) }
         poc!.diskTrees = poc!.diskTrees.filter { $0.key.epoch + 2 >= epoch }
-        poc!.generationStats[model] = GenerationStats(epoch: epoch, model: model, artifacts: next, faked: 0, noncesPerSecond: 0, running: true, error: nil)
+        poc!.generationStats[model] = GenerationStats(epoch: epoch, model: model, window: window, artifacts: next, faked: 0,
+                                                       noncesPerSecond: 0, running: true, error: nil)
         let limit = UInt64(1) << UInt64(parameters.treeDepth)
         guard next < limit else { return }
         let job = PoCJobRequest(model: model, seed: seed.hex, participant: publicKey.hex,
@@ -143,14 +144,14 @@ extension Node {
         let now = Self.unixMillis()
         if let window {
             performEpoch(epochs!.engine.onConfirmationArtifacts(epoch: epoch, window: window, model: model, artifacts: items, now: now))
-            return
+        } else {
+            // Saved only while the engine still takes them, so the saved set is the committed one.
+            let open = now < EpochClock(epochs!.engine.parameters).end(of: .generation, epoch: epoch)
+            performEpoch(epochs!.engine.onArtifacts(epoch: epoch, model: model, artifacts: items, now: now))
+            guard open else { return }
+            poc!.artifacts?.save(epoch: epoch, model: model, items)
         }
-        // Saved only while the engine still takes them, so the saved set is the committed one.
-        let open = now < EpochClock(epochs!.engine.parameters).end(of: .generation, epoch: epoch)
-        performEpoch(epochs!.engine.onArtifacts(epoch: epoch, model: model, artifacts: items, now: now))
-        guard open else { return }
-        poc!.artifacts?.save(epoch: epoch, model: model, items)
-        if var stats = poc!.generationStats[model], stats.epoch == epoch {
+        if var stats = poc!.generationStats[model], stats.epoch == epoch, stats.window == window {
             stats.artifacts += UInt64(items.count)
             stats.faked += faked
             if noncesPerSecond > 0 { stats.noncesPerSecond = noncesPerSecond }

@@ -234,7 +234,9 @@ struct DevnetCommand: AsyncParsableCommand {
         guard let poc else { return "" }
         let nonces = poc.generation.reduce(0) { $0 + Int($1.artifacts) }
         let rate = poc.generation.reduce(0.0) { $0 + $1.noncesPerSecond }
-        let worker = (poc.worker.healthy ? "ok" : "UNHEALTHY") + (poc.faults.isEmpty ? "" : " fault: " + poc.faults.joined(separator: ","))
+        let confirming = poc.generation.contains { $0.running && $0.window != nil }
+        let worker = (poc.worker.healthy ? "ok" : "UNHEALTHY") + (confirming ? " (confirmation PoC)" : "")
+            + (poc.faults.isEmpty ? "" : " fault: " + poc.faults.joined(separator: ","))
         return "  \(pad(nonces, 6))  \(String(format: "%-5.0f", rate))  \(pad(poc.commits, 7))  \(pad(poc.votes, 5))  \(worker)"
     }
 

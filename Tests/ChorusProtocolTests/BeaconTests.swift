@@ -24,6 +24,10 @@ import Testing
             for purpose in SeedPurpose.allCases {
                 #expect(seed.subSeed(purpose) == (try Bytes32(hex: try #require(subs[purpose.rawValue]))))
             }
+            let windowSeeds = try #require(s["confirmation_window_seeds"] as? [String])
+            for (w, hex) in windowSeeds.enumerated() {
+                #expect(ConfirmationPoC.windowSeed(agreedSeed: seed, window: UInt32(w)) == (try Bytes32(hex: hex)))
+            }
             // Order of the input does not matter; the seed sorts by author.
             #expect((try EpochSeed(networkID: network, epoch: epoch, previousTableDigest: previous, reveals: reveals.reversed())) == seed)
         }

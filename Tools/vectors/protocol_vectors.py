@@ -3,7 +3,7 @@
 validation.md, weights.md). Writes the JSON vectors that ChorusProtocolTests load:
 
   Specs/vectors/poc-commitments.json   sparse Merkle sum tree roots and proofs
-  Specs/vectors/beacon.json            beacon commitments, epoch seeds, sub-seeds
+  Specs/vectors/beacon.json            beacon commitments, epoch seeds, sub-seeds, confirmation window seeds
   Specs/vectors/validation.json        leaf sampling, exact binomial thresholds, detection probabilities
   Specs/vectors/weights.json           weight arithmetic (multiplier, caps, penalties, shares) and the cap rule
 
@@ -115,6 +115,10 @@ def sub_seed(seed, purpose):
     return H(b"chorus/beacon/sub/1\x00" + string(purpose) + seed)
 
 
+def confirmation_window_seed(seed, window):
+    return H(b"chorus/confirmation/seed/1\x00" + u32(window) + sub_seed(seed, "confirmation"))
+
+
 def beacon_vectors():
     network = "chorus-devnet"
     previous = H(b"previous table")
@@ -127,11 +131,13 @@ def beacon_vectors():
             "reveals": [{"author": a.hex(), "reveal": r.hex()} for a, r in subset],
             "seed": seed.hex(),
             "sub_seeds": {p: sub_seed(seed, p).hex() for p in ("generation", "confirmation", "routing")},
+            "confirmation_window_seeds": [confirmation_window_seed(seed, w).hex() for w in (0, 1, 2)],
         })
     return {
         "about": "Beacon of Specs/epochs.md: commitment = H('chorus/beacon/commit/1\\0' || str(network) || author || u64 epoch || r); "
                  "seed = H('chorus/beacon/seed/1\\0' || str(network) || u64 epoch || previous_table_digest || u32 n || (author || r) sorted by author); "
-                 "sub_seed = H('chorus/beacon/sub/1\\0' || str(purpose) || seed).",
+                 "sub_seed = H('chorus/beacon/sub/1\\0' || str(purpose) || seed); "
+                 "confirmation_window_seed(w) = H('chorus/confirmation/seed/1\\0' || u32 w || sub_seed(seed, 'confirmation')).",
         "network_id": network, "epoch": 7, "previous_table_digest": previous.hex(),
         "commitments": [{"author": a.hex(), "reveal": r.hex(), "commitment": beacon_commitment(network, a, 7, r).hex()} for a, r in reveals],
         "seeds": seeds,

@@ -60,6 +60,8 @@ struct TokenBucket {
 public struct GenerationStats: Codable, Sendable, Equatable {
     public var epoch: UInt64
     public var model: String
+    /// The confirmation window being measured (Specs/epochs.md §4); nil during generation.
+    public var window: UInt32?
     /// Artifacts handed to the engine (and committed at the next commit).
     public var artifacts: UInt64
     /// Of those, how many the fake-artifacts fault replaced.
@@ -71,6 +73,7 @@ public struct GenerationStats: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case epoch, model, artifacts, faked, running, error
+        case window = "confirmation_window"
         case noncesPerSecond = "nonces_per_second"
     }
 }
