@@ -198,7 +198,10 @@ class Check:
             confirmations = [{"node": self.keys.index(c["participant"]) + 1 if c["participant"] in self.keys else None,
                               "model": c["model"].split("/")[-1], "readings": c["readings"], "expected": c["expected"],
                               "passed": c["passed"]} for c in weights.get("confirmations", [])]
-            confirmed = epoch == 1 or (len(confirmations) > 0 and all(c["passed"] for c in confirmations))
+            # Every (participant, model) with PoC weight in the previous table has a record, and all pass.
+            before = self.results["checks"].get(f"epoch_{epoch - 1}", {}).get("table", [])
+            measured = sum(1 for r in before for m in r["models"].values() if (m["poc_weight"] or 0) > 0)
+            confirmed = len(confirmations) == measured and all(c["passed"] for c in confirmations)
             self.results["checks"][f"epoch_{epoch}"] = {
                 "digests_identical_on_5_nodes_and_auditor": same, "table_digest": next(iter(digests.values())),
                 "auditor_matches_certificate": audit.get("matches"), "certificate_signer_share": share,

@@ -151,7 +151,8 @@ import Testing
     }
 
     @Test func seventyPercentRule() {
-        let p = F.devnet  // window 5 s of a 15 s reference window, pass ratio 0.7
+        var p = F.devnet  // a 5 s window of a 15 s reference window, pass ratio 0.7
+        p.confirmation.windowMs = 5_000
         let expected = ConfirmationPoC.expectedCount(pocWeight: 3_000, parameters: p)
         #expect(expected == 1_000)
         #expect(ConfirmationPoC.passes(reading: 700, expected: expected, parameters: p))

@@ -20,7 +20,8 @@ public enum EngineDirective: Sendable {
     /// Run PoC for `model` with `seed` until `until` (ms since 1970); report artifacts with `onArtifacts`.
     case startGeneration(epoch: UInt64, model: String, seed: Bytes32, until: Int64)
     case stopGeneration(epoch: UInt64, model: String)
-    /// Run PoC for `model` with the confirmation window's `seed` until `until` (the window's end);
+    /// Run PoC for `model` with the confirmation window's `seed` until `until` (the window's end
+    /// plus `Configuration.confirmationGraceMs`);
     /// report artifacts with `onConfirmationArtifacts`.
     case startConfirmation(epoch: UInt64, window: UInt32, model: String, seed: Bytes32, until: Int64)
     case validate(ValidationTask)

@@ -21,15 +21,21 @@ public struct EpochEngine: Sendable {
         /// beacon, commit, vote, evidence, certificate signature or declaration), so it can run
         /// beside the network without ever counting in it.
         public var signs: Bool
+        /// How long after a confirmation window's end its PoC job keeps running and the reading
+        /// takes artifacts: a worker computes in batches, and without it the batch in flight at
+        /// the end (seconds for a large model on a CPU) would be lost. The expected reading is
+        /// for the window alone, so this only gives back what batching takes away.
+        public var confirmationGraceMs: UInt64
         /// Dev-only misbehaviour when signing commits (none by default).
         public var faults: CommitFaults
 
         public init(servedModels: [String], commitIntervalMs: UInt64 = 2_000, validationGraceMs: UInt64 = 2_000, signs: Bool = true,
-                    faults: CommitFaults = CommitFaults()) {
+                    confirmationGraceMs: UInt64 = 1_000, faults: CommitFaults = CommitFaults()) {
             self.servedModels = signs ? servedModels : []
             self.commitIntervalMs = commitIntervalMs
             self.validationGraceMs = validationGraceMs
             self.signs = signs
+            self.confirmationGraceMs = confirmationGraceMs
             self.faults = faults
         }
 
@@ -556,37 +562,39 @@ public struct EpochEngine: Sendable {
     }
 
     /// Confirmation PoC of `epoch` (final here): start each window's PoC for the models this node
-    /// holds weight in, commit the readings at the window's end, and validate others' readings
-    /// of the models it holds voting power for once `validationGraceMs` has passed.
+    /// holds weight in, commit the readings `confirmationGraceMs` after the window's end, and
+    /// validate others' readings of the models it holds voting power for `validationGraceMs` later.
     private mutating func confirm(epoch: UInt64, now: Int64) -> [EngineDirective] {
         guard configuration.signs, let table = finalTables[epoch], let seed = try? table.agreedSeed() else { return [] }
         let windows = ConfirmationPoC.windows(agreedSeed: seed, epoch: epoch, parameters: parameters)
         guard !windows.isEmpty, now >= windows[0].start else { return [] }
         let own = table.entry(id)?.models ?? []
         var out: [EngineDirective] = []
+        let grace = Int64(configuration.confirmationGraceMs)
         for (i, window) in windows.enumerated() {
             let w = UInt32(i)
+            let closes = window.end + grace
             if now >= window.start, now < window.end, once(.confirmationStart, epoch, window: w) {
                 if confirmationEpoch != epoch {
                     confirmationEpoch = epoch
                     confirmationTrees = [:]
                     confirmationEnds = [:]
                 }
-                confirmationEnds[w] = window.end
+                confirmationEnds[w] = closes
                 let windowSeed = ConfirmationPoC.windowSeed(agreedSeed: seed, window: w)
                 for model in configuration.servedModels where own.contains(where: { $0.model == model && $0.pocWeight > 0 }) {
                     guard let m = parameters.model(model) else { continue }
                     confirmationTrees[w, default: [:]][model] = SparseMerkleSumTree(depth: m.treeDepth)
-                    out.append(.startConfirmation(epoch: epoch, window: w, model: model, seed: windowSeed, until: window.end))
+                    out.append(.startConfirmation(epoch: epoch, window: w, model: model, seed: windowSeed, until: closes))
                 }
             }
-            if now >= window.end, once(.confirmationCommit, epoch, window: w), confirmationEpoch == epoch {
+            if now >= closes, once(.confirmationCommit, epoch, window: w), confirmationEpoch == epoch {
                 for (model, tree) in (confirmationTrees[w] ?? [:]).sorted(by: { $0.key < $1.key }) where tree.count > 0 {
                     let body = ConfirmationCommitBody(window: w, model: model, count: tree.count, root: tree.root, depth: tree.depth)
                     if let d = try? publish(body, epoch: epoch) { out.append(d) }
                 }
             }
-            if now >= window.end + Int64(configuration.validationGraceMs) {
+            if now >= closes + Int64(configuration.validationGraceMs) {
                 out += validateConfirmations(epoch: epoch, window: w, seed: ConfirmationPoC.windowSeed(agreedSeed: seed, window: w), own: own)
             }
         }
