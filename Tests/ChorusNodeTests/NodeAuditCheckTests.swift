@@ -11,7 +11,7 @@ import Testing
 /// artifacts; an auditor beside them fetches its own sample of every commit's proofs over the
 /// mesh, recomputes them on its worker, and reports its verdicts against the final table's.
 @Suite(.serialized) struct NodeAuditCheckTests {
-    @Test(.timeLimit(.minutes(1))) func auditorRecheckCatchesTheFakerAndAgreesWithTheTable() async throws {
+    @Test(.timeLimit(.minutes(2))) func auditorRecheckCatchesTheFakerAndAgreesWithTheTable() async throws {
         let keys = (0..<3).map { _ in Ed25519.SigningKey.generate() }
         let auditorKey = Ed25519.SigningKey.generate()
         let dirs = (0..<4).map { temporaryDirectory("recheck-\($0)") }
