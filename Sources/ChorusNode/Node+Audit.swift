@@ -5,7 +5,8 @@ import Foundation
 
 /// Verify-only nodes (`chorusd run --verify-only`): the engine runs with `Configuration.auditor`
 /// (no PoC, no inference, no signatures) and the node writes an audit report for every epoch it
-/// re-derives into `DATA_DIR/audit/epoch-N.json` and `epoch-N.html` (Audit/AuditReport.swift).
+/// re-derives into `DATA_DIR/audit/epoch-N.json` and `epoch-N.html` (Audit/AuditReport.swift),
+/// with its proof re-checks when it has a worker (Node+AuditCheck.swift).
 extension Node {
     /// What `status` reports: "verify-only" for an auditor, "participant" for a node following
     /// epochs that signs, "relay" for one without a network file.
@@ -33,7 +34,7 @@ extension Node {
             epoch: epoch, networkID: engine.parameters.networkID, role: peerRole, now: Self.unixMillis(),
             own: state.ownTables[epoch], previous: previous, certificate: final?.certificate ?? engine.certifiedCandidate(epoch: epoch),
             final: final != nil, threshold: engine.parameters.voteThreshold, statements: engine.statements(epoch: epoch),
-            models: engine.parameters.models.map(\.id))
+            models: engine.parameters.models.map(\.id), rechecks: proofRechecks(epoch: epoch, directory: directory), finalTable: final?.table)
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let encoder = JSONEncoder()

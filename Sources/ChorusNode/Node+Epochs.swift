@@ -30,7 +30,11 @@ extension Node {
         replayStoredEpochs()
         let timer = LoopTimer(on: loop)
         timer.schedule(after: .zero, repeatingEvery: Self.epochTickInterval) { [weak self] in
-            self?.assumeIsolated { node in node.performEpoch(node.epochs?.engine.onTick(now: Self.unixMillis()) ?? []) }
+            self?.assumeIsolated { node in
+                let now = Self.unixMillis()
+                node.performEpoch(node.epochs?.engine.onTick(now: now) ?? [])
+                node.scheduleRechecks(now: now)
+            }
         }
         epochTimer = timer
         logger.info("following epochs", metadata: ["network": "\(engine.parameters.networkID)",
@@ -150,6 +154,8 @@ struct EpochState {
     var finalTables: [UInt64: (table: WeightTable, certificate: Certificate)] = [:]
     var skipped: [EpochSkip] = []
     var divergences: [EpochDivergence] = []
+    /// A verify-only node's proof re-checks (Node+AuditCheck.swift).
+    var rechecks = RecheckState()
 }
 
 struct EpochSkip: Sendable {

@@ -10,36 +10,65 @@ import Logging
 /// which signs and gossips the vote. A leaf whose proof never comes, does not verify, or does not
 /// reproduce within the model's `dist_threshold` is a mismatch. When the worker itself fails no
 /// vote is cast (an unfair "invalid" would punish the prover for the validator's fault).
+/// A verify-only node re-checks commits through the same path (Node+AuditCheck.swift).
 extension Node {
     /// Tries per chunk of indices, and the wait for each answer.
     static let proofAttempts = 3
     public static let defaultProofTimeout: Duration = .seconds(4)
 
     func startValidation(_ task: ValidationTask) {
-        guard let poc, let engine = epochs?.engine, let model = engine.parameters.model(task.commit.body.model) else { return }
-        let worker = poc.worker
-        let timeout = poc.proofTimeout
+        guard let engine = epochs?.engine else { return }
         // Recomputing may take until the stage ends (a CPU worker shared by several nodes is slow);
         // a vote after the validation stage would miss the tally anyway. Confirmation readings are
         // tallied with the next epoch, so their votes may take until the inference stage ends.
         let stage: EpochStage = task.commit.statement.type == .confirmationCommit ? .inference : .validation
         let stageEnd = EpochClock(engine.parameters).end(of: stage, epoch: task.commit.epoch)
-        let verifyLimit = Duration.milliseconds(max(Int64(0), stageEnd - Self.unixMillis())) + worker.timeout
+        startCheck(task, until: stageEnd, for: .vote)
+    }
+
+    /// Why a commit's proofs are checked, which decides where the outcome goes.
+    enum CheckPurpose: Sendable {
+        /// A validator's vote (`validated`, then the engine signs it).
+        case vote
+        /// A verify-only node's re-check (`rechecked`, then the audit report; nothing is signed).
+        case audit(AuditTask)
+    }
+
+    /// Fetches, verifies and recomputes the sampled leaves of `task` off the actor (`check`) and
+    /// hands the outcome back for `purpose`: validators and auditors share this one path, so an
+    /// auditor's mismatches mean exactly what a vote's do. The worker may take until `deadline`
+    /// (ms since 1970) plus its ordinary timeout. False when there is no worker or the model is
+    /// not on this network (nothing started).
+    @discardableResult
+    func startCheck(_ task: ValidationTask, until deadline: Int64, for purpose: CheckPurpose) -> Bool {
+        guard let poc, let engine = epochs?.engine, let model = engine.parameters.model(task.commit.body.model) else { return false }
+        let worker = poc.worker
+        let timeout = poc.proofTimeout
+        let verifyLimit = Duration.milliseconds(max(Int64(0), deadline - Self.unixMillis())) + worker.timeout
         let logger = self.logger
         Task.detached { [weak self] in
             guard let self else { return }
             let started = ContinuousClock.now
             let outcome = await Self.check(task, model: model, worker: worker, proofTimeout: timeout, verifyLimit: verifyLimit, node: self)
             let ms = Self.seconds(started.duration(to: .now)) * 1000
-            logger.info("validated", metadata: ["participant": "\(task.commit.author.hex.prefix(16))", "model": "\(model.id)",
-                                                "samples": "\(task.indices.count)", "mismatches": "\(outcome.mismatches.map { "\($0)" } ?? "-")",
-                                                "ms": "\(Int(ms))"])
-            await self.validated(task, outcome, durationMs: ms)
+            let what = if case .vote = purpose { "validated" } else { "re-checked" }
+            logger.info("\(what)", metadata: ["participant": "\(task.commit.author.hex.prefix(16))", "model": "\(model.id)",
+                                             "samples": "\(task.indices.count)", "mismatches": "\(outcome.mismatches.map { "\($0)" } ?? "-")",
+                                             "ms": "\(Int(ms))"])
+            await self.checked(task, outcome, durationMs: ms, for: purpose)
+        }
+        return true
+    }
+
+    private func checked(_ task: ValidationTask, _ outcome: CheckOutcome, durationMs: Double, for purpose: CheckPurpose) {
+        switch purpose {
+        case .vote: validated(task, outcome, durationMs: durationMs)
+        case let .audit(audit): rechecked(audit, outcome, durationMs: durationMs)
         }
     }
 
     struct CheckOutcome: Sendable {
-        /// nil: no vote (the worker failed).
+        /// nil: no verdict (the worker failed), so no vote.
         var mismatches: Int?
         var proofsVerified: Int
         var note: String
@@ -93,7 +122,7 @@ extension Node {
                 continue
             }
         }
-        return CheckOutcome(mismatches: mismatches, proofsVerified: verified.count, note: "voted")
+        return CheckOutcome(mismatches: mismatches, proofsVerified: verified.count, note: "checked")
     }
 
     func validated(_ task: ValidationTask, _ outcome: CheckOutcome, durationMs: Double) {

@@ -37,10 +37,15 @@ struct RunCommand: AsyncParsableCommand {
 
     @Flag(name: .long, help: ArgumentHelp(
         "Audit only: follow and re-derive every epoch, store every statement, write DATA_DIR/audit/epoch-N.{json,html}; never generate PoC, serve inference or sign epoch statements.",
-        discussion: "Needs --network-file. `chorus audit` prints the reports; `chorus status` shows the role verify-only."))
+        discussion: """
+            Needs --network-file. With --model (and --worker or worker_url, else the built-in worker) \
+            the auditor also re-checks a sample of every participant's proofs for those models on the \
+            worker and reports its verdicts beside the table's; the worker is used for nothing else. \
+            `chorus audit` prints the reports; `chorus status` shows the role verify-only.
+            """))
     var verifyOnly = false
 
-    @Option(name: .long, help: "Run PoC for this network model (repeatable; ID or ID=PATH); adds to the config's models. Needs --network-file.")
+    @Option(name: .long, help: "Run PoC for this network model (repeatable; ID or ID=PATH); adds to the config's models. Needs --network-file. With --verify-only: re-check this model's proofs instead.")
     var model: [String] = []
 
     @Option(name: .long, help: "The PoC worker's base URL (default: the config's worker_url, else the built-in in-process worker).")
@@ -48,7 +53,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp(
         "Devnet only: misbehave to test the network (repeatable): fake-artifacts=F, withhold-proofs, random-votes, never-reveal.",
-        discussion: "Refused unless the network id ends in -devnet."))
+        discussion: "Refused unless the network id ends in -devnet, and with --verify-only (an auditor has nothing to fake)."))
     var fault: [String] = []
 
     @Option(name: .long, help: "Log format: text or json (one object per line on stderr).")
@@ -108,13 +113,18 @@ struct RunCommand: AsyncParsableCommand {
         if verifyOnly && networkFile == nil {
             throw DaemonFailure.failed("--verify-only needs --network-file: an auditor re-derives the epochs of one network")
         }
-        var poc: (link: WorkerLink, faults: PoCFaults, artifacts: ArtifactStore)?
+        var poc: (link: WorkerLink, faults: PoCFaults, artifacts: ArtifactStore?)?
         let models = configuration.models + model
         if networkFile == nil, !models.isEmpty || !fault.isEmpty {
             throw DaemonFailure.usage("--model, --fault and the config's models need --network-file (PoC follows the network's epochs)")
         }
-        if verifyOnly, !models.isEmpty || !fault.isEmpty || worker != nil {
-            throw DaemonFailure.usage("--verify-only never runs PoC: drop --model, --fault, --worker and the config's models")
+        // An auditor's worker only re-checks proofs (Specs/validation.md §6): it has nothing to fake,
+        // and a worker without a model would have nothing to re-check.
+        if verifyOnly, !fault.isEmpty {
+            throw DaemonFailure.usage("--verify-only never runs PoC: drop --fault")
+        }
+        if verifyOnly, worker != nil, models.isEmpty {
+            throw DaemonFailure.usage("--verify-only --worker re-checks proofs of the models it is given: add --model ID")
         }
         if let path = networkFile, let parameters = network?.parameters {
             guard parameters.networkID == configuration.networkID else {
@@ -132,18 +142,22 @@ struct RunCommand: AsyncParsableCommand {
                     var requests: [LoadModelRequest] = []
                     for spec in models { requests.append(try PoCModels.request(for: spec, parameters: parameters)) }
                     served = try await PoCModels.load(requests, on: link, parameters: parameters)
-                    poc = (link, faults, try ArtifactStore(environment: environment, writer: writer))
+                    // An auditor never generates, so it keeps no artifacts.
+                    poc = (link, faults, verifyOnly ? nil : try ArtifactStore(environment: environment, writer: writer))
                 } catch {
                     throw DaemonFailure.failed("\(error)")
                 }
-                logger.info("PoC models loaded", metadata: ["models": "\(served.joined(separator: ","))", "worker": "\(link.endpoint)"])
+                logger.info(verifyOnly ? "models loaded for proof re-checks" : "PoC models loaded",
+                            metadata: ["models": "\(served.joined(separator: ","))", "worker": "\(link.endpoint)"])
             } else if !fault.isEmpty {
                 throw DaemonFailure.usage("--fault needs a model to run PoC for (--model ID)")
             }
             engine = verifyOnly ? Node.makeAuditorEngine(parameters: parameters, key: key)
                 : Node.makeEpochEngine(parameters: parameters, key: key, servedModels: served, faults: faults.commits)
         }
-        // The signed peer record announces what this run does.
+        // The signed peer record announces what this run does. An auditor's record lists no models
+        // even when its worker holds some: it serves neither PoC nor inference for them, and peers
+        // route work by that list.
         configuration.role = verifyOnly ? .verifyOnly : .full
         configuration.servedModels = engine?.configuration.servedModels ?? []
         let loop: EventLoop

@@ -146,6 +146,22 @@ import Testing
         #expect(status.status == 1)
         #expect(status.stderr.contains("is `chorusd run` running"))
     }
+
+    /// An auditor may have a worker to re-check proofs, but nothing to fake, and a worker without
+    /// a model would re-check nothing: both are usage errors before the node starts.
+    @Test func verifyOnlyRefusesFaultsAndAWorkerWithoutAModel() throws {
+        let dir = try TemporaryDirectoryForTests()
+        let node = dir.file("auditor")
+        #expect(try ChorusBinaryForTests.run(["init", "--data-dir", node, "--listen", "127.0.0.1:0"], binary: "chorusd").status == 0)
+        let networkFile = EpochCLITests.packageRoot.appendingPathComponent("Network/devnet/network.toml").path
+        let base = ["run", "--data-dir", node, "--network-file", networkFile, "--verify-only"]
+        let faulty = try ChorusBinaryForTests.run(base + ["--model", "chorus/synthetic-devnet", "--fault", "withhold-proofs"], binary: "chorusd")
+        #expect(faulty.status == 2 && faulty.stderr.contains("drop --fault"), "\(faulty.stderr)")
+        let idle = try ChorusBinaryForTests.run(base + ["--worker", "http://127.0.0.1:9"], binary: "chorusd")
+        #expect(idle.status == 2 && idle.stderr.contains("add --model"), "\(idle.stderr)")
+        let help = try ChorusBinaryForTests.run(["run", "--help"], binary: "chorusd")
+        #expect(help.stdout.contains("With --verify-only: re-check"))
+    }
 }
 
 /// `chorusd devnet` as the README's first command runs it (for a few seconds).

@@ -5,7 +5,9 @@ import ChorusWire
 /// A verify-only node's account of one epoch (DATA_DIR/audit/epoch-N.json, rendered as
 /// epoch-N.html): the table it derived itself, the certificate the network produced, whether they
 /// agree, who signed with what share, and what the epoch was made of. It is written from the
-/// auditor's own statements and computation only, so it can be compared across auditors.
+/// auditor's own statements and computation only, so it can be compared across auditors. An
+/// auditor with a worker adds its proof re-checks (Specs/validation.md §6), and a divergence line
+/// for each one whose verdict the final table contradicts.
 public struct AuditReport: Codable, Sendable, Equatable {
     public struct Signer: Codable, Sendable, Equatable {
         public var participant: String
@@ -46,6 +48,8 @@ public struct AuditReport: Codable, Sendable, Equatable {
     public var equivocators: [String]
     /// The network's models, in network-file order: each gets a chart, empty or not.
     public var models: [String]
+    /// The auditor's own checks of the epoch's commits, by participant and model; empty without a worker.
+    public var proofRechecks: [ProofRecheck]
 
     enum CodingKeys: String, CodingKey {
         case epoch, role, matches, final, table, divergences, threshold, reveals, equivocators, models
@@ -58,15 +62,19 @@ public struct AuditReport: Codable, Sendable, Equatable {
         case signerShare = "signer_share"
         case statementCounts = "statement_counts"
         case nonRevealers = "non_revealers"
+        case proofRechecks = "proof_rechecks"
     }
 
     /// - Parameters:
     ///   - own: the auditor's own table for the epoch (nil if it could not compute one).
     ///   - previous: the final table of the epoch before (for the signers' voting weights).
     ///   - certificate: the certificate the network reached (final or not here).
+    ///   - rechecks: the auditor's proof re-checks of the epoch, judged here against `finalTable`
+    ///     (the epoch's final table; nil while it is not final here).
     public init(
         epoch: UInt64, networkID: String, role: String, now: Int64, own: WeightTable?, previous: WeightTable?,
-        certificate: Certificate?, final: Bool, threshold: Ratio, statements: [SignedStatement], models: [String]
+        certificate: Certificate?, final: Bool, threshold: Ratio, statements: [SignedStatement], models: [String],
+        rechecks: [ProofRecheck] = [], finalTable: WeightTable? = nil
     ) {
         self.models = models
         self.epoch = epoch
@@ -93,6 +101,9 @@ public struct AuditReport: Codable, Sendable, Equatable {
         if own == nil, let certificate {
             divergences.append(Divergence(what: "table digest", own: "(none computed)", certified: certificate.tableDigest.hex))
         }
+        proofRechecks = rechecks.map { $0.judged(by: finalTable) }
+            .sorted { ($0.participant, $0.model, $0.commit) < ($1.participant, $1.model, $1.commit) }
+        divergences += proofRechecks.compactMap(\.divergence)
         self.divergences = divergences
         var counts: [String: Int] = [:]
         for s in statements { counts[s.type.name, default: 0] += 1 }

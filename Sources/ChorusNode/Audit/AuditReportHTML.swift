@@ -1,5 +1,6 @@
 /// The audit report as one self-contained HTML page (no scripts, no external resources): summary,
-/// a bar chart per model as inline SVG, the weight table, the certificate's signers.
+/// a bar chart per model as inline SVG, the weight table, the auditor's proof re-checks (when it
+/// has a worker), the certificate's signers.
 extension AuditReport {
     public var html: String {
         var out = """
@@ -41,7 +42,8 @@ extension AuditReport {
             let models = row.models.map { "\(Self.escape($0.model)) \($0.mode) n=\($0.committedCount) poc=\($0.pocWeight)\($0.accepted ? "" : " (not accepted)")" }
             out += "<tr><td class=\"l\">\(row.participant.prefix(16))…</td><td>\(row.weight)</td><td>\(row.votingWeight)</td><td class=\"l\">\(models.joined(separator: "<br>"))</td></tr>\n"
         }
-        out += "</table>\n<h2>Certificate signers</h2><table><tr><th class=\"l\">participant</th><th>voting weight</th><th>share</th></tr>\n"
+        out += "</table>\n" + proofRechecksHTML
+        out += "<h2>Certificate signers</h2><table><tr><th class=\"l\">participant</th><th>voting weight</th><th>share</th></tr>\n"
         for s in certificateSigners {
             out += "<tr><td class=\"l\">\(s.participant.prefix(16))…</td><td>\(s.votingWeight)</td><td>\(Self.percent(s.share))</td></tr>\n"
         }
@@ -51,6 +53,22 @@ extension AuditReport {
         }
         out += "</table>\n</body></html>\n"
         return out
+    }
+
+    /// The proof re-checks section: one row per re-checked commit, its verdict against the table's.
+    var proofRechecksHTML: String {
+        guard !proofRechecks.isEmpty else { return "" }
+        var out = "<h2>Proof re-checks</h2><table><tr><th class=\"l\">participant</th><th class=\"l\">model</th><th class=\"l\">commit</th>"
+            + "<th>count</th><th>samples</th><th>proofs verified</th><th>mismatches</th><th class=\"l\">verdict</th><th class=\"l\">table</th><th class=\"l\">agrees</th></tr>\n"
+        for r in proofRechecks {
+            let verdict = r.verdict.map { "<b class=\"\($0 == "valid" ? "ok" : "bad")\">\(Self.escape($0))</b>" } ?? "none (\(Self.escape(r.outcome)))"
+            let table = r.tableAccepted.map { $0 ? "accepted" : "rejected" } ?? "not final"
+            let agrees = r.agrees.map { $0 ? "<span class=\"ok\">yes</span>" : "<b class=\"bad\">NO</b>" } ?? "–"
+            out += "<tr><td class=\"l\">\(r.participant.prefix(16))…</td><td class=\"l\">\(Self.escape(r.model))</td><td class=\"l\">\(r.commit.prefix(16))…</td>"
+                + "<td>\(r.count)</td><td>\(r.samples)</td><td>\(r.proofsVerified)</td><td>\(r.mismatches.map(String.init) ?? "–")</td>"
+                + "<td class=\"l\">\(verdict)</td><td class=\"l\">\(table)</td><td class=\"l\">\(agrees)</td></tr>\n"
+        }
+        return out + "</table>\n"
     }
 
     /// Horizontal bars scaled to the largest value; a value of 0 gets no bar but keeps its label.

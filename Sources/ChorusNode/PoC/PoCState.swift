@@ -113,7 +113,8 @@ public struct ValidationRecord: Codable, Sendable, Equatable {
     /// Proofs received that verified against the commit.
     public var proofsVerified: Int
     public var mismatches: Int
-    /// `voted`, or why no vote was cast (`worker failed: ...`).
+    /// `checked`, `no proofs served` or `no proof verified` (voted all the same), or why no vote
+    /// was cast (`worker failed: ...`).
     public var outcome: String
     public var durationMs: Double
 

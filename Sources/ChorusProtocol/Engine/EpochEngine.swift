@@ -55,7 +55,8 @@ public struct EpochEngine: Sendable {
 
     public let parameters: NetworkParameters
     public let configuration: Configuration
-    private let key: Ed25519.SigningKey
+    /// Internal, not private: an auditor signs its sample messages with it (EpochEngine+Audit.swift).
+    let key: Ed25519.SigningKey
     private let beaconSecret: @Sendable (UInt64) -> Bytes32
     private let clock: EpochClock
 

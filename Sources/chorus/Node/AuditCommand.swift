@@ -10,8 +10,11 @@ struct AuditCommand: AsyncParsableCommand {
         abstract: "Print a verify-only node's audit report of epoch N (default: the latest).",
         discussion: """
             Reports are written by `chorusd run --verify-only` into DATA_DIR/audit/epoch-N.json \
-            (and epoch-N.html, with a bar chart per model). Exit 1 when the report shows the \
-            auditor's own table differing from the certified one, or no report exists.
+            (and epoch-N.html, with a bar chart per model). An auditor run with --model also \
+            re-checks sampled proofs on its worker; its verdicts are listed under "proof re-checks" \
+            beside the final table's acceptance. Exit 1 when the report shows the auditor's own \
+            table differing from the certified one, a re-check verdict the table contradicts, or \
+            no report exists.
             EXAMPLES:
               chorus --data-dir devnet/auditor audit
               chorus --data-dir devnet/auditor audit 3 --json
@@ -51,14 +54,24 @@ struct AuditCommand: AsyncParsableCommand {
             print("own table      \(report.ownTableDigest ?? "none")")
             print("certified      \(report.certifiedDigest ?? "none")\(report.final ? "" : " (not final here)")")
             print("signers        \(report.certificateSigners.count), \(String(format: "%.1f", report.signerShare * 100)) % of the voting weight (threshold \(report.threshold))")
-            for d in report.divergences { print("divergence     \(d.what): own \(d.own.prefix(16)) vs certified \(d.certified.prefix(16))") }
+            // Digests (64 hex) are shortened; a re-check's verdict and the table's word are not.
+            func short(_ text: String) -> String { text.count == 64 ? String(text.prefix(16)) : text }
+            for d in report.divergences { print("divergence     \(d.what): own \(short(d.own)) vs certified \(short(d.certified))") }
             print("statements     " + report.statementCounts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
             for row in report.table {
                 let models = row.models.filter { $0.committedCount > 0 || $0.pocWeight > 0 }.map { "\($0.model.split(separator: "/").last ?? "")=\($0.pocWeight)\($0.accepted ? "" : " (rejected)")" }
                 print("\(row.participant.prefix(16))  weight \(row.weight)  voting \(row.votingWeight)" + (models.isEmpty ? "" : "  " + models.joined(separator: " ")))
             }
+            if !report.proofRechecks.isEmpty { print("proof re-checks") }
+            for r in report.proofRechecks {
+                let verdict = r.verdict.map { "\($0) (\(r.mismatches ?? 0)/\(r.samples) mismatched)" } ?? "no verdict: \(r.outcome)"
+                let table = r.tableAccepted.map { $0 ? "accepted" : "rejected" } ?? "not final"
+                let agrees = r.agrees.map { $0 ? "agrees" : "DISAGREES" } ?? "-"
+                print("  \(r.participant.prefix(16))  \(r.model)  commit \(r.commit.prefix(16)) n=\(r.count)  \(verdict)  table \(table)  \(agrees)")
+            }
             print("html           \(directory)/epoch-\(shown).html")
         }
         if !report.matches && report.certifiedDigest != nil { throw ExitCode(1) }
+        if report.proofRechecks.contains(where: { $0.agrees == false }) { throw ExitCode(1) }
     }
 }
