@@ -2,8 +2,9 @@
 """End-to-end epoch check (slow tier): a 5-node devnet with two models and delegation in both
 directions, plus a verify-only auditor, runs whole epochs; every node and the auditor must hold
 the same final tables bit for bit, certified by more than tau of the weight, every participant
-must pass the confirmation PoC of the epoch before (recorded in each table from epoch 2 on), and
-an exported epoch must re-verify from the export alone.
+must pass the confirmation PoC of the epoch before (recorded in each table from epoch 2 on), the
+auditor's own re-checks of sampled synthetic-model proofs must agree with the tables (from epoch 2
+on), and an exported epoch must re-verify from the export alone.
 
     Tools/epoch-check.sh [--epochs 3] [--dir DIR] [--json]
 
@@ -135,12 +136,13 @@ class Check:
         self.nodes = [os.path.join(dn, f"node-{i}") for i in range(1, 6)]
         self.wait("all nodes answer status", lambda: all(self.json_of(n, "status") for n in self.nodes), 60)
         self.keys = [self.json_of(n, "status")["public_key"] for n in self.nodes]
-        # The auditor: its own key and store, seeded with node 1, re-deriving every epoch.
+        # The auditor: its own key and store, seeded with node 1, re-deriving every epoch, with a
+        # worker for the synthetic model so that it re-checks sampled proofs of those commits.
         self.auditor = os.path.join(self.dir, "auditor")
         subprocess.run([os.path.join(self.bin, "chorusd"), "init", "--data-dir", self.auditor,
                         "--listen", f"127.0.0.1:{self.base + 6}"], check=True, capture_output=True)
         self.procs.append(subprocess.Popen(
-            [os.path.join(self.bin, "chorusd"), "run", "--data-dir", self.auditor, "--verify-only", "--log-format", "json",
+            [os.path.join(self.bin, "chorusd"), "run", "--data-dir", self.auditor, "--verify-only", "--model", SYNTH, "--log-format", "json",
              "--network-file", os.path.join(dn, "network.toml"), "--seed", f"127.0.0.1:{self.base + 1}"],
             stdout=open(os.path.join(self.auditor, "chorusd.log"), "w"), stderr=subprocess.STDOUT))
         self.wait("the auditor answers status", lambda: self.json_of(self.auditor, "status"), 30)
@@ -207,7 +209,13 @@ class Check:
                 "auditor_matches_certificate": audit.get("matches"), "certificate_signer_share": share,
                 "threshold": audit.get("threshold"), "table": table,
                 "confirmations_of_previous_epoch": confirmations, "all_confirmations_passed": confirmed}
-            ok = ok and same and audit.get("matches") is True and share > 2 / 3 and confirmed
+            # The auditor's own proof re-checks of the synthetic commits agree with the table.
+            rechecks = [r for r in audit.get("proof_rechecks", []) if r.get("verdict")]
+            self.results["checks"][f"epoch_{epoch}"]["auditor_proof_rechecks"] = {
+                "checked": len(rechecks), "agree": sum(1 for r in rechecks if r.get("agrees") is True),
+                "mismatches": [r.get("mismatches") for r in rechecks]}
+            rechecked = len(rechecks) > 0 and all(r.get("agrees") is True for r in rechecks)
+            ok = ok and same and audit.get("matches") is True and share > 2 / 3 and confirmed and (epoch == 1 or rechecked)
         # SmolLM2 accepted once delegation is in force (epoch >= 2) for nodes 4 and 5.
         last = self.results["checks"][f"epoch_{self.o.epochs}"]["table"]
         smol_ok = all(last[i]["models"].get(SMOL.split("/")[-1], {}).get("accepted") for i in (3, 4))
