@@ -52,7 +52,7 @@ struct RunCommand: AsyncParsableCommand {
     var worker: String?
 
     @Option(name: .long, help: ArgumentHelp(
-        "Devnet only: misbehave to test the network (repeatable): fake-artifacts=F, withhold-proofs, random-votes, never-reveal.",
+        "Devnet only: misbehave to test the network (repeatable): fake-artifacts=F, withhold-proofs, random-votes, never-reveal, inflate-counts, equivocate.",
         discussion: "Refused unless the network id ends in -devnet, and with --verify-only (an auditor has nothing to fake)."))
     var fault: [String] = []
 
