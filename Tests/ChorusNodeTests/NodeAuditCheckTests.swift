@@ -19,21 +19,10 @@ import Testing
         let service = WorkerService()
         let digest = try await service.loadModel(NodePoCTests.modelRequest).digest
 
-        var configuration = NodeHarnessForTests.testConfiguration()
-        configuration.networkID = "test-devnet"
-        let a = try await NodeHarnessForTests(configuration: configuration, key: keys[0], storeDirectory: dirs[0])
-        configuration.seeds = [a.address]
-        var started = [a]
-        for i in 1..<3 { started.append(try await NodeHarnessForTests(configuration: configuration, key: keys[i], storeDirectory: dirs[i])) }
-        let auditor = try await NodeHarnessForTests(configuration: configuration, key: auditorKey, storeDirectory: dirs[3])
-        let participants = started
-        let nodes = participants + [auditor]
+        let nodes = try #require(try await NodeHarnessForTests.fullMesh(keys: keys + [auditorKey], directories: dirs, networkID: "test-devnet"))
+        let participants = Array(nodes.prefix(3))
+        let auditor = nodes[3]
         defer { Task { for n in nodes { await n.shutdown() } } }
-        #expect(await eventually(timeout: .seconds(15)) {
-            var counts: [Int] = []
-            for n in nodes { counts.append(await n.node.connectedPeers.count) }
-            return counts.allSatisfy { $0 == 3 }
-        })
 
         var p = try NodePoCTests.parameters(participants: keys, digest: digest, genesisInMs: 2000)
         p.stages = StageDurations(generationMs: 3500, validationMs: 6000, tallyMs: 3000, inferenceMs: 1000, beaconRevealMs: 500)
@@ -91,7 +80,7 @@ import Testing
         }
 
         // A verdict the table contradicts is a divergence (here an invented one: honest node 0 judged invalid).
-        let table = try #require(await a.node.weights(1))
+        let table = try #require(await participants[0].node.weights(1))
         var contradicted = try #require(recheck(0))
         contradicted.verdict = "invalid"
         contradicted.mismatches = contradicted.samples

@@ -41,19 +41,9 @@ import Testing
         let service = WorkerService()
         let digest = try await service.loadModel(Self.modelRequest).digest
 
-        var configuration = NodeHarnessForTests.testConfiguration()
-        configuration.networkID = "test-devnet"
-        let a = try await NodeHarnessForTests(configuration: configuration, key: keys[0], storeDirectory: dirs[0])
-        configuration.seeds = [a.address]
-        var started = [a]
-        for i in 1..<4 { started.append(try await NodeHarnessForTests(configuration: configuration, key: keys[i], storeDirectory: dirs[i])) }
-        let nodes = started
+        let nodes = try #require(try await NodeHarnessForTests.fullMesh(keys: keys, directories: dirs, networkID: "test-devnet"))
+        let a = nodes[0]
         defer { Task { for n in nodes { await n.shutdown() } } }
-        #expect(await eventually(timeout: .seconds(15)) {
-            var counts: [Int] = []
-            for n in nodes { counts.append(await n.node.connectedPeers.count) }
-            return counts.allSatisfy { $0 == 3 }
-        })
 
         let p = try Self.parameters(participants: keys, digest: digest, genesisInMs: 1500)
         let faults: [PoCFaults] = [PoCFaults(), PoCFaults(), try PoCFaults.parse(["fake-artifacts=0.1"], networkID: p.networkID),

@@ -66,17 +66,23 @@ public struct PoCCommit: Sendable, Hashable {
     /// Decodes the body and checks it against the network's model list.
     public init(_ statement: SignedStatement, parameters: NetworkParameters) throws(ProtocolError) {
         let body = try BeaconRound.decode(statement, as: PoCCommitBody.self)
-        guard let model = parameters.model(body.model) else {
-            throw .invalidStatement(type: "poc-commit", reason: "model \"\(body.model)\" is not approved on this network")
-        }
-        guard body.depth == model.treeDepth else {
-            throw .invalidStatement(type: "poc-commit", reason: "tree depth \(body.depth), the network fixes \(model.treeDepth) for \(model.id)")
-        }
-        guard body.count <= WeightLimits.maxCount else {
-            throw .invalidStatement(type: "poc-commit", reason: "count \(body.count) exceeds \(WeightLimits.maxCount)")
-        }
+        try Self.checkTree(type: "poc-commit", model: body.model, depth: body.depth, count: body.count, parameters: parameters)
         self.statement = statement
         self.body = body
+    }
+
+    /// The network's rules for any committed tree (`poc-commit`, `confirmation-commit`): an approved
+    /// model, its tree depth, and a count within `WeightLimits.maxCount`.
+    static func checkTree(type: String, model id: String, depth: UInt8, count: UInt64, parameters: NetworkParameters) throws(ProtocolError) {
+        guard let model = parameters.model(id) else {
+            throw .invalidStatement(type: type, reason: "model \"\(id)\" is not approved on this network")
+        }
+        guard depth == model.treeDepth else {
+            throw .invalidStatement(type: type, reason: "tree depth \(depth), the network fixes \(model.treeDepth) for \(model.id)")
+        }
+        guard count <= WeightLimits.maxCount else {
+            throw .invalidStatement(type: type, reason: "count \(count) exceeds \(WeightLimits.maxCount)")
+        }
     }
 
     /// A committed tree signed by another statement type (`ConfirmationCommit.asTreeCommit`).

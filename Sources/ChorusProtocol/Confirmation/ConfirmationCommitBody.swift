@@ -63,18 +63,10 @@ public struct ConfirmationCommit: Sendable, Hashable {
 
     public init(_ statement: SignedStatement, parameters: NetworkParameters) throws(ProtocolError) {
         let body = try BeaconRound.decode(statement, as: ConfirmationCommitBody.self)
-        guard let model = parameters.model(body.model) else {
-            throw .invalidStatement(type: "confirmation-commit", reason: "model \"\(body.model)\" is not approved on this network")
-        }
-        guard body.depth == model.treeDepth else {
-            throw .invalidStatement(type: "confirmation-commit", reason: "tree depth \(body.depth), the network fixes \(model.treeDepth) for \(model.id)")
-        }
+        try PoCCommit.checkTree(type: "confirmation-commit", model: body.model, depth: body.depth, count: body.count, parameters: parameters)
         guard body.window < parameters.confirmation.windowsPerEpoch else {
             throw .invalidStatement(type: "confirmation-commit",
                                     reason: "window \(body.window), the network has \(parameters.confirmation.windowsPerEpoch) per epoch")
-        }
-        guard body.count <= WeightLimits.maxCount else {
-            throw .invalidStatement(type: "confirmation-commit", reason: "count \(body.count) exceeds \(WeightLimits.maxCount)")
         }
         self.statement = statement
         self.body = body

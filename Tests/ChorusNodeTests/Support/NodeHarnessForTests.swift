@@ -112,3 +112,25 @@ func eventually(timeout: Duration = .seconds(10), _ condition: () async -> Bool)
 func temporaryDirectory(_ label: String) -> String {
     FileManager.default.temporaryDirectory.appendingPathComponent("chorus-\(label)-\(UUID().uuidString.prefix(8))").path
 }
+
+extension NodeHarnessForTests {
+    /// One node per key on loopback, network `networkID`, all seeded with the first; returns once
+    /// every node has a session with every other (nil if that does not happen within 15 s).
+    static func fullMesh(keys: [Ed25519.SigningKey], directories: [String], networkID: String) async throws -> [NodeHarnessForTests]? {
+        var configuration = testConfiguration()
+        configuration.networkID = networkID
+        let first = try await NodeHarnessForTests(configuration: configuration, key: keys[0], storeDirectory: directories[0])
+        configuration.seeds = [first.address]
+        var nodes = [first]
+        for i in keys.indices.dropFirst() {
+            nodes.append(try await NodeHarnessForTests(configuration: configuration, key: keys[i], storeDirectory: directories[i]))
+        }
+        let all = nodes
+        let connected = await eventually(timeout: .seconds(15)) {
+            for n in all where await n.node.connectedPeers.count < all.count - 1 { return false }
+            return true
+        }
+        if !connected { for n in all { await n.shutdown() } }
+        return connected ? all : nil
+    }
+}
