@@ -20,10 +20,11 @@ extension Node {
         guard let engine = epochs?.engine else { return }
         // Recomputing may take until the stage ends (a CPU worker shared by several nodes is slow);
         // a vote after the validation stage would miss the tally anyway. Confirmation readings are
-        // tallied with the next epoch, so their votes may take until the inference stage ends.
-        let stage: EpochStage = task.commit.statement.type == .confirmationCommit ? .inference : .validation
-        let stageEnd = EpochClock(engine.parameters).end(of: stage, epoch: task.commit.epoch)
-        startCheck(task, until: stageEnd, for: .vote)
+        // tallied with the next epoch, so their votes may take until that epoch's tally starts.
+        let clock = EpochClock(engine.parameters)
+        let deadline = task.commit.statement.type == .confirmationCommit
+            ? clock.start(of: .tally, epoch: task.commit.epoch + 1) : clock.end(of: .validation, epoch: task.commit.epoch)
+        startCheck(task, until: deadline, for: .vote)
     }
 
     /// Why a commit's proofs are checked, which decides where the outcome goes.
