@@ -72,6 +72,20 @@ import Testing
         #expect(!export.verify(parameters: p).matches)
     }
 
+    /// A window nobody measured in (here: every worker skips it, as when the table became final
+    /// only after the window) is void: no records, and nobody loses voting weight over it.
+    @Test func aWindowNobodyMeasuredIsVoid() throws {
+        let p = F.devnet
+        var net = try Self.network()
+        net.confirmationSkippers = [0, 1, 2, 3, 4]
+        net.run(untilUnixMs: EpochClock(p).end(of: .tally, epoch: 2))
+        #expect(!net.published.contains { $0.type == .confirmationCommit })
+        let tables = try net.finals.map { try #require($0[2], "epoch 2 not final everywhere").table }
+        #expect(tables.allSatisfy { $0.encodedBytes() == tables[0].encodedBytes() })
+        #expect(tables[0].confirmations.isEmpty)
+        #expect(tables[0].entries.filter { $0.votingWeight > 0 }.count >= 4)
+    }
+
     /// A reading is judged like a commit: an unproven one (nobody can verify its leaves) reads zero.
     @Test func aReadingValidatorsRejectReadsZero() throws {
         let p = F.devnet

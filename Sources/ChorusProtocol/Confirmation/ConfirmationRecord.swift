@@ -8,7 +8,8 @@ public struct ConfirmationRecord: Sendable, Hashable, WireCodable {
     public var model: String
     /// `ConfirmationPoC.expectedCount` of the participant's `pocWeight` for the model.
     public var expected: UInt64
-    /// The accepted reading of each window, by window index (0: no, conflicting or rejected commit).
+    /// The accepted reading of each held window, in window order (0: no, conflicting or rejected
+    /// commit). A window nobody committed a reading for is void and has no entry.
     public var readings: [UInt64]
     /// `readings.min() ≥ pass_ratio × expected`.
     public var passed: Bool

@@ -21,7 +21,8 @@ public enum ConfirmationTally {
     ///   - statements: statements signed in that epoch; only `confirmation-commit`s and the votes
     ///     naming them are read.
     /// - Returns: one record per (participant, model) with `pocWeight > 0` in `table`, sorted by
-    ///   participant then model; empty when the network has no windows.
+    ///   participant then model, with a reading per held window (one with at least one
+    ///   `confirmation-commit`); empty when the network has no windows or none was held.
     public static func compute(parameters: NetworkParameters, table: WeightTable, statements: [SignedStatement]) -> [ConfirmationRecord] {
         guard table.epoch >= 1, let seed = try? table.agreedSeed() else { return [] }
         let windows = ConfirmationPoC.windows(agreedSeed: seed, epoch: table.epoch, parameters: parameters)
@@ -53,12 +54,16 @@ public enum ConfirmationTally {
             for row in entry.models where row.votingPower > 0 { power[row.model, default: [:]][entry.participant] = row.votingPower }
         }
 
+        // A window nobody committed a reading for is void: the network as a whole did not measure
+        // in it (e.g. table `e` became final after it had passed), which says nothing about anyone.
+        let held = Set(commits.keys.map(\.window))
+        guard !held.isEmpty else { return [] }
         var records: [ConfirmationRecord] = []
         for entry in table.entries {
             for row in entry.models where row.pocWeight > 0 {
                 let p = power[row.model] ?? [:]
                 let total = p.values.reduce(UInt128(0)) { $0 + UInt128($1) }
-                let readings = (0..<UInt32(windows.count)).map { window -> UInt64 in
+                let readings = (0..<UInt32(windows.count)).filter(held.contains).map { window -> UInt64 in
                     // None, or two different ones (an equivocating reading), reads zero.
                     guard let list = commits[Key(author: entry.participant, model: row.model, window: window)], list.count == 1 else { return 0 }
                     let valid = (latest[list[0].statement.id] ?? [:]).reduce(UInt128(0)) {
