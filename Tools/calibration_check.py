@@ -248,9 +248,14 @@ class Check:
     def follow(self):
         target = self.o.epochs
 
+        seen = []
+
         def both_final():
+            time.sleep(4)  # few polls: every `chorus` call takes CPU from the pinned nodes
             lasts = [(self.json_of(n, "epoch", "show") or {}).get("last_final_epoch") or 0 for n in self.nodes]
-            log(f"last final epoch (node 1, node 2): {lasts} of {target}")
+            if not seen or lasts != seen[-1]:
+                log(f"last final epoch (node 1, node 2): {lasts} of {target}")
+                seen.append(lasts)
             return min(lasts) >= target
         epoch_s = (2000 + self.o.generation_ms + self.o.validation_ms + 20000) / 1000
         self.wait(f"both nodes have epoch {target} final", both_final, int(epoch_s * (target + 1)) + 90)
@@ -267,13 +272,15 @@ class Check:
             for i, (key, model) in enumerate(zip(self.keys, (SYNTH, SMOL))):
                 row = rows.get(key, {})
                 served = next((m for m in row.get("models", []) if m["model"] == model), {})
-                committed = served.get("committed_count", 0)
-                rate = committed / gen_s
+                # A table without model rows (epoch 1: nothing accepted, genesis weights carried
+                # over) says nothing about the run's throughput.
+                committed = served.get("committed_count")
+                rate = committed / gen_s if committed is not None else None
                 nodes.append({"node": i + 1, "model": model, "weight": row.get("weight"), "voting_weight": row.get("voting_weight"),
                               "mode": served.get("mode"), "committed": committed, "accepted": served.get("accepted"),
                               "poc_weight": served.get("poc_weight"),
-                              "nonces_per_s_in_run": round(rate, 1),
-                              "run_rate_over_calibrated": round(rate / self.rates[model], 4)})
+                              "nonces_per_s_in_run": round(rate, 1) if rate is not None else None,
+                              "run_rate_over_calibrated": round(rate / self.rates[model], 4) if rate is not None else None})
             entry = {"epoch": epoch, "digests_identical": digests[0] is not None and digests[0] == digests[1],
                      "table_digest": digests[0], "nodes": nodes}
             if epoch >= self.first:
@@ -363,6 +370,9 @@ def main():
         for e in check.results.get("epochs", []):
             n1, n2 = e["nodes"]
             diff = f"  difference {e['relative_difference']:.1%}" if "relative_difference" in e else "  (bootstrap: not compared)"
+            if n1["committed"] is None or n2["committed"] is None:
+                print(f"epoch {e['epoch']}: weights {n1['weight']} / {n2['weight']} carried over (no entry accepted){diff}")
+                continue
             print(f"epoch {e['epoch']}: node 1 (synthetic, core {check.cores[0]}) weight {n1['weight']} from {n1['committed']} nonces "
                   f"({n1['run_rate_over_calibrated']:.0%} of calibrated rate); node 2 (SmolLM2, core {check.cores[1]}) weight {n2['weight']} "
                   f"from {n2['committed']} nonces ({n2['run_rate_over_calibrated']:.0%}){diff}")
