@@ -33,11 +33,13 @@ delegations in force up to --epochs: each epoch must be within --tolerance (defa
 The same hardware also means the same share of it. On a machine other work shares, a pinned
 node gets only part of its core whenever other runnable threads land there, and one core can be
 busier than the other. So, as root, the calibration and the nodes run in a session (scheduler
-autogroup) of their own with nice --nice (default -15), and the check samples each node's CPU
-time (/proc/PID/stat) during every PoC window (generation stage after the beacon reveals): an
-epoch in which a node had less than --min-cpu-share (default 0.9) of its core is reported as
-contended and the check fails with that reason (the comparison would not be one of equal
-hardware). Each node's throughput in the run (committed nonces / PoC window) is reported against
+autogroup) of their own with nice --nice (default -15), and the check measures the share of its
+core each calibration got (`process_cpu_seconds / wall_seconds` of `chorus worker calibrate`)
+and samples each node's CPU time (/proc/PID/stat) during every PoC window (generation stage
+after the beacon reveals): a calibration or epoch with less than --min-cpu-share (default 0.9)
+of its core is reported as contended and the check fails with that reason (the comparison would
+not be one of equal hardware). Priority does not shield the shared caches and memory bandwidth:
+heavy memory traffic from other work during the calibration still shifts the measured rates. Each node's throughput in the run (committed nonces / PoC window) is reported against
 its calibrated rate, which shows whether the calibration measures what the node does.
 """
 
@@ -153,6 +155,7 @@ class Check:
         self.procs = []
         self.devnet = None
         self.sampler = None
+        self.contended = []
         self.raise_priority = os.geteuid() == 0 and o.nice < 0
         self.results = {"dir": self.dir, "cores": {"node_1_synthetic": self.cores[0], "node_2_smollm2": self.cores[1]},
                         "openblas_num_threads": 1, "generation_ms": o.generation_ms, "tolerance": o.tolerance,
@@ -222,8 +225,11 @@ class Check:
                 if p.returncode != 0:
                     raise RuntimeError(f"chorus worker calibrate --model {CATALOG[model]} failed ({p.returncode}): {err.strip()}")
                 measured = json.loads(out)["models"][0]
+                share = measured["process_cpu_seconds"] / measured["wall_seconds"]
                 entry[model] = {"core": core, "nonces_per_s": measured["nonces_per_s"], "nonces_done": measured["nonces_done"],
-                                "batch_size": measured["batch_size"], "seq_len": measured["seq_len"]}
+                                "batch_size": measured["batch_size"], "seq_len": measured["seq_len"], "cpu_share": round(share, 3)}
+                if share < self.o.min_cpu_share:
+                    self.contended.append(f"calibration round {r} of {model} on core {core}: CPU share {share:.3f}")
             rounds.append(entry)
         rates = {m: sum(r[m]["nonces_per_s"] for r in rounds) / len(rounds) for m in (SYNTH, SMOL)}
         factors = {m: round(rates[SMOL] / rates[m], 6) for m in (SYNTH, SMOL)}
@@ -343,7 +349,7 @@ class Check:
     def verify(self):
         gen_s = (self.o.generation_ms - self.reveal_ms) / 1000
         self.results["poc_window_ms"] = self.o.generation_ms - self.reveal_ms
-        epochs, ok, contended = [], True, []
+        epochs, ok, contended = [], True, self.contended
         for epoch in range(1, self.o.epochs + 1):
             shown = [self.json_of(n, "epoch", "show", str(epoch)) or {} for n in self.nodes]
             digests = [s.get("table_digest") for s in shown]
@@ -391,7 +397,7 @@ class Check:
         self.results["pinned"] = pinned
         if contended:
             self.results["error"] = ("the machine was too busy for a same-hardware comparison (a node had less than "
-                                     f"{self.o.min_cpu_share:.0%} of its core during PoC): " + "; ".join(contended))
+                                     f"{self.o.min_cpu_share:.0%} of its core during calibration or PoC): " + "; ".join(contended))
         return ok and pinned and not contended and mean_diff <= self.o.tolerance
 
     def stop(self):
@@ -413,7 +419,7 @@ def main():
     parser.add_argument("--cores", default="0,1", help="two CPU numbers: node 1's core and node 2's core (default 0,1)")
     parser.add_argument("--generation-ms", type=int, default=30000, help="generation stage (default 30000)")
     parser.add_argument("--validation-ms", type=int, default=10000, help="validation stage (default 10000)")
-    parser.add_argument("--calibrate-seconds", type=float, default=15, help="PoC seconds per model and round (default 15)")
+    parser.add_argument("--calibrate-seconds", type=float, default=20, help="PoC seconds per model and round (default 20)")
     parser.add_argument("--tolerance", type=float, default=0.10, help="largest relative weight difference (default 0.10)")
     parser.add_argument("--nice", type=int, default=-15,
                         help="as root: nice of the calibration and the nodes, and of their autogroup (default -15; 0: leave as is)")

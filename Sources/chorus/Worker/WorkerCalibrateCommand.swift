@@ -51,6 +51,11 @@ struct WorkerCalibrateCommand: AsyncParsableCommand {
         var noncesDone: UInt64
         var noncesPerS: Double
         var weightScaleFactor: Double
+        /// Wall seconds of the measured part (after the warm-up batch).
+        var wallSeconds: Double
+        /// CPU seconds this process used meanwhile (every thread), when the worker is in-process;
+        /// with one core allowed, cpu_seconds / wall_seconds is the share of it the worker got.
+        var processCpuSeconds: Double?
     }
 
     struct Output: Encodable {
@@ -66,6 +71,20 @@ struct WorkerCalibrateCommand: AsyncParsableCommand {
         var warmupNonces: UInt64
         var nonces: UInt64
         var rate: Double
+        var wallSeconds: Double
+        var processCPUSeconds: Double?
+    }
+
+    /// User + system CPU seconds of this process so far.
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        #if os(Linux)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        #endif
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     /// Nonces per second of compute between two statuses of one job: the worker reports the
@@ -120,15 +139,19 @@ struct WorkerCalibrateCommand: AsyncParsableCommand {
                 }
                 let warm = try await worker.job(job.id)
                 let measuredFrom = warm.lastSeq
+                let wallStart = ContinuousClock.now, cpuStart = Self.processCPUSeconds()
                 guard try await pull(until: .now + .milliseconds(Int(seconds * 1000)), batches: measuredFrom + 1) else {
                     _ = try? await worker.deleteJob(job.id)
                     throw CLIFailure.failed("model \(entry.id) finished no batch after its warm-up in \(seconds) s plus 120 s of grace")
                 }
                 let end = try await worker.job(job.id)
+                let wall = wallStart.duration(to: .now), cpu = Self.processCPUSeconds() - cpuStart
                 _ = try await worker.deleteJob(job.id)
                 let rate = Self.rate(from: warm, to: end)
                 guard rate > 0 else { throw CLIFailure.failed("model \(entry.id): the worker reported no compute time") }
-                measured.append((entry, Measurement(status: end, warmupNonces: warm.noncesDone, nonces: end.noncesDone - warm.noncesDone, rate: rate)))
+                measured.append((entry, Measurement(status: end, warmupNonces: warm.noncesDone, nonces: end.noncesDone - warm.noncesDone, rate: rate,
+                                                    wallSeconds: Double(wall.components.seconds) + Double(wall.components.attoseconds) * 1e-18,
+                                                    processCPUSeconds: connection.url == nil ? cpu : nil)))
                 if !json {
                     print("\(entry.id): \(String(format: "%.1f", rate)) nonces/s (seq_len \(seqLen), batch \(end.batchSize))")
                 }
@@ -141,7 +164,9 @@ struct WorkerCalibrateCommand: AsyncParsableCommand {
                     Entry(model: entry.id, seqLen: m.status.params.seqLen, batchSize: m.status.batchSize,
                           warmupNonces: m.warmupNonces, noncesDone: m.nonces,
                           noncesPerS: (m.rate * 10).rounded() / 10,
-                          weightScaleFactor: (baseRate / m.rate * 1e6).rounded() / 1e6)
+                          weightScaleFactor: (baseRate / m.rate * 1e6).rounded() / 1e6,
+                          wallSeconds: (m.wallSeconds * 1000).rounded() / 1000,
+                          processCpuSeconds: m.processCPUSeconds.map { ($0 * 1000).rounded() / 1000 })
                 })
             if json {
                 try Console.printJSON(out)
