@@ -413,6 +413,34 @@ class Check:
                 p.kill()
 
 
+def print_report(results):
+    """The human-readable summary of a result object (as printed by --json)."""
+    cores = results["cores"]
+    cal = results.get("calibration")
+    if cal:
+        print(f"calibration (1 core, 1 thread each): {', '.join(f'{m}: {r:.1f} nonces/s' for m, r in cal['nonces_per_s'].items())}")
+        print(f"weight_scale_factor: {cal['weight_scale_factor']}")
+
+    def cpu(n):
+        return "?" if n["cpu_share_in_poc_window"] is None else f"{n['cpu_share_in_poc_window']:.0%}"
+    for e in results.get("epochs", []):
+        n1, n2 = e["nodes"]
+        diff = f"  difference {e['relative_difference']:.1%}" if "relative_difference" in e else "  (not compared)"
+        if n1["committed"] is None or n2["committed"] is None:
+            print(f"epoch {e['epoch']}: weights {n1['weight']} / {n2['weight']} carried over (no entry accepted){diff}")
+            continue
+        print(f"epoch {e['epoch']}: node 1 (synthetic, core {cores['node_1_synthetic']}) weight {n1['weight']} from {n1['committed']} nonces "
+              f"({n1['run_rate_over_calibrated']:.0%} of calibrated rate, {cpu(n1)} CPU); node 2 (SmolLM2, core {cores['node_2_smollm2']}) "
+              f"weight {n2['weight']} from {n2['committed']} nonces ({n2['run_rate_over_calibrated']:.0%}, {cpu(n2)} CPU){diff}")
+    if "mean_weight" in results:
+        print(f"mean over epochs {results['compared_epochs']}: {results['mean_weight']}")
+        print(f"pinned: {results['pinned']}")
+    if "error" in results:
+        print(f"error: {results['error']}")
+    print(f"priority: {results['priority']}")
+    print("PASSED" if results.get("passed") else f"FAILED (work dir {results['dir']})")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=4, help="last epoch to reach and compare (default 4: epochs 2-4 compared)")
@@ -464,28 +492,7 @@ def main():
     if o.json:
         print(json.dumps(check.results, indent=1))
     else:
-        cal = check.results.get("calibration")
-        if cal:
-            print(f"calibration (1 core, 1 thread each): {', '.join(f'{m}: {r:.1f} nonces/s' for m, r in cal['nonces_per_s'].items())}")
-            print(f"weight_scale_factor: {cal['weight_scale_factor']}")
-        for e in check.results.get("epochs", []):
-            n1, n2 = e["nodes"]
-            diff = f"  difference {e['relative_difference']:.1%}" if "relative_difference" in e else "  (bootstrap: not compared)"
-            if n1["committed"] is None or n2["committed"] is None:
-                print(f"epoch {e['epoch']}: weights {n1['weight']} / {n2['weight']} carried over (no entry accepted){diff}")
-                continue
-            def cpu(n):
-                return "?" if n["cpu_share_in_poc_window"] is None else f"{n['cpu_share_in_poc_window']:.0%}"
-            print(f"epoch {e['epoch']}: node 1 (synthetic, core {check.cores[0]}) weight {n1['weight']} from {n1['committed']} nonces "
-                  f"({n1['run_rate_over_calibrated']:.0%} of calibrated rate, {cpu(n1)} CPU); node 2 (SmolLM2, core {check.cores[1]}) "
-                  f"weight {n2['weight']} from {n2['committed']} nonces ({n2['run_rate_over_calibrated']:.0%}, {cpu(n2)} CPU){diff}")
-        if "mean_weight" in check.results:
-            print(f"mean over epochs {check.results['compared_epochs']}: {check.results['mean_weight']}")
-            print(f"pinned: {check.results['pinned']}")
-        if "error" in check.results:
-            print(f"error: {check.results['error']}")
-        print(f"priority: {check.results['priority']}")
-        print("PASSED" if passed else f"FAILED (work dir {check.dir})")
+        print_report(check.results)
     sys.exit(0 if passed else 1)
 
 
