@@ -12,7 +12,9 @@ Same hardware:
   * the calibration measures both models the same way, pinned and single-threaded too, in two
     concurrent rounds with the cores swapped (round 1: synthetic on core A, SmolLM2 on core B;
     round 2 the other way round), so a difference between the cores, or load from elsewhere on
-    the machine, weighs on both models alike. A model's rate is the mean of its two rounds;
+    the machine, weighs on both models alike; within a round both measure the same interval
+    (`chorus worker calibrate --start-at`, after loading and a warm-up batch), as the two nodes
+    compute side by side in a PoC window. A model's rate is the mean of its two rounds;
     factor = rate(SmolLM2) / rate(model) (SmolLM2, the network's initial model, is the base: 1).
 
 The network file is Network/devnet/network.toml with: the measured factors; only the first two
@@ -215,23 +217,35 @@ class Check:
             log(f"calibration round {r}: synthetic on core {synth_core}, SmolLM2 on core {smol_core}, "
                 f"{self.o.calibrate_seconds} s each, concurrently")
             running = {}
+            # Both measure the same interval (after loading and a warm-up batch), as two nodes
+            # compute side by side during a PoC window.
+            start_at = time.time() + self.o.calibrate_lead
             for model, core in ((SYNTH, synth_core), (SMOL, smol_core)):
                 cmd = ["taskset", "-c", str(core), os.path.join(self.bin, "chorus"), "worker", "calibrate",
-                       "--model", CATALOG[model], "--seconds", str(self.o.calibrate_seconds), "--json"]
+                       "--model", CATALOG[model], "--seconds", str(self.o.calibrate_seconds),
+                       "--start-at", f"{start_at:.3f}", "--json"]
                 running[model] = (core, self.spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
             entry = {}
             for model, (core, p) in running.items():
-                out, err = p.communicate(timeout=self.o.calibrate_seconds + 300)
+                out, err = p.communicate(timeout=self.o.calibrate_lead + self.o.calibrate_seconds + 300)
                 if p.returncode != 0:
                     raise RuntimeError(f"chorus worker calibrate --model {CATALOG[model]} failed ({p.returncode}): {err.strip()}")
                 measured = json.loads(out)["models"][0]
                 share = measured["process_cpu_seconds"] / measured["wall_seconds"]
                 entry[model] = {"core": core, "nonces_per_s": measured["nonces_per_s"], "nonces_done": measured["nonces_done"],
-                                "batch_size": measured["batch_size"], "seq_len": measured["seq_len"], "cpu_share": round(share, 3)}
+                                "batch_size": measured["batch_size"], "seq_len": measured["seq_len"], "cpu_share": round(share, 3),
+                                "measured_from": measured["measured_from"], "wall_seconds": measured["wall_seconds"]}
                 if share < self.o.min_cpu_share:
                     self.contended.append(f"calibration round {r} of {model} on core {core}: CPU share {share:.3f}")
+            spans = [(e["measured_from"], e["measured_from"] + e["wall_seconds"]) for e in entry.values()]
+            overlap = (min(b for _, b in spans) - max(a for a, _ in spans)) / max(b - a for a, b in spans)
+            entry["overlap"] = round(overlap, 3)
+            if overlap < 0.9:
+                self.contended.append(f"calibration round {r}: the two measurements overlapped only {overlap:.0%} "
+                                      f"(a model took longer than --calibrate-lead {self.o.calibrate_lead} s to load and warm up)")
             rounds.append(entry)
         rates = {m: sum(r[m]["nonces_per_s"] for r in rounds) / len(rounds) for m in (SYNTH, SMOL)}
+        self.results["calibration_rounds_overlap"] = [r["overlap"] for r in rounds]
         factors = {m: round(rates[SMOL] / rates[m], 6) for m in (SYNTH, SMOL)}
         self.rates, self.factors = rates, factors
         self.results["calibration"] = {"rounds": rounds, "nonces_per_s": rates, "weight_scale_factor": factors,
@@ -448,6 +462,8 @@ def main():
     parser.add_argument("--generation-ms", type=int, default=30000, help="generation stage (default 30000)")
     parser.add_argument("--validation-ms", type=int, default=10000, help="validation stage (default 10000)")
     parser.add_argument("--calibrate-seconds", type=float, default=20, help="PoC seconds per model and round (default 20)")
+    parser.add_argument("--calibrate-lead", type=float, default=10,
+                        help="seconds from a round's start to its common measured interval: loading and warm-up (default 10)")
     parser.add_argument("--tolerance", type=float, default=0.10, help="largest relative weight difference (default 0.10)")
     parser.add_argument("--nice", type=int, default=-15,
                         help="as root: nice of the calibration and the nodes, and of their autogroup (default -15; 0: leave as is)")

@@ -99,6 +99,9 @@ import Testing
         let seed = try ChorusBinaryForTests.run(["worker", "poc", "--model", "synthetic:tiny", "--seed", "abc",
                                                  "--participant", Self.participant, "--nonces", "1"])
         #expect(seed.status == 1 && seed.stderr.contains("seed"))
+        let startAt = try ChorusBinaryForTests.run(["worker", "calibrate", "--model", "synthetic:tiny", "--model", "synthetic:devnet",
+                                                    "--start-at", "1"])
+        #expect(startAt.status == 2 && startAt.stderr.contains("--start-at"))
     }
 
     @Test func serveAnswersOtherCommandsOverHTTP() throws {

@@ -38,6 +38,10 @@ struct WorkerCalibrateCommand: AsyncParsableCommand {
     @Option(help: "Seconds of PoC work per model.")
     var seconds = 5.0
 
+    @Option(help: ArgumentHelp("Begin the measured part at this Unix time (seconds; one --model only).",
+                               discussion: "Several calibrations running at once (one per core) then measure the same interval, as the nodes of a network compute side by side."))
+    var startAt: Double?
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -51,7 +55,8 @@ struct WorkerCalibrateCommand: AsyncParsableCommand {
         var noncesDone: UInt64
         var noncesPerS: Double
         var weightScaleFactor: Double
-        /// Wall seconds of the measured part (after the warm-up batch).
+        /// Unix time (seconds) the measured part began, and its wall seconds.
+        var measuredFrom: Double
         var wallSeconds: Double
         /// CPU seconds this process used meanwhile (every thread), when the worker is in-process;
         /// with one core allowed, cpu_seconds / wall_seconds is the share of it the worker got.
@@ -71,6 +76,7 @@ struct WorkerCalibrateCommand: AsyncParsableCommand {
         var warmupNonces: UInt64
         var nonces: UInt64
         var rate: Double
+        var measuredFrom: Double
         var wallSeconds: Double
         var processCPUSeconds: Double?
     }
@@ -104,6 +110,9 @@ struct WorkerCalibrateCommand: AsyncParsableCommand {
         }
         let entries = try names.map { name throws(CLIFailure) in try catalogModel(name) }
         let baseID = try base.map { name throws(CLIFailure) in try catalogModel(name).id } ?? entries.last?.id
+        if startAt != nil, entries.count != 1 {
+            throw CLIFailure.usage("--start-at needs exactly one --model")
+        }
         guard let baseID, entries.contains(where: { $0.id == baseID }) else {
             throw CLIFailure.usage("--base must be one of the measured models")
         }
@@ -137,10 +146,16 @@ struct WorkerCalibrateCommand: AsyncParsableCommand {
                     _ = try? await worker.deleteJob(job.id)
                     throw CLIFailure.failed("model \(entry.id) finished no batch in 120 s")
                 }
+                if let startAt {
+                    // Keep pulling (the job must not stall on its backlog) until the agreed start.
+                    let wait = startAt - Date().timeIntervalSince1970
+                    if wait > 0 { _ = try await pull(until: .now + .milliseconds(Int(wait * 1000)), batches: 0) }
+                }
                 let warm = try await worker.job(job.id)
-                let measuredFrom = warm.lastSeq
+                let measuredFrom = Date().timeIntervalSince1970
+                let firstMeasuredBatch = warm.lastSeq
                 let wallStart = ContinuousClock.now, cpuStart = Self.processCPUSeconds()
-                guard try await pull(until: .now + .milliseconds(Int(seconds * 1000)), batches: measuredFrom + 1) else {
+                guard try await pull(until: .now + .milliseconds(Int(seconds * 1000)), batches: firstMeasuredBatch + 1) else {
                     _ = try? await worker.deleteJob(job.id)
                     throw CLIFailure.failed("model \(entry.id) finished no batch after its warm-up in \(seconds) s plus 120 s of grace")
                 }
@@ -150,7 +165,7 @@ struct WorkerCalibrateCommand: AsyncParsableCommand {
                 let rate = Self.rate(from: warm, to: end)
                 guard rate > 0 else { throw CLIFailure.failed("model \(entry.id): the worker reported no compute time") }
                 measured.append((entry, Measurement(status: end, warmupNonces: warm.noncesDone, nonces: end.noncesDone - warm.noncesDone, rate: rate,
-                                                    wallSeconds: Double(wall.components.seconds) + Double(wall.components.attoseconds) * 1e-18,
+                                                    measuredFrom: measuredFrom, wallSeconds: Double(wall.components.seconds) + Double(wall.components.attoseconds) * 1e-18,
                                                     processCPUSeconds: connection.url == nil ? cpu : nil)))
                 if !json {
                     print("\(entry.id): \(String(format: "%.1f", rate)) nonces/s (seq_len \(seqLen), batch \(end.batchSize))")
@@ -165,7 +180,7 @@ struct WorkerCalibrateCommand: AsyncParsableCommand {
                           warmupNonces: m.warmupNonces, noncesDone: m.nonces,
                           noncesPerS: (m.rate * 10).rounded() / 10,
                           weightScaleFactor: (baseRate / m.rate * 1e6).rounded() / 1e6,
-                          wallSeconds: (m.wallSeconds * 1000).rounded() / 1000,
+                          measuredFrom: (m.measuredFrom * 1000).rounded() / 1000, wallSeconds: (m.wallSeconds * 1000).rounded() / 1000,
                           processCpuSeconds: m.processCPUSeconds.map { ($0 * 1000).rounded() / 1000 })
                 })
             if json {
