@@ -21,7 +21,9 @@ With --calibrate, `chorus worker calibrate` first measures both models on this m
 proposed weight_scale_factors go into the network file; then node 1 (synthetic model only) and
 node 5 (SmolLM2 only), the same hardware serving different models, must end the last epoch with
 consensus weights within 10 % of each other (the unified multiplier), averaged over the epochs in
-which both are accepted (epoch 2 on).
+which both are accepted (epoch 2 on). Here five nodes share the machine's cores unpinned, so a
+node's share of the CPU varies and the comparison is indicative; Tools/calibration-check.sh is
+the same-hardware check (each node pinned to a core of its own, calibrated the same way).
 """
 
 import argparse

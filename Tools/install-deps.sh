@@ -4,13 +4,15 @@
 #
 #   Tools/install-deps.sh          # build and test dependencies
 #   Tools/install-deps.sh --lab    # also what the network lab needs (iproute2, nftables)
+#   Tools/install-deps.sh --calibration   # also taskset (util-linux) for Tools/calibration-check.sh
 set -euo pipefail
 
 PACKAGES=(libsodium-dev libuv1-dev liblmdb-dev lmdb-utils libopenblas-dev pkg-config)
 for arg in "$@"; do
     case "$arg" in
         --lab) PACKAGES+=(iproute2 nftables) ;;
-        *) echo "install-deps: error: unknown option '$arg' (known: --lab)" >&2; exit 2 ;;
+        --calibration) PACKAGES+=(util-linux) ;;
+        *) echo "install-deps: error: unknown option '$arg' (known: --lab, --calibration)" >&2; exit 2 ;;
     esac
 done
 

@@ -27,10 +27,15 @@ struct DevnetCommand: AsyncParsableCommand {
             has fetched it (its commits then need delegations from nodes 1-3 to be accepted). \
             --fault I:SPEC makes node I misbehave (chorusd run --fault SPEC).
 
+            --cpus I:LIST pins node I (every thread, OpenBLAS's and the worker's included) to the \
+            CPUs LIST with taskset (util-linux), e.g. to give two nodes exactly the same hardware \
+            (Tools/calibration-check.sh).
+
             EXAMPLES:
               chorusd devnet --nodes 5
               chorusd devnet --nodes 3 --dir /tmp/devnet --duration 10 --json
               chorusd devnet --fault 4:fake-artifacts=0.1 --fault 5:withhold-proofs
+              chorusd devnet --nodes 2 --models 1:chorus/synthetic-devnet --cpus 1:0 --cpus 2:1
             """
     )
 
@@ -69,6 +74,9 @@ struct DevnetCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Make node I misbehave: I:SPEC, e.g. 3:fake-artifacts=0.1 or 5:withhold-proofs (repeatable).")
     var fault: [String] = []
 
+    @Option(name: .long, help: "Pin node I to CPUs LIST with taskset: I:LIST, e.g. 1:0 or 2:2-3 (repeatable).")
+    var cpus: [String] = []
+
     func validate() throws {
         guard (1...200).contains(nodes) else { throw ValidationError("--nodes must be 1...200") }
         guard basePort > 0, basePort + nodes <= 65535 else { throw ValidationError("--base-port leaves no room for \(nodes) ports") }
@@ -82,6 +90,15 @@ struct DevnetCommand: AsyncParsableCommand {
             guard let (i, _) = Self.perNode(f), (1...nodes).contains(i) else {
                 throw ValidationError("--fault \(f): expected I:SPEC with a node number I in 1...\(nodes)")
             }
+        }
+        for c in cpus {
+            guard let (i, list) = Self.perNode(c), (1...nodes).contains(i), !list.isEmpty,
+                  list.allSatisfy({ $0.isNumber || $0 == "," || $0 == "-" }) else {
+                throw ValidationError("--cpus \(c): expected I:LIST (CPU numbers and ranges, e.g. 1:0 or 2:2-3) with a node number I in 1...\(nodes)")
+            }
+        }
+        if !cpus.isEmpty, Self.taskset == nil {
+            throw ValidationError("--cpus needs taskset (util-linux), which is not on PATH")
         }
     }
 
@@ -129,7 +146,12 @@ struct DevnetCommand: AsyncParsableCommand {
                 for (node, spec) in fault.compactMap(Self.perNode) where node == index + 1 { arguments += ["--fault", String(spec)] }
             }
             if index > 0 { arguments += ["--seed", "127.0.0.1:\(basePort + 1)"] }
-            children.append(try Self.start(executable, arguments, log: dataDir + "/chorusd.log"))
+            if let list = cpus.compactMap(Self.perNode).last(where: { $0.node == index + 1 })?.value, let taskset = Self.taskset {
+                // taskset sets the affinity and execs chorusd: same process, every thread pinned.
+                children.append(try Self.start(taskset, ["-c", String(list), executable] + arguments, log: dataDir + "/chorusd.log"))
+            } else {
+                children.append(try Self.start(executable, arguments, log: dataDir + "/chorusd.log"))
+            }
         }
         if !json {
             print("devnet: \(nodes) nodes in \(root) (logs: node-i/chorusd.log); Ctrl-C stops them")
@@ -197,6 +219,12 @@ struct DevnetCommand: AsyncParsableCommand {
             throw DaemonFailure.failed("cannot write \(target)")
         }
         return target
+    }
+
+    /// taskset's path on PATH (for --cpus), nil when it is missing.
+    static var taskset: String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return path.split(separator: ":").map { "\($0)/taskset" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
     private static func start(_ executable: String, _ arguments: [String], log: String) throws -> Process {

@@ -166,6 +166,16 @@ import Testing
 
 /// `chorusd devnet` as the README's first command runs it (for a few seconds).
 @Suite struct DevnetCLITests {
+    @Test func devnetRejectsABadCPUPinBeforeStartingAnything() throws {
+        let dir = try TemporaryDirectoryForTests()
+        for bad in ["3:0", "1:", "1:zero", "x:0"] {
+            let result = try ChorusBinaryForTests.run(["devnet", "--nodes", "2", "--dir", dir.file("dn"), "--cpus", bad], binary: "chorusd")
+            #expect(result.status == 2, "--cpus \(bad): \(result.stderr)")
+            #expect(result.stderr.contains("--cpus"), "--cpus \(bad): \(result.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.file("dn")))
+    }
+
     @Test func devnetStartsConnectedNodesAndStopsThemAll() throws {
         let dir = try TemporaryDirectoryForTests()
         let base = try DaemonCLITests.freePort()

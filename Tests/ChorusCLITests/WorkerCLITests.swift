@@ -82,6 +82,8 @@ import Testing
         let rates = models.compactMap { $0["nonces_per_s"] as? Double }
         let factors = models.compactMap { $0["weight_scale_factor"] as? Double }
         #expect(factors.last == 1)
+        // The warm-up batch is run but not counted; the rate counts at least one batch after it.
+        #expect(models.allSatisfy { ($0["warmup_nonces"] as? Int ?? 0) > 0 && ($0["nonces_done"] as? Int ?? 0) > 0 })
         // factor × rate is the base model's rate for every model: equal weight per second.
         if rates.count == 2, factors.count == 2 {
             #expect(abs(factors[0] * rates[0] - rates[1]) <= 0.01 * rates[1] + 0.1)
@@ -97,6 +99,9 @@ import Testing
         let seed = try ChorusBinaryForTests.run(["worker", "poc", "--model", "synthetic:tiny", "--seed", "abc",
                                                  "--participant", Self.participant, "--nonces", "1"])
         #expect(seed.status == 1 && seed.stderr.contains("seed"))
+        let startAt = try ChorusBinaryForTests.run(["worker", "calibrate", "--model", "synthetic:tiny", "--model", "synthetic:devnet",
+                                                    "--start-at", "1"])
+        #expect(startAt.status == 2 && startAt.stderr.contains("--start-at"))
     }
 
     @Test func serveAnswersOtherCommandsOverHTTP() throws {

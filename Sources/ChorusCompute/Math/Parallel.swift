@@ -8,8 +8,28 @@ import Darwin
 /// Splits element-wise work (norms, RoPE, activations, attention heads) across the cores, so the
 /// parts of the forward pass outside OpenBLAS do not run on one core while the others idle.
 enum Parallel {
-    /// Online cores, at least 1.
-    static let cores: Int = Swift.max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    /// The cores this process may run on, at least 1: on Linux its CPU affinity (`taskset -c 0`,
+    /// a cpuset), so a process pinned to one core does not fork its work into tasks that only take
+    /// turns on that core (OpenBLAS sizes its own thread pool the same way); otherwise the online
+    /// cores.
+    static let cores: Int = Swift.max(1, affinityCores ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+
+    /// The number of CPUs in this process's affinity mask (Linux `sched_getaffinity`, looked up
+    /// with `dlsym` because Glibc's Swift module does not export it); nil where unavailable.
+    private static var affinityCores: Int? {
+        #if os(Linux)
+        typealias GetAffinity = @convention(c) (pid_t, Int, UnsafeMutableRawPointer) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sched_getaffinity") else { return nil }
+        let getAffinity = unsafeBitCast(symbol, to: GetAffinity.self)
+        var mask = [UInt8](repeating: 0, count: 128)  // cpu_set_t: 1024 CPUs
+        let result = mask.withUnsafeMutableBytes { getAffinity(0, $0.count, $0.baseAddress!) }
+        guard result == 0 else { return nil }
+        let count = mask.reduce(0) { $0 + $1.nonzeroBitCount }
+        return count > 0 ? count : nil
+        #else
+        return nil
+        #endif
+    }
 
     /// Calls `body` on disjoint subranges covering `0..<count`, in parallel when there is enough
     /// work (`minimumChunk` items per task at least). Returns after every call has finished.
