@@ -12,8 +12,8 @@ cd "$(dirname "$0")/.."
 for arg in "$@"; do
     if [ "$arg" = "-h" ] || [ "$arg" = "--help" ]; then exec python3 Tools/calibration_check.py --help; fi
 done
-Tools/install-deps.sh --calibration
+Tools/install-deps.sh --calibration >&2
 Tools/fetch-model.sh >/dev/null
-swift build -c release --product chorusd
-swift build -c release --product chorus
+swift build -c release --product chorusd >&2
+swift build -c release --product chorus >&2
 exec python3 Tools/calibration_check.py "$@"

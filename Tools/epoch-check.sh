@@ -6,8 +6,8 @@
 #   Tools/epoch-check.sh [--epochs 3] [--json]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-Tools/install-deps.sh
+Tools/install-deps.sh >&2
 Tools/fetch-model.sh >/dev/null
-swift build -c release --product chorusd
-swift build -c release --product chorus
+swift build -c release --product chorusd >&2
+swift build -c release --product chorus >&2
 exec python3 Tools/epoch_check.py "$@"
