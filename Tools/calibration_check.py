@@ -51,41 +51,16 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SYNTH = "chorus/synthetic-devnet"
-SMOL = "HuggingFaceTB/SmolLM2-135M-Instruct-Q4_1"
+from devnet_harness import ROOT, SMOL, SYNTH, DevnetHarness, free_port_range, logger
+
 CATALOG = {SYNTH: "synthetic:devnet", SMOL: "smollm2-135m"}
-
-
-def log(message):
-    print(f"[calibration-check {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def free_port_range(count):
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + count + 1 >= 65535:
-            continue
-        ok = True
-        for p in range(base, base + count + 1):
-            with socket.socket() as t:
-                try:
-                    t.bind(("127.0.0.1", p))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise RuntimeError("no free port range on 127.0.0.1")
+log = logger("calibration-check")
 
 
 def thread_affinities(pid):
@@ -146,16 +121,12 @@ class CPUSampler(threading.Thread):
         return (at(end) - at(start)) / (end - start)
 
 
-class Check:
+class Check(DevnetHarness):
     def __init__(self, o):
+        super().__init__(o.bin, o.dir or tempfile.mkdtemp(prefix="chorus-calibration-check-"),
+                         env=dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1"))
         self.o = o
-        self.bin = os.path.join(ROOT, o.bin)
-        self.dir = o.dir or tempfile.mkdtemp(prefix="chorus-calibration-check-")
-        os.makedirs(self.dir, exist_ok=True)
         self.cores = [int(c) for c in o.cores.split(",")]
-        self.env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-        self.procs = []
-        self.devnet = None
         self.sampler = None
         self.contended = []
         self.raise_priority = os.geteuid() == 0 and o.nice < 0
@@ -178,35 +149,6 @@ class Check:
             except OSError:
                 pass  # no autogroup scheduling on this kernel: the process nice is what counts
         return p
-
-    # -- helpers --------------------------------------------------------------------------------
-
-    def chorus(self, data_dir, *args, check=True, timeout=60):
-        cmd = [os.path.join(self.bin, "chorus")] + (["--data-dir", data_dir] if data_dir else []) + list(args)
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=self.env)
-        if check and r.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}): {r.stderr.strip()}")
-        return r
-
-    def json_of(self, data_dir, *args):
-        r = self.chorus(data_dir, *args, "--json", check=False)
-        if r.returncode != 0:
-            return None
-        try:
-            return json.loads(r.stdout)
-        except json.JSONDecodeError:
-            return None
-
-    def wait(self, what, predicate, timeout):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.devnet is not None and self.devnet.poll() is not None:
-                raise RuntimeError(f"the devnet exited ({self.devnet.returncode}); see {self.dir}/devnet.err")
-            value = predicate()
-            if value:
-                return value
-            time.sleep(1)
-        raise RuntimeError(f"timed out after {timeout} s waiting until {what}")
 
     # -- calibration ----------------------------------------------------------------------------
 

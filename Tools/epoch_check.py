@@ -30,67 +30,21 @@ import argparse
 import json
 import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SYNTH = "chorus/synthetic-devnet"
-SMOL = "HuggingFaceTB/SmolLM2-135M-Instruct-Q4_1"
+from devnet_harness import ROOT, SMOL, SYNTH, DevnetHarness, free_port_range, logger
 
-
-def log(message):
-    print(f"[epoch-check {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+log = logger("epoch-check")
 
 
-def free_port_range(count):
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + count + 1 >= 65535:
-            continue
-        ok = True
-        for p in range(base, base + count + 1):
-            with socket.socket() as t:
-                try:
-                    t.bind(("127.0.0.1", p))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise SystemExit("epoch-check: no free port range")
-
-
-class Check:
+class Check(DevnetHarness):
     def __init__(self, options):
+        super().__init__(options.bin, options.dir or tempfile.mkdtemp(prefix="chorus-epoch-check-"))
         self.o = options
-        self.bin = os.path.join(ROOT, options.bin)
-        self.dir = options.dir or tempfile.mkdtemp(prefix="chorus-epoch-check-")
-        os.makedirs(self.dir, exist_ok=True)
-        self.procs = []
         self.results = {"dir": self.dir, "checks": {}}
-
-    def chorus(self, data_dir, *args, check=True):
-        cmd = [os.path.join(self.bin, "chorus")] + (["--data-dir", data_dir] if data_dir else []) + list(args)
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-        if check and r.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}): {r.stderr.strip()}")
-        return r
-
-    def json_of(self, data_dir, *args):
-        r = self.chorus(data_dir, *args, "--json", check=False)
-        if r.returncode != 0:
-            return None
-        try:
-            return json.loads(r.stdout)
-        except json.JSONDecodeError:
-            return None
 
     def network_file(self):
         text = open(os.path.join(ROOT, "Network/devnet/network.toml")).read()
@@ -148,17 +102,6 @@ class Check:
              "--network-file", os.path.join(dn, "network.toml"), "--seed", f"127.0.0.1:{self.base + 1}"],
             stdout=open(os.path.join(self.auditor, "chorusd.log"), "w"), stderr=subprocess.STDOUT))
         self.wait("the auditor answers status", lambda: self.json_of(self.auditor, "status"), 30)
-
-    def wait(self, what, predicate, timeout):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.devnet.poll() is not None:
-                raise RuntimeError(f"the devnet exited ({self.devnet.returncode}); see {self.dir}/devnet.err")
-            value = predicate()
-            if value:
-                return value
-            time.sleep(1)
-        raise RuntimeError(f"timed out after {timeout} s waiting until {what}")
 
     def delegate(self):
         self.wait("genesis has passed", lambda: (self.json_of(self.nodes[0], "epoch", "show") or {}).get("epoch", 0) >= 1, 60)
