@@ -73,9 +73,8 @@ extension Node {
             }
         } else if statement.type == .confirmationCommit, let body = try? statement.decodeBody(as: ConfirmationCommitBody.self), body.model == request.model {
             for index in request.indices where index < body.count {
-                guard let p = engine.confirmationProof(epoch: request.epoch, window: body.window, model: body.model, index: index),
-                      (try? p.verify(root: body.root, count: body.count, depth: body.depth)) != nil else { continue }
-                proofs.append(p)
+                let live = engine.confirmationProof(epoch: request.epoch, window: body.window, model: body.model, index: index)
+                if let proof = Self.verified(live, root: body.root, count: body.count, depth: body.depth) { proofs.append(proof) }
             }
         } else {
             poc!.counters.requestsUnknownCommit += 1
@@ -88,10 +87,7 @@ extension Node {
     /// The proof of `index` that verifies against `body`: from the engine's live tree, else from
     /// the tree rebuilt from saved artifacts.
     private func proof(epoch: UInt64, body: PoCCommitBody, index: UInt64) -> MerkleProof? {
-        func fits(_ p: MerkleProof?) -> MerkleProof? {
-            guard let p, (try? p.verify(root: body.root, count: body.count, depth: body.depth)) != nil else { return nil }
-            return p
-        }
+        func fits(_ p: MerkleProof?) -> MerkleProof? { Self.verified(p, root: body.root, count: body.count, depth: body.depth) }
         if let p = fits(epochs?.engine.proof(epoch: epoch, model: body.model, index: index)) { return p }
         let key = DiskTreeKey(epoch: epoch, model: body.model)
         if poc!.diskTrees[key] == nil, let store = poc!.artifacts, let saved = try? loadArtifacts(store, epoch: epoch, model: body.model) {
@@ -100,6 +96,13 @@ extension Node {
             poc!.diskTrees[key] = tree
         }
         return fits(poc!.diskTrees[key]?.proof(index: index))
+    }
+
+    /// `proof` if it verifies against the committed tree `(root, count, depth)`: a prover never
+    /// serves a proof of a tree it did not commit (e.g. one that grew after the commit).
+    private static func verified(_ proof: MerkleProof?, root: Bytes32, count: UInt64, depth: UInt8) -> MerkleProof? {
+        guard let proof, (try? proof.verify(root: root, count: count, depth: depth)) != nil else { return nil }
+        return proof
     }
 
     /// Asks `author` for the proofs of `indices` (≤ `ProofRequest.maxIndices`, ascending) of its
