@@ -54,6 +54,9 @@ start_worker() {
     printf -v "$var" '%s' "${line#READY }"
 }
 
+# Both workers and the test clients share one random bearer token (a TCP worker must have one).
+CHORUS_WORKER_TOKEN="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export CHORUS_WORKER_TOKEN
 start_worker swift SWIFT_URL "$BIN/chorus" worker serve --listen 127.0.0.1:0
 start_worker python PY_URL bash -c 'cd "$1/Tools" && exec python3 -m pyworker serve --listen 127.0.0.1:0' _ "$ROOT"
 echo "swift worker:  $SWIFT_URL" >&2

@@ -1,6 +1,7 @@
 import ChorusCrypto
 import ChorusLoop
 import ChorusMesh
+import ChorusStore
 import ChorusWire
 import Logging
 
@@ -39,9 +40,12 @@ extension Node {
 
     // MARK: - Publishing
 
-    /// Signs `body` as a statement of `type`, stores it, and publishes it on `topic`. Returns the
-    /// statement, whose id `chorus trace` follows through the mesh.
-    public func publish(topic: String, body: [UInt8], type: StatementType = .text, epoch: UInt64 = 0) throws(NodeError) -> SignedStatement {
+    /// Signs `body` as a statement of `type`, stores it, publishes it on `topic`, and returns once the
+    /// store has committed it: a returned statement survives kill -9 (what `chorus publish`
+    /// acknowledges, Specs/control.md). The statement is gossiped at once, before the commit; a
+    /// crash in between loses a statement that was never acknowledged. Its id is what `chorus
+    /// trace` follows through the mesh. A node without a store keeps nothing to make durable.
+    public func publish(topic: String, body: [UInt8], type: StatementType = .text, epoch: UInt64 = 0) async throws(NodeError) -> SignedStatement {
         guard Self.isValidTopic(topic) else { throw .invalidRequest("topic \"\(topic)\" must be 1-64 characters of a-z 0-9 / . _ -") }
         guard body.count <= router.settings.maxPayload - 512 else {
             throw .invalidRequest("body of \(body.count) bytes exceeds the gossip limit of \(router.settings.maxPayload - 512)")
@@ -52,17 +56,39 @@ extension Node {
             statement = try SignedStatement.sign(networkID: configuration.networkID, type: type, epoch: epoch, seq: lastSeq,
                                                  body: body, key: signingKey)
         } catch { throw .invalidRequest("cannot sign: \(error)") }
-        let message = GossipMessage(topic: topic, payload: statement.encoded)
+        let (committed, done) = AsyncStream<Result<Void, StoreError>>.makeStream()
         if let statements {
-            _ = try? ingestSynchronously(statements, [statement.encoded])
+            let outcome: StatementStore.Outcome?
+            do {
+                outcome = try storeOwn(statements, statement.encoded) { result in
+                    done.yield(result)
+                    done.finish()
+                }
+            } catch { throw .storageFailed("cannot store the statement: \(error)") }
+            if case let .rejected(error)? = outcome { throw .invalidRequest("the statement was refused: \(error)") }
+        } else {
+            done.finish()
         }
+        let message = GossipMessage(topic: topic, payload: statement.encoded)
         let now = GossipJournal.unixNanos()
         journal.received(message.id, from: nil, at: now)
         journal.delivered(message, from: nil, at: now)
         let (directives, peers) = router.publish(message, now: self.now())
         logger.debug("published", metadata: ["topic": "\(topic)", "id": "\(message.id.hex.prefix(16))", "peers": "\(peers)"])
         performGossip(directives, ownMessage: message.id)
+        for await result in committed {
+            if case let .failure(error) = result { throw .storageFailed("the statement was not committed: \(error)") }
+        }
         return statement
+    }
+
+    /// Ingests this node's own statement and commits it now rather than at the next group commit:
+    /// the publisher is waiting (`durable` runs on the storage thread once it is on disk).
+    private nonisolated func storeOwn(_ store: StatementStore, _ encoded: [UInt8],
+                                      durable: @escaping @Sendable (Result<Void, StoreError>) -> Void) throws -> StatementStore.Outcome? {
+        let outcome = try store.ingest([encoded], completion: durable).first
+        store.flush()
+        return outcome
     }
 
     /// Joins `topic`'s mesh.

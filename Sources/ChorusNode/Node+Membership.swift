@@ -170,7 +170,8 @@ extension Node {
                              probesFailed: swim.machine.counters.probesFailed,
                              suspicionsRaised: swim.machine.counters.suspicionsRaised,
                              deathsDeclared: swim.machine.counters.deathsDeclared,
-                             refutations: swim.machine.counters.refutations)
+                             refutations: swim.machine.counters.refutations,
+                             implausibleIncarnations: swim.machine.counters.implausibleIncarnations)
     }
 
     /// Alive, suspect and dead members (this node not counted).

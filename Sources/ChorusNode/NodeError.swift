@@ -7,6 +7,8 @@ public enum NodeError: Error, Sendable, Equatable, CustomStringConvertible {
     case pingTimedOut(String, Duration)
     case notRunning
     case invalidRequest(String)
+    /// The node's store failed to take or commit something it was asked to keep.
+    case storageFailed(String)
 
     public var description: String {
         switch self {
@@ -19,6 +21,7 @@ public enum NodeError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .pingTimedOut(peer, after): return "peer \(peer) did not answer a ping within \(after)"
         case .notRunning: return "the node is not running"
         case let .invalidRequest(why): return why
+        case let .storageFailed(why): return "\(why) (is the disk full or the data directory read-only? `chorus db stats` shows the store)"
         }
     }
 }

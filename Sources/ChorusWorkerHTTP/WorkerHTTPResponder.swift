@@ -10,7 +10,7 @@ struct WorkerHTTPResponder: HTTPResponder {
     typealias Context = BasicRequestContext
 
     let worker: WorkerService
-    let token: String?
+    let access: WorkerAccess
     let limits: WorkerLimits
 
     func respond(to request: Request, context: Context) async throws -> Response {
@@ -38,8 +38,8 @@ struct WorkerHTTPResponder: HTTPResponder {
     }
 
     private func route(_ request: Request) async throws -> Response {
-        if let token {
-            guard request.headers[.authorization] == "Bearer \(token)" else {
+        if let token = access.token {
+            guard Self.constantTimeEqual(request.headers[.authorization] ?? "", "Bearer \(token)") else {
                 throw WorkerError(status: 401, code: "unauthorized", message: "missing or wrong bearer token")
             }
         }
@@ -68,7 +68,8 @@ struct WorkerHTTPResponder: HTTPResponder {
                 _ = try await body(request, allowEmpty: true)
                 return Self.ok(await worker.stop())
             case ["v1", "models", "load"] where method == .post:
-                let r = try WorkerJSON.decode(LoadModelRequest.self, from: try await body(request))
+                var r = try WorkerJSON.decode(LoadModelRequest.self, from: try await body(request))
+                if let path = r.path { r.path = try access.allowedModelFile(path) }
                 return Self.ok(try await worker.loadModel(r))
             case let p where p.count == 3 && p[0] == "v1" && p[1] == "models":
                 try allow([.delete])
@@ -115,6 +116,17 @@ struct WorkerHTTPResponder: HTTPResponder {
             return Self.error(WorkerError(status: 405, code: "method_not_allowed",
                                           message: "\(request.uri.path) allows \(e.allow)"), headers: headers)
         }
+    }
+
+    /// Compares without stopping at the first difference, so response times do not reveal how much
+    /// of a guessed token was right.
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        var difference = UInt8(x.count == y.count ? 0 : 1)
+        for i in 0..<max(x.count, y.count) {
+            difference |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
+        }
+        return difference == 0
     }
 
     private struct MethodNotAllowed: Error {

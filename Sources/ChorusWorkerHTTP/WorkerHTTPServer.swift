@@ -29,14 +29,6 @@ public final class WorkerHTTPServer: Sendable {
             self = .tcp(host: host, port: port)
         }
 
-        /// True for loopback addresses and Unix sockets (the only places a worker may run without a token).
-        public var isLocal: Bool {
-            switch self {
-            case .unix: true
-            case let .tcp(host, _): host == "127.0.0.1" || host == "::1" || host == "localhost" || host.hasPrefix("127.")
-            }
-        }
-
         public var description: String {
             switch self {
             case let .tcp(host, port): host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
@@ -52,7 +44,11 @@ public final class WorkerHTTPServer: Sendable {
         public var description: String {
             switch self {
             case let .tokenRequired(address):
-                "a worker listening on \(address) (not loopback) must have a token: pass --token or set CHORUS_WORKER_TOKEN"
+                """
+                a worker listening on TCP (\(address)) must have a token, loopback included (every local user can reach \
+                127.0.0.1): pass --token-file FILE (a random token is written there if it does not exist), --token or \
+                CHORUS_WORKER_TOKEN; or listen on unix:PATH (mode 0600) without one
+                """
             case let .cannotListen(address, reason):
                 "cannot listen on \(address): \(reason)"
             }
@@ -69,10 +65,11 @@ public final class WorkerHTTPServer: Sendable {
     }
 
     /// Binds and starts serving; returns once connections are accepted.
-    public static func start(worker: WorkerService, listen: ListenAddress, token: String? = nil,
+    /// A TCP address needs `access.token` (Specs/worker.md §2); a Unix socket is made mode 0600.
+    public static func start(worker: WorkerService, listen: ListenAddress, access: WorkerAccess,
                              limits: WorkerLimits = WorkerLimits()) async throws(StartError) -> WorkerHTTPServer {
-        if token == nil && !listen.isLocal { throw .tokenRequired(listen) }
-        let responder = WorkerHTTPResponder(worker: worker, token: token, limits: limits)
+        if case .tcp = listen, access.token == nil { throw .tokenRequired(listen) }
+        let responder = WorkerHTTPResponder(worker: worker, access: access, limits: limits)
         let bind: BindAddress
         switch listen {
         case let .tcp(host, port): bind = .hostname(host, port: port)

@@ -51,6 +51,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The PoC worker's base URL (default: the config's worker_url, else the built-in in-process worker).")
     var worker: String?
 
+    @Option(name: .long, help: "File with the HTTP worker's bearer token (default: $CHORUS_WORKER_TOKEN, else the config's worker_token_file).")
+    var workerTokenFile: String?
+
     @Option(name: .long, help: ArgumentHelp(
         "Devnet only: misbehave to test the network (repeatable): fake-artifacts=F, withhold-proofs, random-votes, never-reveal, inflate-counts, equivocate.",
         discussion: "Refused unless the network id ends in -devnet, and with --verify-only (an auditor has nothing to fake)."))
@@ -136,7 +139,14 @@ struct RunCommand: AsyncParsableCommand {
             if !models.isEmpty {
                 do { faults = try PoCFaults.parse(fault, networkID: parameters.networkID) } catch { throw DaemonFailure.usage("\(error)") }
                 let url = worker ?? configuration.workerURL
-                let link = url.map { WorkerLink(api: WorkerHTTPClient(baseURL: $0), endpoint: $0) }
+                let token: String?
+                do {
+                    let file = workerTokenFile ?? configuration.workerTokenFile.map {
+                        $0.hasPrefix("/") ? $0 : directory.path + "/" + $0
+                    }
+                    token = try WorkerToken.resolve(token: nil, file: file, createFile: false)
+                } catch { throw DaemonFailure.failed("\(error)") }
+                let link = url.map { WorkerLink(api: WorkerHTTPClient(baseURL: $0, token: token), endpoint: $0) }
                     ?? WorkerLink(api: WorkerService(), endpoint: "in-process")
                 do {
                     var requests: [LoadModelRequest] = []

@@ -128,6 +128,64 @@ import Testing
         #expect(log.contains("\"message\":\"stopped cleanly\""))
     }
 
+    /// Sends `lines` on one control connection without waiting (pipelined, as a script or an attacker
+    /// would) and returns the answer lines once `lines.count` have arrived.
+    static func pipelinedControl(_ socketPath: String, _ lines: [String]) throws -> [String] {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, byte) in socketPath.utf8.prefix(raw.count - 1).enumerated() { raw[i] = byte }
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        let request = Array(lines.map { $0 + "\n" }.joined().utf8)
+        var sent = 0
+        while sent < request.count {
+            let n = request[sent...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { throw POSIXError(.EPIPE) }
+            sent += n
+        }
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while received.filter({ $0 == 0x0a }).count < lines.count {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { break }
+            received += buffer[..<n]
+        }
+        return String(decoding: received, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+
+    /// An acknowledged publish is durable: the node answers `publish` after the group commit, so
+    /// kill -9 right after the 50th answer loses none (8 to 50 were lost when the answer came first).
+    @Test func acknowledgedPublishesSurviveKill9() throws {
+        let dir = try TemporaryDirectoryForTests()
+        let dataDir = dir.file("n1")
+        let port = try Self.freePort()
+        #expect(try ChorusBinaryForTests.run(["init", "--data-dir", dataDir, "--listen", "127.0.0.1:\(port)"], binary: "chorusd").status == 0)
+        let daemon = try DaemonForTests(dataDir: dataDir)
+        #expect(Self.waitUntil(.seconds(10)) { (try? Self.json(["--data-dir", dataDir, "status", "--json"])) != nil })
+        let requests = (0..<50).map { #"{"method": "publish", "params": {"data": "durable \#($0)"}}"# }
+        let answers = try Self.pipelinedControl(dataDir + "/control.sock", requests)
+        daemon.kill9()
+        #expect(answers.count == 50)
+        #expect(answers.allSatisfy { $0.contains("\"ok\":true") }, "\(answers.first ?? "")")
+        // Answers come in the order of the requests.
+        let seqs = answers.compactMap { line -> Int? in
+            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            return (object?["result"] as? [String: Any])?["seq"] as? Int
+        }
+        #expect(seqs == seqs.sorted() && seqs.count == 50)
+        // A relay without a network file signs no other statement: the store holds exactly the 50.
+        let stats = try #require(try Self.json(["db", "stats", "--data-dir", dataDir + "/store", "--json"]) as? [String: Any])
+        let tables = try #require(stats["tables"] as? [[String: Any]])
+        let statements = tables.first { $0["name"] as? String == "statements" }?["entries"] as? Int
+        #expect(statements == 50)
+    }
+
     @Test func runRefusesAnUninitializedDirectoryAndBadConfig() throws {
         let dir = try TemporaryDirectoryForTests()
         let missing = try ChorusBinaryForTests.run(["run", "--data-dir", dir.file("nothing")], binary: "chorusd")

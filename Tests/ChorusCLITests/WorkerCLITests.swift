@@ -105,15 +105,30 @@ import Testing
     }
 
     @Test func serveAnswersOtherCommandsOverHTTP() throws {
-        let server = try ServedWorkerForTests(arguments: ["worker", "serve", "--listen", "127.0.0.1:0", "--model", "synthetic:tiny"])
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("chorus-serve-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let tokenFile = dir + "/worker.token"
+        // Loopback is not authentication: a TCP worker without a token refuses to start, and says how to get one.
+        let refused = try ChorusBinaryForTests.run(["worker", "serve", "--listen", "127.0.0.1:0"])
+        #expect(refused.status == 1 && refused.stderr.contains("--token-file"), "\(refused.stderr)")
+        let server = try ServedWorkerForTests(arguments: ["worker", "serve", "--listen", "127.0.0.1:0", "--model", "synthetic:tiny",
+                                                          "--token-file", tokenFile])
         defer { server.terminate() }
-        let info = try ChorusBinaryForTests.run(["worker", "info", "--worker", server.url, "--json"])
+        // The token file was made for the server: 0600, 64 hex digits.
+        let permissions = try FileManager.default.attributesOfItem(atPath: tokenFile)[.posixPermissions] as? Int
+        #expect(permissions == 0o600)
+        #expect(try String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines).count == 64)
+        let anonymous = try ChorusBinaryForTests.run(["worker", "info", "--worker", server.url])
+        #expect(anonymous.status == 1 && anonymous.stderr.contains("unauthorized"), "\(anonymous.stderr)")
+        let info = try ChorusBinaryForTests.run(["worker", "info", "--worker", server.url, "--token-file", tokenFile, "--json"])
         #expect(info.status == 0, "\(info.stderr)")
         let models = try #require(try jsonObject(info.stdout)["models"] as? [[String: Any]])
         #expect(models.compactMap { $0["id"] as? String } == ["chorus/synthetic-tiny"])
         let local = try ChorusBinaryForTests.run(["worker", "poc", "--model", "synthetic:tiny", "--seed", Self.seed,
                                                   "--participant", Self.participant, "--nonces", "3..5", "--json"])
-        let remote = try ChorusBinaryForTests.run(["worker", "poc", "--worker", server.url, "--model", "chorus/synthetic-tiny",
+        let remote = try ChorusBinaryForTests.run(["worker", "poc", "--worker", server.url, "--token-file", tokenFile,
+                                                   "--model", "chorus/synthetic-tiny",
                                                    "--seed", Self.seed, "--participant", Self.participant, "--nonces", "3..5", "--json"])
         #expect(remote.status == 0, "\(remote.stderr)")
         #expect(remote.stdout == local.stdout)

@@ -141,6 +141,59 @@ private func sends(_ ds: [Membership.Directive]) -> [(Ed25519.PublicKey, SWIMMes
         #expect(m.incarnation == 4)
     }
 
+    /// The datagram that once crashed a network: `suspect(B, 2^64 − 1)` from a throwaway key made B
+    /// trap on `incarnation + 1`, and the others' gossip crashed it again after every restart.
+    @Test func forgedHugeIncarnationsNeitherTrapNorSilenceAMember() {
+        let attacker = id(9)
+        var b = Membership(localID: id(1), seed: 11, knownMembers: [(id(0), nil)])
+        for incarnation in [UInt64.max, UInt64.max - 1, MemberUpdate.maxIncarnation, 1 << 40] {
+            for status in [MemberStatus.suspect, .dead, .alive] {
+                let u = MemberUpdate(member: id(1), status: status, incarnation: incarnation, source: attacker)
+                _ = b.onMessage(SWIMMessage(.gossip, updates: [u]), from: attacker, now: .seconds(1))
+            }
+        }
+        #expect(b.incarnation == 0)
+        #expect(b.counters.refutations == 0)
+        #expect(b.counters.implausibleIncarnations == 12)
+        // A third party hearing the same about B keeps B alive at the incarnation it knows.
+        var c = Membership(localID: id(2), seed: 12, knownMembers: [(id(1), nil)])
+        for status in [MemberStatus.alive, .suspect, .dead] {
+            let u = MemberUpdate(member: id(1), status: status, incarnation: .max, source: attacker)
+            _ = c.onMessage(SWIMMessage(.gossip, updates: [u]), from: attacker, now: .seconds(1))
+        }
+        #expect(c.status(of: id(1)) == .alive)
+        #expect(c.member(id(1))?.incarnation == 0)
+        // Nor can it introduce a member at an incarnation that member could not refute past.
+        let invented = MemberUpdate(member: id(5), status: .alive, incarnation: 1 << 61)
+        _ = c.onMessage(SWIMMessage(.sync(members: [invented], isReply: true)), from: attacker, now: .seconds(2))
+        #expect(c.member(id(5)) == nil)
+        #expect(c.counters.implausibleIncarnations == 4)
+    }
+
+    @Test func accusationsWithinTheStepAreRefutedAndFirstHandAliveMayJump() {
+        var b = Membership(localID: id(1), seed: 13, knownMembers: [(id(0), nil)])
+        // A restarted identity hears its old incarnation: it refutes past it.
+        let old = MemberUpdate(member: id(1), status: .suspect, incarnation: 57, source: id(0))
+        _ = b.onMessage(SWIMMessage(.gossip, updates: [old]), from: id(0), now: .seconds(1))
+        #expect(b.incarnation == 58)
+        // Step by step, refutations stay below the wire maximum: no overflow at the top either.
+        var top = Membership(localID: id(1), seed: 14, knownMembers: [(id(0), nil)])
+        top.incarnation = MemberUpdate.maxIncarnation - 1
+        let atMax = MemberUpdate(member: id(1), status: .dead, incarnation: MemberUpdate.maxIncarnation, source: id(0))
+        _ = top.onMessage(SWIMMessage(.gossip, updates: [atMax]), from: id(0), now: .seconds(1))
+        #expect(top.incarnation == MemberUpdate.maxIncarnation)
+        // A member's own alive may carry any incarnation up to the maximum (it only binds itself).
+        var c = Membership(localID: id(2), seed: 15, knownMembers: [(id(1), nil)])
+        let own = MemberUpdate(member: id(1), status: .alive, incarnation: 5_000)
+        _ = c.onMessage(SWIMMessage(.gossip, updates: [own]), from: id(1), now: .seconds(1))
+        #expect(c.member(id(1))?.incarnation == 5_000)
+        // Relayed, its next refutation (+1) is within the step.
+        let relayed = MemberUpdate(member: id(1), status: .alive, incarnation: 5_001)
+        _ = c.onMessage(SWIMMessage(.gossip, updates: [relayed]), from: id(0), now: .seconds(2))
+        #expect(c.member(id(1))?.incarnation == 5_001)
+        #expect(c.counters.implausibleIncarnations == 0)
+    }
+
     @Test func leavingMemberIsDeadEverywhereWithoutSuspicion() {
         var c = Cluster(nodes: 5, seed: 7)
         c.run(for: .seconds(1))

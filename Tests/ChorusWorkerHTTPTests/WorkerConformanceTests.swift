@@ -17,7 +17,8 @@ enum ConformanceTier {
         return spec.split(separator: ",").compactMap { item in
             let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { return nil }
-            return (parts[0], WorkerHTTPClient(baseURL: parts[1], timeouts: timeouts))
+            return (parts[0], WorkerHTTPClient(baseURL: parts[1], token: ProcessInfo.processInfo.environment["CHORUS_WORKER_TOKEN"],
+                                               timeouts: timeouts))
         }
     }
     static var enabled: Bool { !workers.isEmpty }

@@ -14,8 +14,10 @@ import Testing
     static let participantHex = (0x20..<0x40).map { String(format: "%02x", $0) }.joined()
 
     /// A served worker with synthetic `tiny` loaded through the client.
-    static func withServer(token: String? = nil, _ body: (WorkerHTTPServer, WorkerHTTPClient) async throws -> Void) async throws {
-        let server = try await WorkerHTTPServer.start(worker: WorkerService(), listen: .tcp(host: "127.0.0.1", port: 0), token: token)
+    static func withServer(token: String = "test-token", modelDirectory: String? = nil,
+                           _ body: (WorkerHTTPServer, WorkerHTTPClient) async throws -> Void) async throws {
+        let server = try await WorkerHTTPServer.start(worker: WorkerService(), listen: .tcp(host: "127.0.0.1", port: 0),
+                                                      access: WorkerAccess(token: token, modelDirectory: modelDirectory))
         let client = WorkerHTTPClient(baseURL: server.url, token: token)
         do {
             _ = try await client.loadModel(LoadModelRequest(id: "chorus/synthetic-tiny", synthetic: .init(preset: "tiny", seed: SyntheticModel.devnetSeed.hex)))
@@ -28,10 +30,11 @@ import Testing
     }
 
     /// A raw request, for what the typed client never sends.
-    static func raw(_ url: String, method: HTTPMethod = .POST, body: String? = nil,
+    static func raw(_ url: String, method: HTTPMethod = .POST, body: String? = nil, token: String? = "test-token",
                     headers: [(String, String)] = []) async throws -> (status: Int, headers: [(String, String)], body: String) {
         var request = HTTPClientRequest(url: url)
         request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         for (k, v) in headers { request.headers.add(name: k, value: v) }
         if let body { request.body = .bytes(ByteBuffer(string: body)) }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
@@ -146,7 +149,7 @@ import Testing
 
     @Test func servesOnAUnixSocket() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("chorus-worker-\(UUID().uuidString.prefix(8)).sock").path
-        let server = try await WorkerHTTPServer.start(worker: WorkerService(), listen: .unix(path: path))
+        let server = try await WorkerHTTPServer.start(worker: WorkerService(), listen: .unix(path: path), access: WorkerAccess())
         #expect(server.url.hasPrefix("http+unix://"))
         let permissions = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
         #expect(permissions == 0o600)
@@ -159,7 +162,7 @@ import Testing
     @Test func aTokenIsRequiredWhenConfigured() async throws {
         try await Self.withServer(token: "s3cret") { server, client in
             #expect(try await client.state().models == ["chorus/synthetic-tiny"])
-            let r = try await Self.raw(server.url + "/v1/state", method: .GET)
+            let r = try await Self.raw(server.url + "/v1/state", method: .GET, token: nil)
             #expect(r.status == 401)
             #expect(try Self.errorObject(r.body)["code"] == "unauthorized")
             let wrong = WorkerHTTPClient(baseURL: server.url, token: "guess")
@@ -170,8 +173,66 @@ import Testing
                 #expect(error.code == "unauthorized")
             }
         }
-        await #expect(throws: WorkerHTTPServer.StartError.self) {
-            _ = try await WorkerHTTPServer.start(worker: WorkerService(), listen: .tcp(host: "0.0.0.0", port: 0))
+        // Loopback is not authentication: any TCP listener needs a token.
+        for host in ["0.0.0.0", "127.0.0.1", "::1"] {
+            await #expect(throws: WorkerHTTPServer.StartError.self) {
+                _ = try await WorkerHTTPServer.start(worker: WorkerService(), listen: .tcp(host: host, port: 0), access: WorkerAccess())
+            }
+        }
+    }
+
+    /// The attack: `POST /v1/models/load {"path": "/etc/shadow"}` opened the file for anyone and echoed
+    /// its first bytes. Now a client reaches only the model directory, and an outside path is refused
+    /// the same way whether it exists or not.
+    @Test func clientsLoadFilesOnlyFromTheModelDirectory() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("chorus-models-\(UUID().uuidString.prefix(8))").path
+        let models = root + "/models"
+        try FileManager.default.createDirectory(atPath: models, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let secret = root + "/secret.txt"
+        try Data("SECRETBYTES".utf8).write(to: URL(fileURLWithPath: secret))
+        try Data("not a gguf".utf8).write(to: URL(fileURLWithPath: models + "/junk.gguf"))
+        try FileManager.default.createSymbolicLink(atPath: models + "/escape.gguf", withDestinationPath: secret)
+        try await Self.withServer(modelDirectory: models) { server, _ in
+            func load(_ path: String) async throws -> (status: Int, body: String) {
+                let r = try await Self.raw(server.url + "/v1/models/load", body: "{\"id\": \"x\", \"path\": \"\(path)\"}")
+                return (r.status, r.body)
+            }
+            for outside in ["/etc/shadow", "/etc/does-not-exist", secret, models + "/../secret.txt", "../secret.txt",
+                            models + "/escape.gguf", "escape.gguf"] {
+                let r = try await load(outside)
+                #expect(r.status == 403, "\(outside): \(r.body)")
+                #expect(try Self.errorObject(r.body)["code"] == "path_not_allowed")
+                #expect(!r.body.contains("SECRET") && !r.body.contains("root:"))
+            }
+            // Inside the directory the worker reads the file (and says why it is no model).
+            let junk = try await load("junk.gguf")
+            #expect(junk.status == 422, "\(junk.body)")
+            #expect(try await load(models + "/./junk.gguf").status == 422)
+            #expect(try await load("missing.gguf").status == 404)
+        }
+        // Without a model directory no client may load any file.
+        try await Self.withServer { server, _ in
+            let r = try await Self.raw(server.url + "/v1/models/load", body: "{\"id\": \"x\", \"path\": \"\(secret)\"}")
+            #expect(r.status == 403)
+        }
+    }
+
+    /// Synthetic sizes of 2^30 overflowed the parameter count and crashed the worker.
+    @Test func hugeSyntheticShapesAreRefusedNotCrashing() async throws {
+        try await Self.withServer { server, _ in
+            let big = 1 << 30
+            for config in [
+                "\"hidden_size\": \(big), \"layer_count\": \(big), \"head_count\": \(big), \"kv_head_count\": \(big), \"feed_forward_size\": \(big), \"vocab_size\": \(big), \"context_length\": \(big)",
+                "\"hidden_size\": 16777216, \"layer_count\": 4096, \"head_count\": 1, \"kv_head_count\": 1, \"feed_forward_size\": 16777216, \"vocab_size\": 16777216, \"context_length\": 16",
+                "\"hidden_size\": 9223372036854775807, \"layer_count\": 1, \"head_count\": 1, \"kv_head_count\": 1, \"feed_forward_size\": 1, \"vocab_size\": 1, \"context_length\": 1",
+            ] {
+                let body = "{\"id\": \"big\", \"synthetic\": {\"seed\": \"\(Self.seedHex)\", \"config\": {\(config)}}}"
+                let r = try await Self.raw(server.url + "/v1/models/load", body: body)
+                #expect(r.status == 400, "\(r.body)")
+                #expect(try Self.errorObject(r.body)["field"] == "synthetic.config")
+            }
+            #expect(try await Self.raw(server.url + "/v1/state", method: .GET).status == 200)
         }
     }
 

@@ -155,6 +155,8 @@ class Handler(BaseHTTPRequestHandler):
         self._send_json(200, {"models": self.worker.info()["models"]})
 
     def load_model(self, params: dict, query: dict, body: Any) -> None:
+        if isinstance(body, dict) and isinstance(body.get("path"), str):
+            body = dict(body, path=allowed_model_file(getattr(self.worker, "client_model_dir", None), body["path"]))
         self._send_json(200, self.worker.load_model(body))
 
     def unload_model(self, params: dict, query: dict, body: Any) -> None:
@@ -278,6 +280,28 @@ def make_server(worker: Worker, listen: str, token: str | None = None, verbose: 
     return srv, f"http://{'[' + h + ']' if ':' in h else h}:{p}"
 
 
+def allowed_model_file(model_dir: str | None, path: str) -> str:
+    """Specs/worker.md §4.4: a client loads files only from the model directory, checked lexically
+    first (nothing outside is touched), then again with symlinks resolved."""
+    def refuse(message: str) -> WorkerError:
+        return WorkerError(403, "path_not_allowed", message, "path")
+    if model_dir is None:
+        raise refuse("this worker loads no model files for clients")
+    directory = os.path.normpath(os.path.abspath(model_dir))
+    candidate = os.path.normpath(path if os.path.isabs(path) else os.path.join(directory, path))
+    if not candidate.startswith(directory.rstrip("/") + "/"):
+        raise refuse(f"a client may load model files only from the worker's model directory {model_dir}")
+    real_dir = os.path.realpath(directory)
+    if not os.path.isdir(real_dir):
+        raise refuse(f"the worker's model directory {model_dir} does not exist")
+    if not os.path.exists(candidate):
+        raise WorkerError(404, "not_found", f"no file {path} in the worker's model directory {model_dir}", "path")
+    real = os.path.realpath(candidate)
+    if not real.startswith(real_dir.rstrip("/") + "/"):
+        raise refuse(f"a client may load model files only from the worker's model directory {model_dir}")
+    return real
+
+
 def _load_arg(worker: Worker, spec: str, synthetic: bool) -> None:
     model_id, sep, rest = spec.partition("=")
     if not sep or not model_id or not rest:
@@ -305,11 +329,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dtype", choices=["fp32", "fp16", "bf16"], default="fp32", help="torch weight dtype")
     ap.add_argument("--token", default=os.environ.get("CHORUS_WORKER_TOKEN"),
                     help="require 'Authorization: Bearer TOKEN' (default: $CHORUS_WORKER_TOKEN)")
+    ap.add_argument("--model-dir", default=os.environ.get("CHORUS_MODEL_DIR", os.path.expanduser("~/.cache/chorus/models")),
+                    help="the only directory clients may load model files from (default: $CHORUS_MODEL_DIR, else ~/.cache/chorus/models)")
     ap.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = ap.parse_args(argv)
-    host = args.listen.rpartition(":")[0].strip("[]")
-    if not args.listen.startswith("unix:") and host not in ("127.0.0.1", "::1", "localhost") and not args.token:
-        print("pyworker: listening beyond loopback needs --token (or $CHORUS_WORKER_TOKEN)", file=sys.stderr)
+    if not args.listen.startswith("unix:") and not args.token:
+        print("pyworker: a TCP listener needs --token (or $CHORUS_WORKER_TOKEN), loopback included; "
+              "or listen on unix:PATH", file=sys.stderr)
         return 2
     try:
         backend = Backend(args.backend, args.device, args.dtype)
@@ -317,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pyworker: {e}", file=sys.stderr)
         return 2
     worker = Worker(backend, Limits())
+    worker.client_model_dir = args.model_dir
     for spec in args.model:
         _load_arg(worker, spec, synthetic=False)
     for spec in args.synthetic:

@@ -95,6 +95,11 @@ invalid = [
     ("truncated", ping[:50], "truncated"),
     ("too long", datagram(1, NET, 5, {"kind": "gossip", "updates": [
         {"member": 3, "status": "suspect", "incarnation": i, "source": 1} for i in range(20)]}), "length-over-limit"),
+    # Incarnations above 2^62 are refused at decoding, so `incarnation + 1` can never overflow.
+    ("incarnation 2^64-1", datagram(2, NET, 7, {"kind": "gossip", "updates": [
+        {"member": 3, "status": "suspect", "incarnation": 2**64 - 1, "source": 2}]}), "invalid-value"),
+    ("incarnation 2^62+1 in a sync", datagram(2, NET, 8, {"kind": "sync", "is_reply": False, "members": [
+        {"member": 3, "status": "alive", "incarnation": 2**62 + 1}]}), "invalid-value"),
 ]
 for name, data, error in invalid:
     out["invalid"].append(dict(name=name, encoded=data.hex(), error=error))

@@ -42,11 +42,41 @@ public struct LlamaConfig: Sendable, Equatable, Hashable, Codable {
     /// Width of the key and value projections (KV heads × head dimension).
     public var kvWidth: Int { kvHeadCount * headDimension }
 
-    /// Parameters, counting tied embeddings once.
-    public var parameterCount: Int {
-        let perLayer = 2 * hiddenSize + hiddenSize * (queryWidth + 2 * kvWidth) + queryWidth * hiddenSize
-            + 3 * hiddenSize * feedForwardSize
-        return vocabularySize * hiddenSize * (tiedEmbeddings ? 1 : 2) + hiddenSize + layerCount * perLayer
+    /// Parameters, counting tied embeddings once. Only meaningful for a shape that passed
+    /// `validationFailure` (which bounds every size, so this cannot overflow).
+    public var parameterCount: Int { checkedParameterCount ?? .max }
+
+    /// The largest value any one size may take (2^24): far above any real model (vocabularies of
+    /// 256 K, hidden sizes of 16 K, contexts of 1 M positions), and small enough that the products
+    /// the model computes (rows × columns, positions × KV width) stay far from `Int.max`. Sizes come
+    /// from files and requests, so they are checked before any arithmetic (Specs/worker.md §4.4).
+    public static let maxDimension = 1 << 24
+    /// At most this many layers.
+    public static let maxLayers = 4096
+
+    /// The parameter count with every product and sum checked; nil on overflow.
+    var checkedParameterCount: Int? {
+        func mul(_ a: Int, _ b: Int) -> Int? {
+            let (r, o) = a.multipliedReportingOverflow(by: b)
+            return o ? nil : r
+        }
+        func add(_ values: Int?...) -> Int? {
+            var sum = 0
+            for v in values {
+                guard let v else { return nil }
+                let (r, o) = sum.addingReportingOverflow(v)
+                if o { return nil }
+                sum = r
+            }
+            return sum
+        }
+        guard let q = mul(headCount, headDimension), let kv = mul(kvHeadCount, headDimension),
+              let qkv = add(q, mul(2, kv)),
+              let perLayer = add(mul(2, hiddenSize), mul(hiddenSize, qkv), mul(q, hiddenSize),
+                                 mul(3, mul(hiddenSize, feedForwardSize) ?? .max)),
+              let embeddings = mul(mul(vocabularySize, hiddenSize) ?? .max, tiedEmbeddings ? 1 : 2)
+        else { return nil }
+        return add(embeddings, hiddenSize, mul(layerCount, perLayer))
     }
 
     /// Why the shape cannot run, or nil when it can.
@@ -55,12 +85,17 @@ public struct LlamaConfig: Sendable, Equatable, Hashable, Codable {
             || feedForwardSize <= 0 || vocabularySize <= 0 || contextLength <= 0 {
             return "all sizes must be positive"
         }
+        let sizes = [hiddenSize, headCount, kvHeadCount, headDimension, feedForwardSize, vocabularySize, contextLength]
+        if sizes.contains(where: { $0 > Self.maxDimension }) || layerCount > Self.maxLayers {
+            return "sizes must be at most \(Self.maxDimension) (layers at most \(Self.maxLayers))"
+        }
         if headCount % kvHeadCount != 0 { return "head count \(headCount) is not a multiple of KV head count \(kvHeadCount)" }
         if ropeDimensions <= 0 || ropeDimensions > headDimension || ropeDimensions % 2 != 0 {
             return "RoPE dimension count \(ropeDimensions) must be even and at most the head dimension \(headDimension)"
         }
         if !(ropeBase > 0) || !ropeBase.isFinite { return "RoPE base \(ropeBase) must be positive" }
         if !(rmsEpsilon > 0) || !rmsEpsilon.isFinite { return "RMSNorm epsilon \(rmsEpsilon) must be positive" }
+        if checkedParameterCount == nil { return "the parameter count overflows" }
         return nil
     }
 

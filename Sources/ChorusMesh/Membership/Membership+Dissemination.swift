@@ -3,19 +3,31 @@ import ChorusCrypto
 /// Dissemination: applying updates (the incarnation rules), refutation, piggybacking, gossip rounds
 /// and full-state exchanges.
 extension Membership {
-    /// Applies one update. `fromSync` names the peer whose full state it came from. A death reported
-    /// that way is only taken as a suspicion raised by that peer (as memberlist does), so that a node
-    /// merging the view of a healed partition's other side lets its own side refute first. A full
-    /// state is first-hand only about its sender, so members it introduces are not re-gossiped
-    /// (a joiner would otherwise re-broadcast the whole cluster).
-    mutating func apply(_ update: MemberUpdate, now: MonotonicTime, fromSync syncPeer: MemberID? = nil,
+    /// Applies one update. `sender` is the node whose message carried it (nil for this node's own
+    /// conclusions); `fromSync` says it came in that sender's full state. A death reported that way is
+    /// only taken as a suspicion raised by the sender (as memberlist does), so that a node merging the
+    /// view of a healed partition's other side lets its own side refute first. A full state is
+    /// first-hand only about its sender, so members it introduces are not re-gossiped (a joiner
+    /// would otherwise re-broadcast the whole cluster).
+    ///
+    /// Incarnations are peer-supplied numbers: an update relayed by a third party may raise what this
+    /// node knows by at most `maxIncarnationStep` (only the member itself raises its incarnation, one
+    /// per refutation), and an accusation about this node may lie at most that far above its own.
+    mutating func apply(_ update: MemberUpdate, now: MonotonicTime, sender: MemberID? = nil, fromSync: Bool = false,
                         _ out: inout [Directive]) {
         if update.member == localID {
             applyAboutSelf(update)
             return
         }
+        if update.member != sender, sender != nil {
+            let known = members[update.member]?.incarnation ?? 0
+            guard update.incarnation <= Self.adding(settings.maxIncarnationStep, to: known) else {
+                counters.implausibleIncarnations += 1
+                return
+            }
+        }
         var update = update
-        if let syncPeer {
+        if fromSync, let syncPeer = sender {
             if update.status == .dead {
                 update.status = .suspect
                 update.source = syncPeer
@@ -24,22 +36,35 @@ extension Membership {
             }
         }
         switch update.status {
-        case .alive: applyAlive(update, now: now, regossipIfNew: syncPeer == nil || syncPeer == update.member, &out)
+        case .alive: applyAlive(update, now: now, regossipIfNew: !fromSync || sender == update.member, &out)
         case .suspect: applySuspect(update, now: now, &out)
         case .dead: applyDead(update, now: now, &out)
         }
     }
 
+    /// `base + step`, saturating: incarnations come from peers and must never trap.
+    static func adding(_ step: UInt64, to base: UInt64) -> UInt64 {
+        let (sum, overflow) = base.addingReportingOverflow(step)
+        return overflow ? .max : sum
+    }
+
     private mutating func applyAboutSelf(_ update: MemberUpdate) {
+        guard update.incarnation <= Self.adding(settings.maxIncarnationStep, to: incarnation) else {
+            counters.implausibleIncarnations += 1
+            return
+        }
+        // Refuting moves past the update's incarnation. At the wire's maximum (2^62, never reached
+        // honestly) the node stays there rather than announce what peers would refuse to decode.
+        let next = min(Self.adding(1, to: update.incarnation), MemberUpdate.maxIncarnation)
         switch update.status {
         case .alive:
             // A higher incarnation of ourselves is from an earlier run of this identity: move past it.
             guard update.incarnation > incarnation else { return }
-            incarnation = update.incarnation + 1
+            incarnation = next
             enqueue(selfAlive, urgent: false)
         case .suspect, .dead:
             guard update.incarnation >= incarnation, !leaving else { return }
-            incarnation = update.incarnation + 1
+            incarnation = next
             counters.refutations += 1
             // Lifeguard: being suspected is a hint that we were slow to answer.
             adjustHealth(+1)

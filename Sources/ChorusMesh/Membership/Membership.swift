@@ -54,6 +54,9 @@ public struct Membership: Sendable {
         public var refutations = 0
         public var messagesSent = 0
         public var stalls = 0
+        /// Updates dropped because they raised an incarnation further than a third party may
+        /// (`MembershipSettings.maxIncarnationStep`).
+        public var implausibleIncarnations = 0
     }
 
     struct Probe: Sendable {
@@ -229,7 +232,7 @@ public struct Membership: Sendable {
         var out: [Directive] = []
         ensureStarted(now)
         guard sender != localID else { return [] }
-        for update in message.updates { apply(update, now: now, &out) }
+        for update in message.updates { apply(update, now: now, sender: sender, &out) }
         switch message.kind {
         case let .ping(sequence):
             send(SWIMMessage(.ack(sequence: sequence), updates: piggyback(for: sender)), to: sender, &out)
@@ -252,7 +255,7 @@ public struct Membership: Sendable {
         case .gossip:
             break
         case let .sync(state, isReply):
-            for update in state { apply(update, now: now, fromSync: sender, &out) }
+            for update in state { apply(update, now: now, sender: sender, fromSync: true, &out) }
             if !isReply { send(.init(.sync(members: fullState(), isReply: true)), to: sender, &out) }
         }
         finish(now, &out)

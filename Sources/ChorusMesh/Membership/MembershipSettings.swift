@@ -49,6 +49,12 @@ public struct MembershipSettings: Sendable, Equatable {
     /// A tick this late (or later) means the node itself stalled (GC, SIGSTOP, overload): timeouts that
     /// fired meanwhile are not evidence against others, so they are deferred or dropped.
     public var lateTickTolerance: Duration = .milliseconds(100)
+    /// How far an update relayed by a third party may raise a member's incarnation above the one this
+    /// node knows (0 for a member it does not know yet), and how far an accusation about this node may
+    /// lie above its own. Only the member itself raises its incarnation, by one per refutation, so
+    /// honest updates stay within a few steps; without the bound, one forged update could push a
+    /// member's incarnation where it can no longer refute (Specs/membership.md §1).
+    public var maxIncarnationStep: UInt64 = 1024
 
     public init() {}
 }

@@ -146,6 +146,9 @@ public struct SWIMDatagram: Sendable, Equatable {
                 throw .invalidValue(field: "\(field).status", reason: "must be 0 (alive), 1 (suspect) or 2 (dead), got \(raw)")
             }
             let incarnation = try r.readU64(field: "\(field).incarnation")
+            guard incarnation <= MemberUpdate.maxIncarnation else {
+                throw .invalidValue(field: "\(field).incarnation", reason: "\(incarnation) is above the maximum 2^62")
+            }
             let address = try r.readOptional(field: "\(field).address") { (r: inout WireReader) throws(WireError) -> NetAddress in
                 let text = try r.readString(field: "\(field).address", maxLength: maxAddressLength)
                 do { return try NetAddress(parsing: text) } catch {

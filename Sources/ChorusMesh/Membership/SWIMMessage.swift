@@ -45,6 +45,11 @@ public struct MemberUpdate: Sendable, Equatable, CustomStringConvertible {
         self.source = source
     }
 
+    /// The highest incarnation on the wire (2^62). A node raises its incarnation by one per
+    /// refutation, so no honest node comes near it; a datagram carrying more is malformed. The
+    /// margin below `UInt64.max` keeps `incarnation + 1` from ever overflowing (Specs/membership.md §1).
+    public static let maxIncarnation: UInt64 = 1 << 62
+
     public var description: String {
         "\(status)(\(member.hex.prefix(8)), inc \(incarnation)\(source.map { ", from \($0.hex.prefix(8))" } ?? ""))"
     }

@@ -37,6 +37,7 @@ public enum ConfigFile {
         # runs them. Without worker_url the built-in in-process worker is used.
         # models = ["chorus/synthetic-devnet"]
         # worker_url = "http://127.0.0.1:8080"
+        # worker_token_file = "worker.token"   # the HTTP worker's bearer token (relative: to this directory)
         # The signed peer record announces the models loaded here and the role ("verify-only"
         # with `chorusd run --verify-only`, else "full").
 
@@ -76,7 +77,7 @@ public enum ConfigFile {
         }
         let reader = Reader(file: file)
         try reader.allowOnly(["network", "listen", "advertise", "seeds", "topics", "allow_private_addresses",
-                              "connections", "session", "worker_url", "models"], in: root, prefix: "")
+                              "connections", "session", "worker_url", "worker_token_file", "models"], in: root, prefix: "")
 
         var config = NodeConfiguration(networkID: try reader.string("network", in: root))
         config.listen = try reader.strings("listen", in: root) ?? config.listen
@@ -84,6 +85,7 @@ public enum ConfigFile {
         config.seeds = try reader.strings("seeds", in: root) ?? []
         config.topics = try reader.strings("topics", in: root) ?? config.topics
         config.workerURL = try reader.optionalString("worker_url", in: root)
+        config.workerTokenFile = try reader.optionalString("worker_token_file", in: root)
         config.models = try reader.strings("models", in: root) ?? []
         if let value = root["allow_private_addresses"] {
             guard let flag = value.bool else { throw ConfigError(file: file, key: "allow_private_addresses", problem: "expected true or false, found \(value.type)") }

@@ -38,6 +38,9 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var syncInterval: Duration = .seconds(30)
     /// The PoC worker: nil runs the built-in in-process worker; else an HTTP worker's base URL.
     public var workerURL: String?
+    /// The file holding the HTTP worker's bearer token (`worker serve --token-file`); relative paths
+    /// are taken in the data directory. `$CHORUS_WORKER_TOKEN` takes precedence.
+    public var workerTokenFile: String?
     /// Network model ids (or `ID=PATH`) the node loads and runs PoC for.
     public var models: [String] = []
     /// SWIM failure detection over UDP on the listen addresses (Node+Membership.swift).

@@ -3,7 +3,7 @@ import ChorusLoop
 /// Control methods of the epoch protocol beyond `epoch` and `weights` (Specs/control.md):
 /// `declare` (delegate / refuse / intent) and `epoch-export`.
 extension Node {
-    func epochControlRequest(_ request: ControlRequest, on connection: LoopBound<UnixConnection>) {
+    func epochControlRequest(_ request: ControlRequest, on connection: LoopBound<ControlConnection>) {
         switch request.method {
         case "declare":
             do throws(NodeError) {

@@ -26,7 +26,7 @@ extension Node {
         ControlConnection(connection: connection, node: self).start()
     }
 
-    fileprivate func controlRequest(_ line: [UInt8], on connection: LoopBound<UnixConnection>) {
+    fileprivate func controlRequest(_ line: [UInt8], on connection: LoopBound<ControlConnection>) {
         let request: ControlRequest
         do { request = try JSONDecoder().decode(ControlRequest.self, from: Data(line)) } catch {
             reply(ControlResponse<String>(error: "malformed request: expected {\"method\": ..., \"params\": {...}}"), on: connection)
@@ -61,13 +61,16 @@ extension Node {
             } else {
                 body = Array((request.params["data"] ?? "").utf8)
             }
-            do throws(NodeError) {
-                let statement = try publish(topic: topic, body: body)
-                let messageID = Blake2b.hash256(statement.encoded)
-                reply(ControlResponse(result: PublishResult(id: messageID.hex, statementID: statement.id.hex, topic: topic,
-                                                            author: statement.author.hex, seq: statement.seq)), on: connection)
-            } catch {
-                reply(ControlResponse<PublishResult>(error: error.description), on: connection)
+            // The answer means durable (Specs/control.md): it waits for the statement's group commit.
+            Task {
+                do throws(NodeError) {
+                    let statement = try await self.publish(topic: topic, body: body)
+                    let messageID = Blake2b.hash256(statement.encoded)
+                    self.reply(ControlResponse(result: PublishResult(id: messageID.hex, statementID: statement.id.hex, topic: topic,
+                                                                     author: statement.author.hex, seq: statement.seq)), on: connection)
+                } catch {
+                    self.reply(ControlResponse<PublishResult>(error: error.description), on: connection)
+                }
             }
         case "messages":
             let topic = request.params["topic"] ?? NodeConfiguration.defaultTopic
@@ -125,20 +128,34 @@ extension Node {
         }
     }
 
-    func reply<R>(_ response: ControlResponse<R>, on connection: LoopBound<UnixConnection>) {
+    /// Answers the request `connection` is handling; exactly one answer per request.
+    func reply<R>(_ response: ControlResponse<R>, on connection: LoopBound<ControlConnection>) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(response) else { return }
-        connection.value.write(Array(data) + [0x0a])
+        let data = (try? encoder.encode(response)).map { Array($0) }
+            ?? Array(#"{"error":"internal: the answer could not be encoded","ok":false}"#.utf8)
+        connection.value.answer(data + [0x0a])
     }
 }
 
-/// One client of the control socket: splits its bytes into request lines and hands each to the
-/// node. Loop-confined; the connection keeps it alive (through its callbacks) until it closes.
-private final class ControlConnection {
+/// One client of the control socket: splits its bytes into request lines and hands them to the
+/// node one at a time, so answers leave in the order of the requests even when one (a publish
+/// waiting for durability, a ping waiting for its pong) takes a while.
+///
+/// What a client can make the node hold is bounded: at most one request line (64 KiB) plus one read
+/// chunk is buffered, reading stops while a request is handled, and no further request is read
+/// while more than `maxUnreadAnswers` bytes of answers wait for the client to read them (the kernel's
+/// socket buffer then pushes back on the client). Loop-confined; the connection keeps it alive
+/// (through its callbacks) until it closes.
+final class ControlConnection {
+    /// Answer bytes a client may leave unread before the node stops reading its requests.
+    static let maxUnreadAnswers = 1 << 20
+
     let connection: UnixConnection
     let node: Node
     private var buffer: [UInt8] = []
+    /// A request was handed to the node and has not been answered yet.
+    private var handling = false
 
     init(connection: UnixConnection, node: Node) {
         self.connection = connection
@@ -147,19 +164,44 @@ private final class ControlConnection {
 
     func start() {
         connection.onRead = { chunk in self.received(chunk) }
+        connection.onWritabilityChanged = { writable in if writable { self.next() } }
         connection.onClose = { _ in }
         connection.startReading()
     }
 
+    /// Sends the answer to the request being handled and moves on to the next one.
+    func answer(_ bytes: [UInt8]) {
+        guard handling else { return }
+        handling = false
+        if !connection.isClosed { connection.write(bytes) }
+        next()
+    }
+
     private func received(_ chunk: [UInt8]) {
         buffer += chunk
-        while let newline = buffer.firstIndex(of: 0x0a) {
-            let line = Array(buffer[..<newline])
-            buffer.removeFirst(newline + 1)
-            node.enter(carrying: connection) { $0.controlRequest(line, on: LoopBound($1, loop: $0.loop)) }
+        next()
+    }
+
+    /// Hands the next complete line to the node when nothing is being handled and the client reads
+    /// its answers; reads more only when no complete line is waiting.
+    private func next() {
+        guard !handling, !connection.isClosed else { return }
+        guard connection.writeQueueSize <= Self.maxUnreadAnswers else {
+            connection.stopReading()  // resumed by onWritabilityChanged once the client reads
+            return
         }
-        if buffer.count > Node.maxControlLine {
-            connection.close(.requested("control request line over \(Node.maxControlLine) bytes"))
+        guard let newline = buffer.firstIndex(of: 0x0a) else {
+            if buffer.count > Node.maxControlLine {
+                connection.close(.requested("control request line over \(Node.maxControlLine) bytes"))
+            } else {
+                connection.startReading()
+            }
+            return
         }
+        let line = Array(buffer[..<newline])
+        buffer.removeFirst(newline + 1)
+        handling = true
+        connection.stopReading()
+        node.enter(carrying: self) { $0.controlRequest(line, on: LoopBound($1, loop: $0.loop)) }
     }
 }

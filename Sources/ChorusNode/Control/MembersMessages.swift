@@ -48,6 +48,9 @@ public struct MembersResult: Codable, Sendable, Equatable {
     public var suspicionsRaised: Int
     public var deathsDeclared: Int
     public var refutations: Int
+    /// Updates ignored because they raised an incarnation further than a relayed update may
+    /// (Specs/membership.md §1, incarnation bounds).
+    public var implausibleIncarnations: Int
 
     enum CodingKeys: String, CodingKey {
         case publicKey = "public_key"
@@ -58,5 +61,6 @@ public struct MembersResult: Codable, Sendable, Equatable {
         case suspicionsRaised = "suspicions_raised"
         case deathsDeclared = "deaths_declared"
         case refutations
+        case implausibleIncarnations = "implausible_incarnations"
     }
 }

@@ -37,11 +37,14 @@ public struct WorkerModelCatalog: Sendable {
         }
     }
 
+    /// Where `Tools/fetch-model.sh` puts model files: `$CHORUS_MODEL_DIR`, else `~/.cache/chorus/models`.
+    public static var modelDirectory: String {
+        ProcessInfo.processInfo.environment["CHORUS_MODEL_DIR"] ?? (NSHomeDirectory() + "/.cache/chorus/models")
+    }
+
     public static var smolLM2Path: String {
-        let env = ProcessInfo.processInfo.environment
-        if let path = env["CHORUS_MODEL_PATH"] { return path }
-        let dir = env["CHORUS_MODEL_DIR"] ?? (NSHomeDirectory() + "/.cache/chorus/models")
-        return dir + "/SmolLM2-135M-Instruct.Q4_1.gguf"
+        if let path = ProcessInfo.processInfo.environment["CHORUS_MODEL_PATH"] { return path }
+        return modelDirectory + "/SmolLM2-135M-Instruct.Q4_1.gguf"
     }
 
     public static func resolve(_ name: String) throws(Failure) -> WorkerModelCatalog {

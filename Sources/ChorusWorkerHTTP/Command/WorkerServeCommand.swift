@@ -11,17 +11,28 @@ public struct WorkerServeCommand: AsyncParsableCommand {
         discussion: """
             Runs until SIGINT or SIGTERM, then stops PoC jobs after their current batch and exits 0.
 
+            A worker on TCP always needs a bearer token, on loopback too (every local user reaches \
+            127.0.0.1); a Unix socket is created mode 0600 and needs none. Clients may load model files \
+            only from --model-dir; --model loads anything the operator names.
+
             EXAMPLES:
-              serve --listen 127.0.0.1:8090 --model synthetic:devnet --model smollm2-135m
-              serve --listen 0.0.0.0:8090 --token "$(cat worker.token)"
+              serve --listen 127.0.0.1:8090 --token-file worker.token --model synthetic:devnet --model smollm2-135m
+              chorus worker info --worker http://127.0.0.1:8090 --token-file worker.token
+              serve --listen 0.0.0.0:8090 --token "$(cat worker.token)" --model-dir /srv/models
               serve --listen unix:/run/chorus/worker.sock
             """)
 
     @Option(help: "HOST:PORT (port 0 picks a free port) or unix:PATH.")
     public var listen = "127.0.0.1:8090"
 
-    @Option(help: "Bearer token clients must send (default: $CHORUS_WORKER_TOKEN); required beyond loopback.")
+    @Option(help: "Bearer token clients must send (default: $CHORUS_WORKER_TOKEN, else --token-file); required on TCP.")
     public var token: String?
+
+    @Option(help: "File holding the bearer token; created with a random token (mode 0600) if it does not exist.")
+    public var tokenFile: String?
+
+    @Option(help: "The only directory clients may load model files from (default: $CHORUS_MODEL_DIR, else ~/.cache/chorus/models).")
+    public var modelDir: String?
 
     @Option(name: .customLong("model"), help: "Load a model at start (repeatable): smollm2-135m, synthetic:tiny, synthetic:devnet, ID=PATH.")
     public var models: [String] = []
@@ -48,10 +59,14 @@ public struct WorkerServeCommand: AsyncParsableCommand {
                 throw StartFailure(description: "cannot load \(name): \(error)")
             }
         }
-        let token = token ?? ProcessInfo.processInfo.environment["CHORUS_WORKER_TOKEN"]
+        let token: String?
+        do { token = try WorkerToken.resolve(token: self.token, file: tokenFile, createFile: true) } catch {
+            throw StartFailure(description: "\(error)")
+        }
+        let access = WorkerAccess(token: token, modelDirectory: modelDir ?? WorkerModelCatalog.modelDirectory)
         let server: WorkerHTTPServer
         do {
-            server = try await WorkerHTTPServer.start(worker: service, listen: address, token: token)
+            server = try await WorkerHTTPServer.start(worker: service, listen: address, access: access)
         } catch {
             throw StartFailure(description: "\(error)")
         }

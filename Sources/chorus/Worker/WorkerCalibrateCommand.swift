@@ -116,7 +116,7 @@ struct WorkerCalibrateCommand: AsyncParsableCommand {
         guard let baseID, entries.contains(where: { $0.id == baseID }) else {
             throw CLIFailure.usage("--base must be one of the measured models")
         }
-        let worker = connection.connect()
+        let worker = try connection.connect()
         let seed = String(repeating: "ca", count: 32), participant = String(repeating: "11", count: 32)
         try await workerCall {
             let info = try await worker.info()

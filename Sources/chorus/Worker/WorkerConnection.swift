@@ -9,19 +9,26 @@ struct WorkerConnectionOptions: ParsableArguments {
     @Option(name: .customLong("worker"), help: "URL of an HTTP worker (http://HOST:PORT); default: the built-in worker in-process.")
     var url: String?
 
-    @Option(help: "Bearer token for the HTTP worker (default: $CHORUS_WORKER_TOKEN).")
+    @Option(help: "Bearer token for the HTTP worker (default: $CHORUS_WORKER_TOKEN, else --token-file).")
     var token: String?
+
+    @Option(help: "File holding the HTTP worker's bearer token (what `worker serve --token-file` wrote).")
+    var tokenFile: String?
 
     @Option(help: "Seconds to wait for the HTTP worker's answer (a refused connection is retried until then).")
     var timeout: Double = 30
 
-    func connect() -> any WorkerAPI {
+    func connect() throws(CLIFailure) -> any WorkerAPI {
         guard let url else { return WorkerService() }
+        let token: String?
+        do { token = try WorkerToken.resolve(token: self.token, file: tokenFile, createFile: false) } catch {
+            throw .failed("\(error)")
+        }
         var timeouts = WorkerHTTPClient.Timeouts()
         timeouts.request = timeout
         timeouts.streamIdle = timeout
         timeouts.load = max(timeout, 60)
-        return WorkerHTTPClient(baseURL: url, token: token ?? ProcessInfo.processInfo.environment["CHORUS_WORKER_TOKEN"], timeouts: timeouts)
+        return WorkerHTTPClient(baseURL: url, token: token, timeouts: timeouts)
     }
 }
 

@@ -40,7 +40,7 @@ struct WorkerGenerateCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let worker = connection.connect()
+        let worker = try connection.connect()
         let entry = try catalogModel(model)
         try await workerCall {
             let loaded = try await entry.ensureLoaded(on: worker)

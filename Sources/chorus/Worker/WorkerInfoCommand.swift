@@ -13,7 +13,7 @@ struct WorkerInfoCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let worker = connection.connect()
+        let worker = try connection.connect()
         let info = try await workerCall { try await worker.info() }
         if json {
             try Console.printJSON(info)

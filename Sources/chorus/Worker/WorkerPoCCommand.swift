@@ -71,7 +71,7 @@ struct WorkerPoCCommand: AsyncParsableCommand {
         guard let seqLen = seqLen ?? entry.defaultSeqLen else {
             throw CLIFailure.usage("--seq-len is required for model '\(model)' (the network file gives it)")
         }
-        let worker = connection.connect()
+        let worker = try connection.connect()
         try await workerCall {
             let loaded = try await entry.ensureLoaded(on: worker)
             let first = range.lowerBound + offset

@@ -22,7 +22,7 @@ struct WorkerTokenizeCommand: AsyncParsableCommand {
     struct Output: Encodable { var tokens: [Int] }
 
     func run() async throws {
-        let worker = connection.connect()
+        let worker = try connection.connect()
         let entry = try catalogModel(model)
         try await workerCall {
             let loaded = try await entry.ensureLoaded(on: worker)
