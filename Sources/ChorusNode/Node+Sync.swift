@@ -35,7 +35,9 @@ extension Node {
         let items = reconciler.start(scopes: Array(local.keys), local: local)
         guard !items.isEmpty else { return }
         counters.syncRounds += 1
-        send(SyncMessage.reconcile(items).encoded(), tag: Self.syncTag, to: peer, priority: .lazy)
+        for message in SyncMessage.reconcileMessages(items) {
+            send(message.encoded(), tag: Self.syncTag, to: peer, priority: .lazy)
+        }
     }
 
     private func receivedSync(_ bytes: ArraySlice<UInt8>, from peer: Ed25519.PublicKey) {
@@ -49,7 +51,9 @@ extension Node {
         case let .reconcile(items):
             guard let local = localScopes() else { return }
             let (reply, missing) = reconciler.respond(to: items, local: local)
-            if !reply.isEmpty { send(SyncMessage.reconcile(reply).encoded(), tag: Self.syncTag, to: peer, priority: .lazy) }
+            for message in SyncMessage.reconcileMessages(reply) {
+                send(message.encoded(), tag: Self.syncTag, to: peer, priority: .lazy)
+            }
             let wanted = missing.keys.sorted().flatMap { missing[$0]! }
             for start in stride(from: 0, to: wanted.count, by: SyncMessage.maxEntries) {
                 let chunk = Array(wanted[start..<min(start + SyncMessage.maxEntries, wanted.count)])

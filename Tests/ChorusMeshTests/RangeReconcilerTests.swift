@@ -30,6 +30,62 @@ import Testing
 
     let scope = SyncScope(topic: "poc-commit", epoch: 3)
 
+    /// Like `reconcile`, but every round goes through the wire: items are split into messages with
+    /// `SyncMessage.reconcileMessages` and each must decode (a message a peer refuses would get the
+    /// sender banned). `initiatorScopes` are the scopes the initiator lists (its own, as the node does).
+    func reconcileOverTheWire(_ a: [SyncScope: Set<Bytes32>], _ b: [SyncScope: Set<Bytes32>]) throws -> (Set<Bytes32>, Set<Bytes32>, messages: Int) {
+        var sets = [a, b]
+        let r = RangeReconciler()
+        func sorted(_ s: [SyncScope: Set<Bytes32>]) -> [SyncScope: [Bytes32]] { s.mapValues { $0.sorted() } }
+        var messages = 0
+        func overTheWire(_ items: [ReconcileItem]) throws -> [ReconcileItem] {
+            var out: [ReconcileItem] = []
+            for message in SyncMessage.reconcileMessages(items) {
+                let bytes = message.encoded()
+                #expect(bytes.count <= (1 << 20) + 4096)
+                guard case let .reconcile(decoded) = try SyncMessage(decoding: bytes[...], maxStatement: 1 << 20) else {
+                    Issue.record("not a reconcile message")
+                    continue
+                }
+                messages += 1
+                out += decoded
+            }
+            return out
+        }
+        var items = try overTheWire(r.start(scopes: Array(a.keys), local: sorted(sets[0])))
+        var side = 1, rounds = 0
+        while !items.isEmpty {
+            rounds += 1
+            precondition(rounds < 100)
+            let (reply, missing) = r.respond(to: items, local: sorted(sets[side]))
+            for (scope, ids) in missing { sets[side][scope, default: []].formUnion(ids) }
+            items = try overTheWire(reply)
+            side = 1 - side
+        }
+        let flat = sets.map { $0.values.reduce(into: Set<Bytes32>()) { $0.formUnion($1) } }
+        return (flat[0], flat[1], messages)
+    }
+
+    /// A peer pushed 4,200 valid statements in 4,200 epochs to A: A's reconcile carried 4,200 items,
+    /// more than a message may, and B banned A for it. Now A sends several messages.
+    @Test func moreScopesThanOneMessageHoldsAreSentInSeveralMessages() throws {
+        var many: [SyncScope: Set<Bytes32>] = [:]
+        for epoch in 0..<4200 { many[SyncScope(topic: "text", epoch: UInt64(epoch))] = ids(epoch..<(epoch + 1), salt: 3) }
+        let (a, b, messages) = try reconcileOverTheWire(many, [:])
+        #expect(a == b && a.count == 4200)
+        #expect(messages >= 2)
+    }
+
+    /// 5,000 statements in one scope: answering a newcomer's empty list once listed all 5,000 ids in
+    /// one item (over the 4,096 a message may carry) and the newcomer banned the honest node.
+    @Test func aScopeLargerThanOneMessageReconcilesWithAnEmptyPeer() throws {
+        let big = ids(0..<5000, salt: 4)
+        let (a, b, _) = try reconcileOverTheWire([scope: big], [scope: []])
+        #expect(a == b && a.count == 5000)
+        let (c, d, _) = try reconcileOverTheWire([scope: []], [scope: big])
+        #expect(c == d && c.count == 5000)
+    }
+
     @Test func equalSetsFinishInOneRound() {
         let s = ids(0..<1000)
         let (a, b, rounds, _) = reconcile([scope: s], [scope: s])

@@ -51,8 +51,6 @@ public struct RangeReconciler: Sendable {
     public var listThreshold = 16
     /// Number of sub-ranges a differing range is split into.
     public var branching = 16
-    /// Largest number of items in one reply (the rest is continued in later rounds by the peer).
-    public var maxItemsPerReply = 4096
 
     public init() {}
 
@@ -68,12 +66,13 @@ public struct RangeReconciler: Sendable {
 
     /// Answers a peer's items. `local` must hold every scope mentioned, with ids sorted ascending
     /// and unique (an absent scope is treated as empty). Returns the reply items and the ids the
-    /// peer has that we lack (to fetch).
+    /// peer has that we lack (to fetch). Each item is answered by at most `branching` items, so a
+    /// reply is bounded by the input (which one message bounds); the shell sends it in as many
+    /// messages as it needs (`SyncMessage.reconcileMessages`).
     public func respond(to items: [ReconcileItem], local: [SyncScope: [Bytes32]]) -> (reply: [ReconcileItem], missing: [SyncScope: [Bytes32]]) {
         var reply: [ReconcileItem] = []
         var missing: [SyncScope: [Bytes32]] = [:]
         for item in items {
-            guard reply.count < maxItemsPerReply else { break }
             switch item {
             case let .fingerprint(scope, range, count, fp):
                 let mine = Self.slice(local[scope] ?? [], range)
@@ -90,7 +89,14 @@ public struct RangeReconciler: Sendable {
                 let lacking = theirs.filter { range.contains($0) && !mineSet.contains($0) }
                 if !lacking.isEmpty { missing[scope, default: []] += lacking }
                 if wantsReply && mine.contains(where: { !theirSet.contains($0) }) {
-                    reply.append(.ids(scope, range, Array(mine), wantsReply: false))
+                    // A short list is answered with ours; a long one is split like a differing
+                    // fingerprint, so no item ever lists more than `listThreshold` ids (a scope of
+                    // any size then reconciles without one oversized message).
+                    if mine.count <= listThreshold {
+                        reply.append(.ids(scope, range, Array(mine), wantsReply: false))
+                    } else {
+                        reply += split(scope, range, mine)
+                    }
                 }
             }
         }

@@ -85,6 +85,39 @@ public enum SyncMessage: Sendable, Equatable {
         try r.finish()
     }
 
+    /// Splits reconciliation items into messages a peer accepts: at most `maxEntries` items and
+    /// about `maxBytes` each. A node may hold more scopes than one message carries (a peer can make
+    /// it store statements in thousands of epochs); sending them in one message would be refused as
+    /// oversized, and that refusal must never be what a correct node provokes (Specs/gossip.md §4).
+    public static func reconcileMessages(_ items: [ReconcileItem], maxBytes: Int = 1 << 20) -> [SyncMessage] {
+        var messages: [SyncMessage] = []
+        var current: [ReconcileItem] = []
+        var bytes = 0
+        for item in items {
+            let size = encodedSize(item)
+            if !current.isEmpty && (current.count == maxEntries || bytes + size > maxBytes) {
+                messages.append(.reconcile(current))
+                current = []
+                bytes = 0
+            }
+            current.append(item)
+            bytes += size
+        }
+        if !current.isEmpty { messages.append(.reconcile(current)) }
+        return messages
+    }
+
+    /// The bytes `item` takes in a reconcile message.
+    static func encodedSize(_ item: ReconcileItem) -> Int {
+        func scopeAndRange(_ scope: SyncScope, _ range: IDRange) -> Int {
+            4 + scope.topic.utf8.count + 8 + 32 + 1 + (range.upper == nil ? 0 : 32)
+        }
+        switch item {
+        case let .fingerprint(scope, range, _, _): return 1 + scopeAndRange(scope, range) + 4 + 32
+        case let .ids(scope, range, ids, _): return 1 + scopeAndRange(scope, range) + 4 + 32 * ids.count + 1
+        }
+    }
+
     private static func write(_ scope: SyncScope, _ range: IDRange, to w: inout WireWriter) {
         w.writeString(scope.topic)
         w.writeU64(scope.epoch)
