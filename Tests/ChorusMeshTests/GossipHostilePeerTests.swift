@@ -180,4 +180,86 @@ enum SignedPayloadForTests {
         #expect(net.delivered.allSatisfy { d in oversized.allSatisfy { d[$0] == nil } })
         #expect((2..<6).allSatisfy { j in oversized.allSatisfy { !net.routers[j].hasSeen($0) } })
     }
+    /// Floods that once grew a node's memory without bound (RSS 33 MB → 1.3–1.9 GB in 20 s): unique
+    /// messages on a topic the node does not subscribe to, SUBSCRIBE to ever new topics, PRUNE for
+    /// invented topics, and one message in 64 copies per RPC. Each leaves the router's footprint
+    /// bounded, and the flooder ends disconnected while honest peers keep their score.
+    @Test func floodsOfStateAreBoundedAndCostTheFlooderItsSession() {
+        var net = GossipNetworkForTests(nodes: 4, degree: 3, seed: 21)
+        net.subscribeAll("t")
+        net.heartbeat(2)
+        let attacker = net.ids[1]
+        // Unique messages on an unsubscribed topic: never cached, never validated.
+        var validations = 0
+        for k in 0..<2_000 where !disconnected(net, victim: 0, attacker: 1) {
+            var rpc = GossipRPC()
+            rpc.messages = [GossipMessage(topic: "elsewhere", payload: [UInt8(k & 0xff), UInt8(k >> 8), 1, 2, 3, 4, 5, 6])]
+            let ds = net.routers[0].onRPC(rpc, from: attacker, now: net.now)
+            for case .validate in ds { validations += 1 }
+            net.enqueue(0, ds)
+        }
+        net.run()
+        #expect(validations == 0)
+        #expect(net.routers[0].footprint.seen < 10 && net.routers[0].footprint.receivedFrom < 10)
+        #expect(net.routers[0].counters.unsubscribedMessages >= 1)
+        #expect(disconnected(net, victim: 0, attacker: 1))
+        #expect(net.routers[0].score(net.ids[2]) >= 0 && net.routers[0].score(net.ids[3]) >= 0)
+
+        // SUBSCRIBE to ever new topics and PRUNE for invented ones, from another connected peer.
+        var fresh = GossipNetworkForTests(nodes: 3, degree: 2, seed: 22)
+        fresh.subscribeAll("t")
+        fresh.heartbeat(2)
+        for k in 0..<5_000 {
+            var rpc = GossipRPC()
+            rpc.subscribe = ["topic-\(k)"]
+            rpc.prune = [("invented-\(k)", 60)]
+            fresh.enqueue(0, fresh.routers[0].onRPC(rpc, from: fresh.ids[1], now: fresh.now))
+        }
+        fresh.run()
+        let settings = fresh.routers[0].settings
+        #expect(fresh.routers[0].footprint.peerTopics <= 2 * settings.maxTopicsPerPeer)
+        #expect(fresh.routers[0].footprint.backoffTopics <= 1)
+        #expect(fresh.routers[0].counters.subscriptionsOverLimit > 0)
+        #expect(disconnected(fresh, victim: 0, attacker: 1))
+
+        // One valid message in 64 copies per RPC: one sender entry, not 64.
+        var copies = GossipNetworkForTests(nodes: 3, degree: 2, seed: 23)
+        copies.subscribeAll("t")
+        copies.heartbeat(2)
+        let message = GossipMessage(topic: "t", payload: Array("one valid message".utf8))
+        var rpc = GossipRPC()
+        rpc.messages = Array(repeating: message, count: 64)
+        var pendingSenders = 0
+        for _ in 0..<100 {
+            _ = copies.routers[0].onRPC(rpc, from: copies.ids[1], now: copies.now)
+            pendingSenders = max(pendingSenders, copies.routers[0].footprint.pendingSenders)
+        }
+        #expect(pendingSenders == 1)
+    }
+
+    /// Specs/gossip.md §3: four invalid messages disconnect a peer, even one that earned first
+    /// deliveries and mesh time (the attacker was still connected 1.2 s after its fourth).
+    @Test func fourInvalidMessagesDisconnectEvenAPeerWithCredit() {
+        var net = GossipNetworkForTests(nodes: 3, degree: 2, seed: 24)
+        net.validator = SignedPayloadForTests.validate
+        net.subscribeAll("t")
+        net.heartbeat(20)
+        let author = Ed25519.SigningKey.generate()
+        for k in 0..<20 {
+            var rpc = GossipRPC()
+            rpc.messages = [GossipMessage(topic: "t", payload: SignedPayloadForTests.make([UInt8(k)], signer: author))]
+            net.enqueue(0, net.routers[0].onRPC(rpc, from: net.ids[1], now: net.now))
+            net.run()
+        }
+        #expect(net.routers[0].score(net.ids[1]) > 0)
+        var sent = 0
+        while !disconnected(net, victim: 0, attacker: 1), sent < 10 {
+            sent += 1
+            var rpc = GossipRPC()
+            rpc.messages = [GossipMessage(topic: "t", payload: [UInt8](repeating: UInt8(sent), count: 100))]
+            net.enqueue(0, net.routers[0].onRPC(rpc, from: net.ids[1], now: net.now))
+            net.run()
+        }
+        #expect(sent == 4)
+    }
 }

@@ -38,6 +38,10 @@ public struct GossipRouter: Sendable {
         /// Mesh links this node made lazy (choke sent) and eager again (unchoke sent).
         public var chokes = 0
         public var unchokes = 0
+        /// Messages on topics this node does not subscribe to (dropped unread, the sender penalised).
+        public var unsubscribedMessages = 0
+        /// Subscriptions refused because the peer already announced `maxTopicsPerPeer` topics.
+        public var subscriptionsOverLimit = 0
     }
 
     struct PeerState: Sendable {
@@ -91,6 +95,13 @@ public struct GossipRouter: Sendable {
     public var connectedPeers: [PeerID] { peers.keys.sorted() }
     public func topics(of peer: PeerID) -> Set<Topic> { peers[peer]?.topics ?? [] }
     public func hasSeen(_ id: Bytes32) -> Bool { seen.contains(id) }
+
+    /// How many entries peers have made the router hold, by kind: what the resource bounds of
+    /// Specs/gossip.md §2 limit, and what the hostile-peer tests measure.
+    public var footprint: (seen: Int, receivedFrom: Int, pendingSenders: Int, peerTopics: Int, backoffTopics: Int) {
+        (seen.count, receivedFrom.count, pending.values.reduce(0) { $0 + $1.senders.count },
+         peers.values.reduce(0) { $0 + $1.topics.count }, backoff.count)
+    }
 
     /// An offence seen by the application rather than the router (a forged peer record, say): a
     /// proof of malice, not noise, so the behaviour penalty (P7) jumps past the threshold at once;
@@ -192,7 +203,7 @@ public struct GossipRouter: Sendable {
         handleSubscriptions(rpc, from: peer, now: now, reply: &reply)
         for id in rpc.idontwant { noteDontWant(id, from: peer) }
         for topic in rpc.graft { handleGraft(topic, from: peer, now: now, reply: &reply) }
-        for (topic, backoffSeconds) in rpc.prune {
+        for (topic, backoffSeconds) in rpc.prune where mesh[topic]?.contains(peer) == true || subscriptions.contains(topic) {
             leaveMesh(peer, topic: topic, now: now)
             let requested = Duration.seconds(Int64(min(backoffSeconds, 3600)))
             backoff[topic, default: [:]][peer] = now + max(requested, settings.pruneBackoff)
@@ -210,6 +221,10 @@ public struct GossipRouter: Sendable {
         for id in rpc.iwant { handleIWant(id, from: peer, reply: &reply) }
         for message in rpc.messages { directives += handleMessage(message, from: peer, now: now, reply: &reply) }
         if !reply.isEmpty { directives.insert(.send(peer, reply), at: 0) }
+        // Penalties from this RPC (floods of subscriptions, unsubscribed topics) take effect at once.
+        if !directives.contains(where: { if case .disconnect = $0 { true } else { false } }) {
+            directives += graylistCheck([peer])
+        }
         return directives
     }
 
@@ -338,6 +353,14 @@ public struct GossipRouter: Sendable {
 
     private mutating func handleMessage(_ message: GossipMessage, from peer: PeerID, now: MonotonicTime,
                                         reply: inout GossipRPC) -> [Directive] {
+        // A correct peer forwards only on topics we announced: anything else is dropped before it
+        // costs a cache entry (a flood of unique messages on an unsubscribed topic once grew the
+        // seen cache without bound), and counts as misbehaviour (P7).
+        guard subscriptions.contains(message.topic) else {
+            counters.unsubscribedMessages += 1
+            scores[peer]?.behaviourPenalty += 1
+            return []
+        }
         receivedFrom[message.id, default: []].insert(peer)
         promises[message.id] = nil
         if message.payload.count > settings.maxPayload {
@@ -347,8 +370,11 @@ public struct GossipRouter: Sendable {
         }
         if var p = pending[message.id] {
             counters.duplicates += 1
-            p.senders.append(peer)
-            pending[message.id] = p
+            // Each sender once: 64 copies of one message per RPC must not grow the list.
+            if !p.senders.contains(peer) {
+                p.senders.append(peer)
+                pending[message.id] = p
+            }
             noteRedundantCopy(message.topic, from: peer, reply: &reply)
             return []
         }
@@ -357,7 +383,6 @@ public struct GossipRouter: Sendable {
             noteRedundantCopy(message.topic, from: peer, reply: &reply)
             return []
         }
-        guard subscriptions.contains(message.topic) else { return [] }
         var directives: [Directive] = []
         if message.payload.count >= settings.idontwantThreshold {
             let lazyPeers = settings.choking ? lazy[message.topic] ?? [] : []
@@ -378,7 +403,15 @@ public struct GossipRouter: Sendable {
             leaveMesh(peer, topic: topic, now: now)
         }
         for topic in rpc.subscribe {
-            guard peers[peer]?.topics.insert(topic).inserted == true else { continue }
+            guard let known = peers[peer]?.topics else { return }
+            if known.contains(topic) { continue }
+            // What a peer can make the router remember is bounded: at most `maxTopicsPerPeer` topics.
+            guard known.count < settings.maxTopicsPerPeer else {
+                counters.subscriptionsOverLimit += 1
+                scores[peer]?.behaviourPenalty += 1
+                continue
+            }
+            peers[peer]?.topics.insert(topic)
             // Graft at once when our mesh for this topic is short (avoids the cold-start race).
             if subscriptions.contains(topic), (mesh[topic]?.count ?? 0) < settings.dLow,
                !inBackoff(peer, topic: topic, now: now), score(peer) >= 0 {
@@ -546,8 +579,18 @@ public struct GossipRouter: Sendable {
         }
     }
 
+    /// Disconnects candidates below the graylist threshold, and those whose (decayed) invalid messages
+    /// reached `invalidMessagesToDisconnect`, whatever their other terms: first deliveries and mesh
+    /// time must not buy an attacker a fifth invalid message.
     private mutating func graylistCheck(_ candidates: [PeerID]) -> [Directive] {
-        candidates.filter { peers[$0] != nil && score($0) < settings.score.graylistThreshold }
-            .map { .disconnect($0, reason: "gossip score \(Int(score($0))) below graylist threshold") }
+        candidates.compactMap { peer in
+            guard peers[peer] != nil else { return nil }
+            let invalid = scores[peer]?.topics.values.reduce(0) { $0 + $1.invalidMessages } ?? 0
+            if invalid >= settings.score.invalidMessagesToDisconnect {
+                return .disconnect(peer, reason: "\(Int(invalid.rounded())) invalid messages")
+            }
+            guard score(peer) < settings.score.graylistThreshold else { return nil }
+            return .disconnect(peer, reason: "gossip score \(Int(score(peer))) below graylist threshold")
+        }
     }
 }

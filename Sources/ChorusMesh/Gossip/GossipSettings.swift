@@ -47,6 +47,8 @@ public struct GossipSettings: Sendable, Equatable {
     public var eagerPeersLow = 2
     /// Largest payload accepted (bytes); larger ones count as invalid.
     public var maxPayload = 1 << 20
+    /// Topics one peer may announce (SUBSCRIBE) at once; further ones are ignored and penalised.
+    public var maxTopicsPerPeer = 64
     public var score = PeerScoreSettings()
 
     public init() {}
@@ -82,6 +84,9 @@ public struct PeerScoreSettings: Sendable, Equatable {
     public var gossipThreshold = -4000.0
     public var publishThreshold = -8000.0
     public var graylistThreshold = -16000.0
+    /// A peer whose invalid messages (summed over topics, decayed) reach this is disconnected
+    /// whatever its positive terms (Specs/gossip.md §3).
+    public var invalidMessagesToDisconnect = 4.0
 
     public init() {}
 }
