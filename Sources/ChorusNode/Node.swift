@@ -319,7 +319,8 @@ public actor Node {
                 connectedSeconds: link.establishedAt.map { Self.seconds($0.duration(to: .now)) } ?? 0,
                 bytesSent: link.statistics.bytesSent, bytesReceived: link.statistics.bytesReceived,
                 messagesSent: link.statistics.messagesSent, messagesReceived: link.statistics.messagesReceived,
-                queuedMessages: link.queuedMessages, drops: link.drops.values.reduce(0, +))
+                queuedMessages: link.queuedMessages, drops: link.drops.values.reduce(0, +),
+                unsentBytes: link.connection.writeQueueSize, pongsWithheld: link.statistics.pongsWithheld)
         }
     }
 

@@ -169,6 +169,32 @@ import Testing
         try await expectClosed(arena, peer, code: "idle_timeout", logged: "idle timeout")
     }
 
+    /// Pings without ever reading the pongs: pongs once bypassed the send queue and RSS grew from
+    /// 33 to 559 MB in 38 s. Now the unsent bytes stay near the send high watermark.
+    @Test func pingsFromAPeerThatNeverReadsAreNotAnsweredWithoutBound() async throws {
+        let arena = try await Arena.make()
+        defer { Task { await arena.close() } }
+        let peer = try await arena.attacker()
+        var session = try await Self.handshake(peer)
+        #expect(await eventually { await arena.target.node.connectedPeers.count == 2 })
+        peer.stopReading()
+        // ~13 MB of pongs would be owed if every one were answered (500,000 frames of 27 bytes):
+        // more than the kernel's socket buffers take, so the rest would pile up in the node.
+        for burst in 0..<250 {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(2000 * 27)
+            for k in 0..<2000 { bytes += try session.sealPing(UInt64(burst * 2000 + k)) }
+            peer.write(bytes)
+        }
+        #expect(await eventually {
+            let info = await arena.target.node.peers().first { $0.publicKey != arena.honest.key.publicKey.hex }
+            return (info?.pongsWithheld ?? 0) > 0
+        })
+        let info = try #require(await arena.target.node.peers().first { $0.publicKey != arena.honest.key.publicKey.hex })
+        #expect(info.unsentBytes <= 512 * 1024, "\(info.unsentBytes) bytes unsent")
+        #expect(try await arena.honestPeerStillServed())
+    }
+
     @Test func ciphertextThatFailsToDecrypt() async throws {
         let arena = try await Arena.make()
         defer { Task { await arena.close() } }

@@ -89,6 +89,10 @@ public struct PeerInfo: Codable, Sendable, Equatable {
     public var messagesReceived: Int
     public var queuedMessages: Int
     public var drops: Int
+    /// Bytes written to the socket that the peer has not taken yet (bounded: see Specs/transport.md §5).
+    public var unsentBytes: Int
+    /// Pongs not sent because the peer was not reading what it was sent.
+    public var pongsWithheld: Int
 
     enum CodingKeys: String, CodingKey {
         case publicKey = "public_key"
@@ -103,6 +107,8 @@ public struct PeerInfo: Codable, Sendable, Equatable {
         case messagesReceived = "messages_received"
         case queuedMessages = "queued_messages"
         case drops
+        case unsentBytes = "unsent_bytes"
+        case pongsWithheld = "pongs_withheld"
     }
 }
 

@@ -261,6 +261,13 @@ final class PeerLink {
             statistics.messagesReceived += 1
             onEvent(self, .message(bytes))
         case let .ping(nonce)?:
+            // A peer that does not read what it is sent gets no more pongs: answering each of its
+            // pings regardless once grew the unsent bytes (and RSS) without bound. Above the high
+            // watermark the pong is withheld; the peer's keepalive still sees our other frames.
+            guard connection.isWritable else {
+                statistics.pongsWithheld += 1
+                return
+            }
             do {
                 let pong = try session.sealPong(nonce)
                 self.session = session
@@ -284,4 +291,5 @@ struct LinkStatistics: Sendable {
     var bytesReceived = 0
     var messagesSent = 0
     var messagesReceived = 0
+    var pongsWithheld = 0
 }

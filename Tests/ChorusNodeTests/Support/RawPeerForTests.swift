@@ -48,6 +48,11 @@ final class RawPeerForTests: @unchecked Sendable {
         connection.startReading()
     }
 
+    /// Stops reading from the socket: what the node sends piles up on its side (a peer that never reads).
+    func stopReading() {
+        _ = loop.execute { self.connection?.stopReading() }
+    }
+
     func write(_ bytes: [UInt8]) {
         _ = loop.execute { self.connection?.write(bytes) }
     }
