@@ -35,8 +35,11 @@ struct InitCommand: ParsableCommand {
         }
         do {
             try fm.createDirectory(atPath: directory.path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            // An existing directory keeps its mode through createDirectory: it holds the key, the
+            // store and the control socket, so it is made 0700 whatever it was.
+            try fm.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory.path)
         } catch {
-            throw DaemonFailure.failed("cannot create \(directory.path): \(error.localizedDescription)")
+            throw DaemonFailure.failed("cannot create \(directory.path) with mode 0700: \(error.localizedDescription)")
         }
         do { try KeyFile.write(key, to: directory.keyFile) } catch { throw DaemonFailure.failed("\(error)") }
         let text = ConfigFile.template(networkID: network, listen: listen)

@@ -186,6 +186,16 @@ import Testing
         #expect(statements == 50)
     }
 
+    /// `chorusd init` into an existing 0755 directory once left it 0755 (key, store and socket inside).
+    @Test func initMakesAnExistingDirectoryPrivate() throws {
+        let dir = try TemporaryDirectoryForTests()
+        let dataDir = dir.file("existing")
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        #expect(try ChorusBinaryForTests.run(["init", "--data-dir", dataDir], binary: "chorusd").status == 0)
+        let mode = try FileManager.default.attributesOfItem(atPath: dataDir)[.posixPermissions] as? Int
+        #expect(mode == 0o700)
+    }
+
     @Test func runRefusesAnUninitializedDirectoryAndBadConfig() throws {
         let dir = try TemporaryDirectoryForTests()
         let missing = try ChorusBinaryForTests.run(["run", "--data-dir", dir.file("nothing")], binary: "chorusd")

@@ -17,6 +17,9 @@ import traceback
 from typing import Any, Iterator
 
 from . import config as cfgmod
+
+# Specs/worker.md §5: seconds a job's full backlog may wait for a pull before the job is abandoned.
+ABANDON_AFTER_S = 120
 from . import generation, poc, synthetic
 from .config import LlamaConfig
 from .errors import WorkerError
@@ -32,7 +35,7 @@ class Limits:
     max_verify_nonces: int = 4096
     max_batch_size: int = 4096
     max_jobs: int = 16
-    max_backlog_artifacts: int = 1 << 20
+    max_backlog_artifacts: int = 16_384
     max_wait_ms: int = 30_000
     max_batches_per_pull: int = 1024
     max_tokens: int = 4096
@@ -240,6 +243,7 @@ class PoCJob:
         self.skipped_total = 0
         self.batches: list[dict] = []  # unacknowledged, in seq order
         self.backlog = 0  # artifacts in self.batches
+        self.last_pull = time.monotonic()  # a full backlog nobody pulls for ABANDON_AFTER_S is dropped
         self.next_seq = 1
         self.compute_seconds = 0.0
         self.cond = threading.Condition()
@@ -257,10 +261,18 @@ class PoCJob:
                 batch = list(itertools.islice(nonces, self.batch_size))
                 if not batch:
                     break
+                abandoned = False
                 with self.cond:
                     while self.backlog >= self.worker.limits.max_backlog_artifacts and not self.stop_event.is_set():
+                        if time.monotonic() - self.last_pull >= ABANDON_AFTER_S:
+                            # Specs/worker.md §5: a full backlog nobody pulls is dropped and the job stops.
+                            self.batches, self.backlog = [], 0
+                            self.error = f"abandoned: the backlog was full and nobody pulled artifacts for {ABANDON_AFTER_S} s"
+                            abandoned = True
+                            self.stop_event.set()
+                            break
                         self.cond.wait(0.5)
-                if self.stop_event.is_set():
+                if self.stop_event.is_set() or abandoned:
                     break
                 with self.worker.gate.background():
                     t0 = time.perf_counter()
@@ -311,6 +323,7 @@ class PoCJob:
         to wait_ms for one to appear while the job runs."""
         deadline = time.monotonic() + wait_ms / 1000.0
         with self.cond:
+            self.last_pull = time.monotonic()
             dropped = [b for b in self.batches if b["seq"] <= after]
             if dropped:
                 self.batches = [b for b in self.batches if b["seq"] > after]

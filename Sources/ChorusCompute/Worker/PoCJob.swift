@@ -38,7 +38,14 @@ final class PoCJob: Sendable {
         var finished: Double?
         var stopRequested = false
         var threadExited = false
+        /// When a client last pulled (or the job started): a full backlog nobody pulls for
+        /// `abandonAfter` is dropped and the job stopped.
+        var lastPull = ContinuousClock.now
     }
+
+    /// A job whose backlog is full and that nobody pulls for this long is abandoned: its artifacts
+    /// are dropped and it stops, so jobs started and forgotten do not pin memory (Specs/worker.md §5).
+    let abandonAfter: Duration
 
     let id: String
     let request: PoCJobRequest
@@ -51,7 +58,8 @@ final class PoCJob: Sendable {
     private let state = Mutex(State())
 
     init(id: String, request: PoCJobRequest, computer: PoCComputer, schedule: NonceSchedule, batchSize: Int,
-         maxBacklog: Int, gate: InteractiveGate) {
+         maxBacklog: Int, gate: InteractiveGate, abandonAfter: Duration = .seconds(120)) {
+        self.abandonAfter = abandonAfter
         self.id = id
         self.request = request
         self.computer = computer
@@ -74,15 +82,24 @@ final class PoCJob: Sendable {
         defer { state.withLock { $0.threadExited = true } }
         let clock = ContinuousClock()
         while true {
-            enum Step { case stop, wait, compute([UInt64]), finish }
+            enum Step { case stop, abandoned, wait, compute([UInt64]), finish }
             let step: Step = state.withLock { s in
                 if s.stopRequested { return .stop }
-                if s.backlog >= maxBacklog || gate.busy { return .wait }
+                if s.backlog >= maxBacklog {
+                    guard s.lastPull.duration(to: .now) < abandonAfter else {
+                        s.batches = []
+                        s.backlog = 0
+                        s.error = "abandoned: the backlog was full and nobody pulled artifacts for \(abandonAfter)"
+                        return .abandoned
+                    }
+                    return .wait
+                }
+                if gate.busy { return .wait }
                 let nonces = schedule.nonces(from: s.nextIndex, limit: batchSize)
                 return nonces.isEmpty ? .finish : .compute(nonces)
             }
             switch step {
-            case .stop:
+            case .stop, .abandoned:
                 finish(.stopped)
                 return
             case .finish:
@@ -147,6 +164,7 @@ final class PoCJob: Sendable {
     /// Drops batches up to `after` (acknowledged) and returns up to `limit` newer ones.
     func pull(after: UInt64, limit: Int) -> (status: JobStatusMessage, batches: [ArtifactBatchMessage]) {
         state.withLock { s in
+            s.lastPull = .now
             while let first = s.batches.first, first.seq <= after {
                 s.backlog -= first.artifacts.count
                 s.batches.removeFirst()

@@ -82,7 +82,7 @@ public struct WorkerLimits: Codable, Sendable, Equatable {
     public var maxVerifyNonces = 4096
     public var maxBatchSize = 4096
     public var maxJobs = 16
-    public var maxBacklogArtifacts = 1 << 20
+    public var maxBacklogArtifacts = 16_384
     public var maxWaitMs = 30_000
     public var maxBatchesPerPull = 1024
     public var maxTokens = 4096

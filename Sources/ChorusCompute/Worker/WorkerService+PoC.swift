@@ -55,7 +55,7 @@ extension WorkerService {
             t.jobCounter += 1
             let id = "job-\(t.jobCounter)-" + Hex.encode(SecureRandom.bytes(4))
             let job = PoCJob(id: id, request: request, computer: computer, schedule: schedule, batchSize: batch,
-                             maxBacklog: limits.maxBacklogArtifacts, gate: gate)
+                             maxBacklog: limits.maxBacklogArtifacts, gate: gate, abandonAfter: configuration.abandonAfter)
             t.jobs[id] = job
             t.jobOrder.append(id)
             return job

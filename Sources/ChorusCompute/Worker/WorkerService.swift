@@ -15,6 +15,9 @@ public final class WorkerService: WorkerAPI {
         public var limits = WorkerLimits()
         /// Nonces per forward pass when a job does not say.
         public var defaultBatchSize = 32
+        /// A job with a full backlog that nobody pulls for this long is stopped and its artifacts
+        /// dropped (Specs/worker.md §5).
+        public var abandonAfter: Duration = .seconds(120)
         public init() {}
     }
 

@@ -64,6 +64,53 @@ import Testing
         #expect(await service.models().models.isEmpty)
     }
 
+    /// 16 jobs nobody pulls once grew a worker from 40 MB to 9.2 GB in 60 s. Each job now stops at
+    /// its backlog limit, and a full backlog nobody pulls is dropped after `abandonAfter`.
+    @Test func jobsNobodyPullsStopAtTheirBacklogAndAreAbandoned() async throws {
+        var configuration = WorkerService.Configuration()
+        configuration.limits.maxBacklogArtifacts = 8
+        configuration.abandonAfter = .milliseconds(300)
+        let service = WorkerService(configuration: configuration)
+        _ = try await service.loadModel(LoadModelRequest(id: "chorus/synthetic-tiny", synthetic: .init(preset: "tiny", seed: Self.seedHex)))
+        var ids: [String] = []
+        for _ in 0..<configuration.limits.maxJobs {
+            let job = try await service.startJob(PoCJobRequest(
+                model: "chorus/synthetic-tiny", seed: Self.seedHex, participant: Self.participantHex, params: .init(seqLen: 16),
+                nonceCount: 1_000_000, batchSize: 4))
+            ids.append(job.id)
+        }
+        // Every job ends stopped (abandoned) with its backlog dropped, having computed at most
+        // its limit plus one batch.
+        let deadline = ContinuousClock.now + .seconds(60)
+        var statuses: [JobStatusMessage] = []
+        repeat {
+            try await Task.sleep(for: .milliseconds(100))
+            statuses = []
+            for id in ids { statuses.append(try await service.job(id)) }
+        } while statuses.contains(where: { $0.state == "running" }) && ContinuousClock.now < deadline
+        for status in statuses {
+            #expect(status.state == "stopped")
+            #expect(status.backlog == 0)
+            #expect(status.noncesDone <= 8 + 4)
+            #expect(status.error?.contains("abandoned") == true)
+        }
+        // A job that is pulled is never abandoned.
+        _ = try await service.deleteJob(ids[0])
+        let pulled = try await service.startJob(PoCJobRequest(
+            model: "chorus/synthetic-tiny", seed: Self.seedHex, participant: Self.participantHex, params: .init(seqLen: 16),
+            nonceCount: 40, batchSize: 4))
+        #expect(pulled.state == "running" || pulled.state == "done")
+        var cursor: UInt64 = 0
+        var got = 0
+        while true {
+            let pull = try await service.artifacts(job: pulled.id, after: cursor, waitMs: 2_000, maxBatches: nil)
+            got += pull.batches.reduce(0) { $0 + $1.artifacts.count + $1.skipped.count }
+            cursor = pull.cursor
+            if pull.job.state != "running" && pull.batches.isEmpty { break }
+        }
+        #expect(got == 40)
+    }
+
     @Test func jobsOfSeveralSlotsCoverTheRangeOnceWithTheKernelsVectors() async throws {
         let service = try await Self.service()
         var byNonce: [UInt64: String] = [:]

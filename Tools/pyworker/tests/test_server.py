@@ -60,8 +60,9 @@ def test_info_state_and_model_loading(server):
     status, err = call(port, "POST", "/v1/models/load",
                        {"id": "other", "digest": "blake2b:" + "00" * 32, "synthetic": {"preset": "tiny", "seed": SEED_HEX}})
     assert status == 409 and err["error"]["code"] == "digest_mismatch" and err["error"]["field"] == "digest"
+    # Outside the model directory: refused without a word about the file (Specs/worker.md §4.4).
     status, err = call(port, "POST", "/v1/models/load", {"id": "x", "path": "/nonexistent/model.gguf"})
-    assert status == 404 and err["error"]["field"] == "path"
+    assert status == 403 and err["error"]["code"] == "path_not_allowed" and err["error"]["field"] == "path"
     status, state = call(port, "GET", "/v1/state")
     assert status == 200 and state["state"] in ("idle", "poc_generating") and "chorus/synthetic-tiny" in state["models"]
 
