@@ -155,7 +155,7 @@ class Handler(BaseHTTPRequestHandler):
         self._send_json(200, {"models": self.worker.info()["models"]})
 
     def load_model(self, params: dict, query: dict, body: Any) -> None:
-        if isinstance(body, dict) and isinstance(body.get("path"), str):
+        if isinstance(body, dict) and isinstance(body.get("path"), str) and "synthetic" not in body:
             body = dict(body, path=allowed_model_file(getattr(self.worker, "client_model_dir", None), body["path"]))
         self._send_json(200, self.worker.load_model(body))
 
