@@ -33,7 +33,8 @@ extension Node {
         let machine = Membership(localID: publicKey, address: address, settings: configuration.membership,
                                  seed: discoveryRNG.next())
         let shell = MembershipShell(machine: machine, sockets: sockets, timer: LoopTimer(on: loop),
-                                    housekeeping: LoopTimer(on: loop), counter: GossipJournal.unixNanos())
+                                    housekeeping: LoopTimer(on: loop), counter: GossipJournal.unixNanos(),
+                                    maxReplayEntries: configuration.membershipSenders)
         swim = shell
         shell.housekeeping.schedule(after: .zero, repeatingEvery: Self.membershipIntroductionInterval) { [weak self] in
             self?.assumeIsolated { $0.introduceRecordedPeers() }
@@ -100,13 +101,21 @@ extension Node {
     }
 
     private func sendMembership(_ message: SWIMMessage, to peer: Ed25519.PublicKey, _ swim: MembershipShell) {
-        guard let address = swim.machine.member(peer)?.address ?? swim.addresses[peer],
+        guard let address = swim.machine.address(of: peer) ?? swim.addresses[peer],
               let destination = try? SocketAddress(parsing: address.description),
               let socket = swim.sockets.first(where: { $0.localAddress.family == destination.family }) else {
             swim.counters.noAddress += 1
             return
         }
-        for part in SWIMDatagram.fitting(message) {
+        var parts = SWIMDatagram.fitting(message)
+        // A request's answer is at most one datagram unless the requester holds an authenticated
+        // session: a 115-byte sync request from a throwaway key with a forged source address once
+        // drew 126 KB (Specs/membership.md §9). Our own requests and probes are not cut.
+        if case .sync(_, isReply: true) = message.kind, parts.count > 1, manager.establishedPeers[peer] == nil {
+            swim.counters.repliesTruncated += 1
+            parts = Array(parts.prefix(1))
+        }
+        for part in parts {
             swim.counter += 1
             let bytes = SWIMDatagram(sender: publicKey, counter: swim.counter, message: part)
                 .signed(with: signingKey, networkID: configuration.networkID)
@@ -137,7 +146,7 @@ extension Node {
             swim.counters.fromSelf += 1
             return
         }
-        if swim.replay[datagram.sender] == nil, swim.replay.count >= MembershipShell.maxReplayEntries {
+        guard swim.trackSender(datagram.sender, isMember: { swim.machine.member($0) != nil }) else {
             swim.counters.replayTableFull += 1
             return
         }
@@ -152,6 +161,9 @@ extension Node {
     }
 
     // MARK: - Introspection
+
+    /// Members relayed by third parties that have not answered yet (Specs/membership.md §1, admission).
+    public func swimCandidates() -> Int { swim?.machine.candidateCount ?? 0 }
 
     /// `members`: every member this node knows, with counts (nil when membership is not running).
     public func members() -> MembersResult? {
@@ -171,7 +183,10 @@ extension Node {
                              suspicionsRaised: swim.machine.counters.suspicionsRaised,
                              deathsDeclared: swim.machine.counters.deathsDeclared,
                              refutations: swim.machine.counters.refutations,
-                             implausibleIncarnations: swim.machine.counters.implausibleIncarnations)
+                             implausibleIncarnations: swim.machine.counters.implausibleIncarnations,
+                             candidates: swim.machine.candidateCount,
+                             candidatesAdmitted: swim.machine.counters.candidatesAdmitted,
+                             candidatesRefused: swim.machine.counters.candidatesRefused)
     }
 
     /// Alive, suspect and dead members (this node not counted).

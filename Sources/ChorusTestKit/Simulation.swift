@@ -249,7 +249,13 @@ public final class Simulation {
         memberships[node] = nil
         routers[node] = nil
         if configuration.membership != nil {
-            let observers = states.indices.filter { $0 != node && states[$0] != .crashed }
+            // The nodes that must notice: up, and counting the node as a live member. One that
+            // (re)joined just now and has not admitted it yet (admission pings it first,
+            // Specs/membership.md §1) has nothing to notice.
+            let observers = states.indices.filter { o in
+                o != node && states[o] != .crashed
+                    && memberships[o]?.member(ids[node]).map { $0.status != .dead } == true
+            }
             crashRecords.append(CrashDetection(node: node, crashedAt: now, observers: observers, detectedAt: [:]))
         } else {
             // Without membership, sessions to a crashed process close at once (TCP reset).

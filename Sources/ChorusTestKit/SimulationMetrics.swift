@@ -83,7 +83,7 @@ public struct PropagationSummary: Sendable, Equatable, Codable {
 public struct CrashDetection: Sendable, Equatable {
     public let node: Int
     public let crashedAt: MonotonicTime
-    /// Nodes live at the crash that stayed up: the ones that must notice.
+    /// Nodes live at the crash that counted it as a live member and stayed up: the ones that must notice.
     public let observers: [Int]
     /// First time each observer marked the node dead.
     public internal(set) var detectedAt: [Int: MonotonicTime]

@@ -194,6 +194,31 @@ private func sends(_ ds: [Membership.Directive]) -> [(Ed25519.PublicKey, SWIMMes
         #expect(c.counters.implausibleIncarnations == 0)
     }
 
+    /// Relayed members are candidates until they answer: 5,000 invented ones in one full state leave
+    /// at most `maxCandidatesPerIntroducer` waiting, none admitted; a real one that answers is.
+    @Test func relayedMembersArePingedAndAdmittedOnlyWhenTheyAnswer() {
+        var m = Membership(localID: id(0), seed: 16, knownMembers: [(id(1), nil)])
+        let invented = (0..<5_000).map { k in
+            MemberUpdate(member: Ed25519.SigningKey.generate().publicKey, status: .alive, incarnation: UInt64(k % 3))
+        }
+        let real = MemberUpdate(member: id(2), status: .alive, incarnation: 4)
+        let out = m.onMessage(SWIMMessage(.sync(members: [real] + invented, isReply: true)), from: id(1), now: .seconds(1))
+        #expect(m.candidateCount == m.settings.maxCandidatesPerIntroducer)
+        #expect(m.counters.candidatesRefused == 5_001 - m.settings.maxCandidatesPerIntroducer)
+        #expect(m.member(id(2)) == nil)
+        // Each candidate got one bare ping.
+        let pings = sends(out).filter { if case .ping = $0.1.kind { return $0.1.updates.isEmpty } else { return false } }
+        #expect(pings.count == m.settings.maxCandidatesPerIntroducer)
+        // The real member answers (any datagram it signed): admitted at the relayed incarnation.
+        _ = m.onMessage(SWIMMessage(.ack(sequence: 1)), from: id(2), now: .seconds(1.5))
+        #expect(m.member(id(2))?.status == .alive && m.member(id(2))?.incarnation == 4)
+        // The rest never answer: pinged again, then forgotten.
+        _ = m.onTick(now: .seconds(2))
+        _ = m.onTick(now: .seconds(7))
+        #expect(m.candidateCount == 0)
+        #expect(m.allMembers.count == 2)
+    }
+
     @Test func leavingMemberIsDeadEverywhereWithoutSuspicion() {
         var c = Cluster(nodes: 5, seed: 7)
         c.run(for: .seconds(1))

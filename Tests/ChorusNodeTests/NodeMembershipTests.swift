@@ -3,6 +3,7 @@ import ChorusLoop
 import ChorusMesh
 import ChorusWire
 import Foundation
+import Synchronization
 import Testing
 @testable import ChorusNode
 
@@ -125,18 +126,129 @@ import Testing
     }
 }
 
-/// Sends raw datagrams from its own loop (a test double for a hostile host).
+extension NodeMembershipTests {
+    static func datagram(_ key: Ed25519.SigningKey, counter: UInt64, _ message: SWIMMessage) -> [UInt8] {
+        SWIMDatagram(sender: key.publicKey, counter: counter, message: message).signed(with: key, networkID: "test-net")
+    }
+
+    /// One throwaway key once listed 5,000 invented members: all were accepted as alive and spread,
+    /// and a real crash then went unnoticed for 90 s. Relayed members are now pinged first: invented
+    /// ones never answer and are never admitted, and one source keeps at most 256 waiting.
+    @Test func inventedMembersAreNeverAdmitted() async throws {
+        let nodes = try await Self.cluster(2)
+        defer { Task { for n in nodes { await n.shutdown() } } }
+        let (a, b) = (nodes[0], nodes[1])
+        #expect(await eventually(timeout: .seconds(15)) { await Self.counts(a) == MemberCounts(alive: 1) })
+        let loop = try EventLoop(name: "udp-inventor")
+        defer { loop.shutdown() }
+        let attacker = UDPAttackerForTests(loop: loop)
+        let inventor = Ed25519.SigningKey.generate()
+        var datagrams: [[UInt8]] = []
+        for k in 0..<100 {
+            let invented = (0..<12).map { _ in
+                MemberUpdate(member: Ed25519.SigningKey.generate().publicKey, status: .alive, incarnation: 0,
+                             address: try! NetAddress(parsing: "127.0.0.1:9"))
+            }
+            datagrams.append(Self.datagram(inventor, counter: UInt64(k + 1), SWIMMessage(.gossip, updates: invented)))
+        }
+        try await attacker.send(datagrams, to: try SocketAddress(parsing: a.address))
+        #expect(await eventually { await a.node.members()?.datagrams.datagramsReceived ?? 0 >= 100 })
+        let waiting = await a.node.swimCandidates()
+        #expect(waiting > 0 && waiting <= 256, "\(waiting) candidates")
+        // None answers: after the candidate timeout none is a member, and nothing of it spread to b.
+        try await Task.sleep(for: .seconds(6))
+        #expect(await Self.counts(a) == MemberCounts(alive: 1))
+        #expect(await a.node.swimCandidates() == 0)
+        #expect(await Self.counts(b) == MemberCounts(alive: 1))
+        await attacker.close()
+    }
+
+    /// A 115-byte sync request from a throwaway key once drew 126 KB to its (forgeable) source
+    /// address. A full-state reply to a requester without a session is now one datagram.
+    @Test func fullStateRepliesToStrangersAreOneDatagram() async throws {
+        let a = try await NodeHarnessForTests()
+        defer { Task { await a.shutdown() } }
+        let loop = try EventLoop(name: "udp-reflector")
+        defer { loop.shutdown() }
+        let attacker = UDPAttackerForTests(loop: loop)
+        let target = try SocketAddress(parsing: a.address)
+        // 30 members that each introduce themselves first-hand (their own alive, signed by them).
+        var introductions: [[UInt8]] = []
+        for _ in 0..<30 {
+            let key = Ed25519.SigningKey.generate()
+            introductions.append(Self.datagram(key, counter: 1, SWIMMessage(.gossip, updates: [
+                MemberUpdate(member: key.publicKey, status: .alive, incarnation: 0, address: try NetAddress(parsing: "127.0.0.1:9"))])))
+        }
+        try await attacker.send(introductions, to: target)
+        #expect(await eventually { (await a.node.members()?.members.count ?? 0) >= 30 })
+        let stranger = Ed25519.SigningKey.generate()
+        let request = Self.datagram(stranger, counter: 1, SWIMMessage(.sync(members: [
+            MemberUpdate(member: stranger.publicKey, status: .alive, incarnation: 0)], isReply: false)))
+        try await attacker.send([request], to: target)
+        #expect(await eventually { await a.node.members()?.datagrams.repliesTruncated == 1 })
+        try await Task.sleep(for: .milliseconds(300))
+        let replies = attacker.received().filter { d in
+            if case .sync(_, isReply: true) = d.message.kind { return true } else { return false }
+        }
+        #expect(replies.count == 1)
+        #expect(request.count * 13 >= 1400)  // one datagram: at most ~12 times the request
+        await attacker.close()
+    }
+
+    /// 18,000 throwaway senders once filled the replay table and an honest newcomer's datagrams were
+    /// dropped. The oldest non-members now make room. (A table of 200 here; 16,384 by default.)
+    @Test func throwawaySendersDoNotLockOutANewcomer() async throws {
+        var configuration = NodeHarnessForTests.testConfiguration()
+        configuration.membershipSenders = 200
+        let a = try await NodeHarnessForTests(configuration: configuration)
+        defer { Task { await a.shutdown() } }
+        let loop = try EventLoop(name: "udp-minter")
+        defer { loop.shutdown() }
+        let attacker = UDPAttackerForTests(loop: loop)
+        let target = try SocketAddress(parsing: a.address)
+        for _ in 0..<3 {
+            let burst = (0..<100).map { _ in Self.datagram(.generate(), counter: 1, SWIMMessage(.ping(sequence: 1))) }
+            try await attacker.send(burst, to: target)
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(await eventually { (await a.node.members()?.datagrams.sendersEvicted ?? 0) >= 50 })
+        let d = try #require(await a.node.members()?.datagrams)
+        #expect(d.replayTableFull == 0)
+        let newcomer = Ed25519.SigningKey.generate()
+        try await attacker.send([Self.datagram(newcomer, counter: 1, SWIMMessage(.gossip, updates: [
+            MemberUpdate(member: newcomer.publicKey, status: .alive, incarnation: 0, address: try NetAddress(parsing: "127.0.0.1:9"))]))],
+                                to: target)
+        #expect(await eventually { await a.node.members()?.members.contains { $0.publicKey == newcomer.publicKey.hex } == true })
+        await attacker.close()
+    }
+}
+
+/// Sends raw datagrams from its own loop (a test double for a hostile host) and keeps what it receives.
 actor UDPAttackerForTests {
     nonisolated let loop: EventLoop
     nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
     private var socket: UDPSocket?
+    private let inbox = InboxForTests()
+
+    /// What the socket received (written on the loop, read by the test).
+    final class InboxForTests: Sendable {
+        let datagrams = Mutex<[[UInt8]]>([])
+    }
 
     init(loop: EventLoop) { self.loop = loop }
 
     func send(_ datagrams: [[UInt8]], to target: SocketAddress) throws {
-        let socket = try self.socket ?? UDPSocket(bindingTo: .loopbackIPv4(port: 0), on: loop) { _, _ in }
+        let inbox = self.inbox
+        let socket = try self.socket ?? UDPSocket(bindingTo: .loopbackIPv4(port: 0), on: loop) { bytes, _ in
+            inbox.datagrams.withLock { $0.append(bytes) }
+        }
         self.socket = socket
         for d in datagrams { socket.send(d, to: target) }
+    }
+
+    /// Every datagram received so far, decoded (those that verify for `networkID`).
+    nonisolated func received(networkID: String = "test-net") -> [SWIMDatagram] {
+        inbox.datagrams.withLock { $0 }.compactMap { try? SWIMDatagram(verifying: $0, networkID: networkID) }
     }
 
     func close() { socket?.close() }

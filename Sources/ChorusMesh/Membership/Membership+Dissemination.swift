@@ -36,6 +36,9 @@ extension Membership {
             }
         }
         switch update.status {
+        case .alive where members[update.member] == nil && sender != nil && sender != update.member:
+            // Relayed news of an unknown member: it must answer a ping before it counts.
+            if let introducer = sender { addCandidate(update, introducer: introducer, now: now, &out) }
         case .alive: applyAlive(update, now: now, regossipIfNew: !fromSync || sender == update.member, &out)
         case .suspect: applySuspect(update, now: now, &out)
         case .dead: applyDead(update, now: now, &out)

@@ -57,6 +57,11 @@ public struct Membership: Sendable {
         /// Updates dropped because they raised an incarnation further than a third party may
         /// (`MembershipSettings.maxIncarnationStep`).
         public var implausibleIncarnations = 0
+        /// Members relayed by third parties and pinged before admission; admitted once they
+        /// answered; refused because the candidate bounds were reached.
+        public var candidatesProbed = 0
+        public var candidatesAdmitted = 0
+        public var candidatesRefused = 0
     }
 
     struct Probe: Sendable {
@@ -95,6 +100,9 @@ public struct Membership: Sendable {
     /// Members not dead, plus this node: the N of the timeout and retransmission formulas.
     var liveCount = 1
     var suspicions: [MemberID: Suspicion] = [:]
+    /// Members relayed by a third party, waiting to be heard from first-hand (Membership+Admission).
+    var candidates: [MemberID: Candidate] = [:]
+    var candidatesByIntroducer: [MemberID: Int] = [:]
     var suspicionDeadlines = SuspicionDeadlines()
     var broadcasts = BroadcastQueue()
     var probeOrder: [MemberID] = []
@@ -202,6 +210,7 @@ public struct Membership: Sendable {
             adjustHealth(+1)
         }
         expireSuspicions(now: now, stalled: stalled, &out)
+        tendCandidates(now: now, &out)
         runRelayTimers(now: now, &out)
         advanceProbe(now: now, stalled: stalled, &out)
         if now >= nextGossipAt, !broadcasts.isEmpty {
@@ -232,6 +241,7 @@ public struct Membership: Sendable {
         var out: [Directive] = []
         ensureStarted(now)
         guard sender != localID else { return [] }
+        admitIfCandidate(sender, now: now, &out)
         for update in message.updates { apply(update, now: now, sender: sender, &out) }
         switch message.kind {
         case let .ping(sequence):

@@ -55,6 +55,12 @@ public struct MembershipSettings: Sendable, Equatable {
     /// honest updates stay within a few steps; without the bound, one forged update could push a
     /// member's incarnation where it can no longer refute (Specs/membership.md §1).
     public var maxIncarnationStep: UInt64 = 1024
+    /// Admission (Membership+Admission): members relayed by third parties are pinged before they
+    /// count; at most this many wait at once, at most `maxCandidatesPerIntroducer` from one source,
+    /// each for at most `candidateTimeout`.
+    public var maxCandidates = 1024
+    public var maxCandidatesPerIntroducer = 256
+    public var candidateTimeout: Duration = .seconds(5)
 
     public init() {}
 }

@@ -45,6 +45,8 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var models: [String] = []
     /// SWIM failure detection over UDP on the listen addresses (Node+Membership.swift).
     public var membership = MembershipSettings()
+    /// SWIM senders tracked for replay at most; when full, the oldest non-member makes room.
+    public var membershipSenders = 16_384
 
     public init(networkID: String, listen: [String] = ["127.0.0.1:7700"], advertise: String? = nil,
                 seeds: [String] = [], connections: ConnectionSettings = ConnectionSettings(),

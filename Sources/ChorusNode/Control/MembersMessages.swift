@@ -51,6 +51,11 @@ public struct MembersResult: Codable, Sendable, Equatable {
     /// Updates ignored because they raised an incarnation further than a relayed update may
     /// (Specs/membership.md §1, incarnation bounds).
     public var implausibleIncarnations: Int
+    /// Admission (Specs/membership.md §1): relayed members waiting for their own datagram, admitted
+    /// so far, and refused by the candidate bounds.
+    public var candidates: Int
+    public var candidatesAdmitted: Int
+    public var candidatesRefused: Int
 
     enum CodingKeys: String, CodingKey {
         case publicKey = "public_key"
@@ -62,5 +67,8 @@ public struct MembersResult: Codable, Sendable, Equatable {
         case deathsDeclared = "deaths_declared"
         case refutations
         case implausibleIncarnations = "implausible_incarnations"
+        case candidates
+        case candidatesAdmitted = "candidates_admitted"
+        case candidatesRefused = "candidates_refused"
     }
 }

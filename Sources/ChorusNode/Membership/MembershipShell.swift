@@ -24,11 +24,48 @@ final class MembershipShell {
     /// Repeating timer that offers peer records to the machine (`Node.membershipIntroductionInterval`).
     var housekeeping: LoopTimer
 
-    /// Senders tracked for replay at most; beyond it, datagrams from new senders are dropped
-    /// (an attacker minting keys cannot grow the table without bound).
-    static let maxReplayEntries = 16_384
+    /// Senders tracked for replay at most. When the table is full, the oldest sender that is not a
+    /// member makes room, so an attacker minting keys neither grows the table without bound nor locks
+    /// an honest newcomer out (18,000 throwaway senders once did).
+    let maxReplayEntries: Int
+    /// Senders in the order they were first tracked (`orderHead` marks the oldest still listed).
+    private var senderOrder: [Ed25519.PublicKey] = []
+    private var orderHead = 0
 
-    init(machine: Membership, sockets: [UDPSocket], timer: LoopTimer, housekeeping: LoopTimer, counter: UInt64) {
+    /// Starts tracking `sender` for replay, evicting the oldest non-member when the table is full.
+    /// Returns false when every sender near the head of the order is a member (the datagram is dropped).
+    func trackSender(_ sender: Ed25519.PublicKey, isMember: (Ed25519.PublicKey) -> Bool) -> Bool {
+        if replay[sender] != nil { return true }
+        if replay.count >= maxReplayEntries {
+            var evicted = false
+            for _ in 0..<64 where orderHead < senderOrder.count {
+                let oldest = senderOrder[orderHead]
+                orderHead += 1
+                guard replay[oldest] != nil else { continue }
+                if isMember(oldest) {
+                    senderOrder.append(oldest)  // members keep their window: rotate past them
+                    continue
+                }
+                replay[oldest] = nil
+                if !isMember(oldest) { addresses[oldest] = nil }
+                counters.sendersEvicted += 1
+                evicted = true
+                break
+            }
+            if orderHead > 4096, orderHead * 2 > senderOrder.count {
+                senderOrder.removeFirst(orderHead)
+                orderHead = 0
+            }
+            guard evicted else { return false }
+        }
+        replay[sender] = ReplayWindow()
+        senderOrder.append(sender)
+        return true
+    }
+
+    init(machine: Membership, sockets: [UDPSocket], timer: LoopTimer, housekeeping: LoopTimer, counter: UInt64,
+         maxReplayEntries: Int) {
+        self.maxReplayEntries = maxReplayEntries
         self.machine = machine
         self.sockets = sockets
         self.timer = timer
@@ -62,6 +99,11 @@ public struct MembershipCounters: Codable, Sendable, Equatable {
     public var oversize = 0
     public var fromSelf = 0
     public var replayTableFull = 0
+    /// Non-member senders forgotten to make room in the replay table.
+    public var sendersEvicted = 0
+    /// Full-state replies cut to their first datagram: the requester has no authenticated session, so
+    /// a forged source address must not receive more than about one datagram per request.
+    public var repliesTruncated = 0
 
     public init() {}
 
@@ -75,5 +117,7 @@ public struct MembershipCounters: Codable, Sendable, Equatable {
         case replayed, oversize
         case fromSelf = "from_self"
         case replayTableFull = "replay_table_full"
+        case sendersEvicted = "senders_evicted"
+        case repliesTruncated = "replies_truncated"
     }
 }
