@@ -36,6 +36,8 @@ extension Node {
         let link = makeLink(id: id, direction: .inbound, connection: connection, role: .responder)
         links[id] = link
         link.start()
+        // Room for this handshake may have evicted the longest-running one.
+        perform(directives.filter { $0 != .startHandshake(id) })
     }
 
     /// Temporary links at once at most, and how long one may live.

@@ -29,17 +29,38 @@ private func dials(_ ds: [ConnectionManager.Directive]) -> [(ConnectionManager.C
         settings.inboundLimit = 5
         var m = ConnectionManager(localIdentity: me, settings: settings, seed: 1)
         var refused: [CloseReason] = []
-        for i in 1...4 {
-            let (_, ds) = m.onInbound(from: addr("203.0.113.\(i):5000"), now: .zero)
-            if case let .close(_, r) = ds.first! { refused.append(r) }
+        var peer: UInt8 = 10
+        // Accepted connections complete their handshake: the total limit counts sessions.
+        func arrive(_ address: String) {
+            let (id, ds) = m.onInbound(from: addr(address), now: .zero)
+            if case let .close(_, r) = ds.first! { refused.append(r); return }
+            peer += 1
+            _ = m.onHandshakeComplete(id, identity: identity(peer), advertised: nil, now: .zero)
         }
+        for i in 1...4 { arrive("203.0.113.\(i):5000") }
         #expect(refused == [.groupLimit])  // the fourth from one /24
-        for i in 1...3 {
-            let (_, ds) = m.onInbound(from: addr("198.51.\(i).7:5000"), now: .zero)
-            if case let .close(_, r) = ds.first! { refused.append(r) }
-        }
+        for i in 1...3 { arrive("198.51.\(i).7:5000") }
         #expect(refused == [.groupLimit, .inboundLimit])  // 3 + 2 accepted, then full
         #expect(m.count(.inbound) == 5)
+    }
+
+    /// 500 half-open connections once filled every inbound slot and a fresh honest handshake was
+    /// refused meanwhile. Handshakes are bounded apart from sessions, and a newcomer evicts the
+    /// longest-running one, so the honest handshake always starts and completes.
+    @Test func halfOpenConnectionsCannotKeepAnHonestHandshakeOut() {
+        var m = ConnectionManager(localIdentity: me, seed: 2)
+        var evicted = 0
+        for k in 0..<500 {
+            let (_, ds) = m.onInbound(from: addr("127.0.0.1:\(10_000 + k)"), now: .seconds(Double(k) / 1000))
+            evicted += ds.filter { if case .close(_, .handshakeTimeout) = $0 { true } else { false } }.count
+            #expect(ds.last.map { if case .startHandshake = $0 { true } else { false } } == true)
+        }
+        #expect(m.count(.inbound) == m.settings.maxInboundHandshakes)
+        #expect(evicted == 500 - m.settings.maxInboundHandshakes)
+        let (honest, ds) = m.onInbound(from: addr("127.0.0.1:9999"), now: .seconds(0.6))
+        #expect(ds.contains(.startHandshake(honest)))
+        let done = m.onHandshakeComplete(honest, identity: identity(99), advertised: nil, now: .seconds(0.601))
+        #expect(done.contains(.peerConnected(honest, identity(99), .inbound)))
     }
 
     @Test func loopbackIsExemptFromTheGroupRule() {

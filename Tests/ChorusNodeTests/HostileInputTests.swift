@@ -235,9 +235,10 @@ import Testing
             if round % 2 == 1 { peers.forEach { $0.close() }; peers.removeAll() }
         }
         peers.forEach { $0.close() }
+        // Silent connections are evicted by newer ones once 32 handshakes wait (Specs/transport.md §5),
+        // so the flood never holds a slot an honest handshake needs.
         let counters = await arena.target.node.currentCounters
-        #expect(counters.closes["inbound_limit", default: 0] > 0)
-        #expect(arena.target.logs.contains("refused inbound connection", "inbound limit"))
+        #expect(counters.closes["handshake_timeout", default: 0] > 1000)
         #expect(try await arena.honestPeerStillServed())
         // Once the flood is gone, new honest connections are accepted again.
         let late = try await NodeHarnessForTests(configuration: NodeHarnessForTests.testConfiguration(seeds: [arena.target.address]))

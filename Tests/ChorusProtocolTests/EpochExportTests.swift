@@ -72,6 +72,20 @@ import Testing
         #expect(result.problems.contains { $0.contains("certificate does not hold") })
     }
 
+    /// The independent auditor saw a duplicated signer reported twice (1,291 of 1,233 voting weight).
+    /// The certificate fails, and the report counts each signer once.
+    @Test func aSignerListedTwiceFailsTheCertificateAndIsCountedOnce() throws {
+        var export = Self.generated.export
+        let honest = export.verify(parameters: F.devnet)
+        export.certificate.append(export.certificate[0])
+        let result = export.verify(parameters: F.devnet)
+        #expect(!result.matches && !result.certificateValid)
+        #expect(result.problems.contains { $0.contains("two signatures") })
+        #expect(result.signers == honest.signers)
+        #expect(result.signerVotingWeight == honest.signerVotingWeight)
+        #expect(result.signerVotingWeight <= result.totalVotingWeight)
+    }
+
     @Test func anotherBaseTableOrNetworkFails() throws {
         var export = Self.generated.export
         var genesisAsBase = WeightTable.genesis(F.devnet)

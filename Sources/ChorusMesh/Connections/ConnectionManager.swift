@@ -80,6 +80,21 @@ public struct ConnectionManager: Sendable {
         connections.values.filter { $0.direction == direction }.count
     }
 
+    /// Inbound connections with an established session (what `inboundLimit` bounds).
+    var establishedInbound: Int {
+        connections.values.filter { c in
+            if c.direction == .inbound, case .established = c.state { true } else { false }
+        }.count
+    }
+
+    /// Inbound connections still handshaking, oldest (earliest deadline) first.
+    var handshakingInbound: [(ConnectionID, MonotonicTime)] {
+        connections.values.compactMap { c -> (ConnectionID, MonotonicTime)? in
+            guard c.direction == .inbound, case let .handshaking(deadline) = c.state else { return nil }
+            return (c.id, deadline)
+        }.sorted { ($0.1, $0.0) < ($1.1, $1.0) }
+    }
+
     public func isBanned(_ identity: Ed25519.PublicKey, now: MonotonicTime) -> Bool {
         (bannedIdentities[identity].map { $0 > now }) ?? false
     }
@@ -139,7 +154,7 @@ public struct ConnectionManager: Sendable {
         let refusal: CloseReason?
         if let until = bannedHosts[remote.host], until > now {
             refusal = .banned
-        } else if count(.inbound) >= settings.inboundLimit {
+        } else if establishedInbound >= settings.inboundLimit {
             refusal = .inboundLimit
         } else if let perGroup = settings.inboundPerGroup, !remote.isLoopback,
                   connections.values.filter({ $0.direction == .inbound && $0.address.group == remote.group }).count >= perGroup {
@@ -148,9 +163,17 @@ public struct ConnectionManager: Sendable {
             refusal = nil
         }
         if let refusal { return (id, [.close(id, refusal)]) }
+        var directives: [Directive] = []
+        let handshaking = handshakingInbound
+        if handshaking.count >= settings.maxInboundHandshakes {
+            for (oldest, _) in handshaking.prefix(handshaking.count - settings.maxInboundHandshakes + 1) {
+                directives += closeConnection(oldest, reason: .handshakeTimeout, now: now)
+            }
+        }
         connections[id] = Connection(id: id, direction: .inbound, address: remote,
                                      state: .handshaking(deadline: now + settings.handshakeTimeout))
-        return (id, [.startHandshake(id)])
+        directives.append(.startHandshake(id))
+        return (id, directives)
     }
 
     /// The TCP connect of an outbound connection succeeded; the handshake starts now.
@@ -184,6 +207,10 @@ public struct ConnectionManager: Sendable {
         }
         if isBanned(identity, now: now) {
             return closeConnection(id, reason: .banned, now: now)
+        }
+        // Handshakes run beside full inbound slots (they are bounded apart): the slot is taken only now.
+        if c.direction == .inbound, sessions[identity] == nil, establishedInbound >= settings.inboundLimit {
+            return closeConnection(id, reason: .inboundLimit, now: now)
         }
         if let existing = sessions[identity], let other = connections[existing] {
             // Both sides keep the connection initiated by the lower key, so they agree without a message.

@@ -11,6 +11,10 @@ public struct ConnectionSettings: Sendable, Equatable {
     public var inboundPerGroup: Int? = 3
     /// A handshake not finished within this closes the connection.
     public var handshakeTimeout: Duration = .seconds(5)
+    /// Inbound connections still in their handshake at once at most. A newcomer beyond it evicts the
+    /// one that has been handshaking longest: half-open connections (500 once filled every inbound
+    /// slot) cannot keep an honest handshake, which takes milliseconds, out.
+    public var maxInboundHandshakes = 32
     /// Peers that break the protocol are refused for this long.
     public var banDuration: Duration = .seconds(600)
     /// First re-dial delay after a failure or a lost session; doubles per failure up to `redialMax`,

@@ -169,8 +169,11 @@ public struct EpochExport: Codable, Sendable, Equatable {
             problem("certificate signatures name \(digests.count) different digests")
         } else if let digest = digests.first {
             v.certifiedDigest = digest.hex
-            v.signers = signatures.count
-            v.signerVotingWeight = signatures.reduce(UInt64(0)) { $0 &+ previous.votingWeight(of: $1.author.raw) }
+            // Reported per distinct signer: a signer listed twice is counted once here (and makes the
+            // certificate fail below), so the report never shows more weight than exists.
+            let distinct = Set(signatures.map(\.author.raw))
+            v.signers = distinct.count
+            v.signerVotingWeight = UInt64(clamping: distinct.reduce(UInt128(0)) { $0 + UInt128(previous.votingWeight(of: $1)) })
             v.totalVotingWeight = UInt64(clamping: previous.totalVotingWeight)
             do {
                 try Certificate(epoch: epoch, tableDigest: digest, signatures: signatures)

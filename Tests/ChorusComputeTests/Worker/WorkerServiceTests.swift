@@ -94,16 +94,20 @@ import Testing
             #expect(status.noncesDone <= 8 + 4)
             #expect(status.error?.contains("abandoned") == true)
         }
-        // A job that is pulled is never abandoned.
-        _ = try await service.deleteJob(ids[0])
-        let pulled = try await service.startJob(PoCJobRequest(
+        // A job that is pulled is never abandoned (a worker with the default abandonment time, so
+        // that a loaded machine's slow pulls do not count as "nobody pulls").
+        var patient = WorkerService.Configuration()
+        patient.limits.maxBacklogArtifacts = 8
+        let other = WorkerService(configuration: patient)
+        _ = try await other.loadModel(LoadModelRequest(id: "chorus/synthetic-tiny", synthetic: .init(preset: "tiny", seed: Self.seedHex)))
+        let pulled = try await other.startJob(PoCJobRequest(
             model: "chorus/synthetic-tiny", seed: Self.seedHex, participant: Self.participantHex, params: .init(seqLen: 16),
             nonceCount: 40, batchSize: 4))
         #expect(pulled.state == "running" || pulled.state == "done")
         var cursor: UInt64 = 0
         var got = 0
         while true {
-            let pull = try await service.artifacts(job: pulled.id, after: cursor, waitMs: 2_000, maxBatches: nil)
+            let pull = try await other.artifacts(job: pulled.id, after: cursor, waitMs: 2_000, maxBatches: nil)
             got += pull.batches.reduce(0) { $0 + $1.artifacts.count + $1.skipped.count }
             cursor = pull.cursor
             if pull.job.state != "running" && pull.batches.isEmpty { break }
