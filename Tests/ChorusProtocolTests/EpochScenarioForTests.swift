@@ -17,6 +17,9 @@ struct EpochScenarioForTests {
     var fakeMismatches: UInt32 = 20
     /// Delegation statements (signed in the previous epoch).
     var declarations: [(Int, String, DelegationAction)] = []
+    /// Validators that cast no vote at all (withholding), and ones that vote valid on fakes (colluding).
+    var silent: Set<Int> = []
+    var colluders: Set<Int> = []
     var keys: [Ed25519.SigningKey] = FixturesForTests.keys
 
     static func fakerKey(_ index: Int, _ model: String) -> String { "\(index)|\(model)" }
@@ -40,11 +43,11 @@ struct EpochScenarioForTests {
         var votes: [SignedStatement] = []
         for (_, commit) in latest {
             let validators = (counts[commit.body.model] ?? [:]).keys.sorted()
-            for v in validators {
+            for v in validators where !silent.contains(v) {
                 let (proof, _) = LeafSampler.sign(commit: commit.statement, key: keys[v])
                 let participant = keys.firstIndex { $0.publicKey.raw == commit.author } ?? -1
                 let faked = fakers.contains(Self.fakerKey(participant, commit.body.model))
-                let mismatches: UInt32 = faked && participant != v ? fakeMismatches : 0
+                let mismatches: UInt32 = faked && participant != v && !colluders.contains(v) ? fakeMismatches : 0
                 let body = try Vote.body(for: commit, proof: proof, mismatches: mismatches, parameters: parameters)
                 votes.append(try F.sign(body, key: keys[v], epoch: epoch, seq: 20))
             }

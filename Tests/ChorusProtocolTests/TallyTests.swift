@@ -74,6 +74,60 @@ import Testing
         #expect(result.table.entries.map(\.weight) == genesis.entries.map(\.weight))
     }
 
+    /// The independent auditor's finding: the only server of a model held 4,000 of 5,000 delegated
+    /// power and accepted itself alone. A vote on one's own entry never counts now (Specs/weights.md §3).
+    @Test func noValidatorAcceptsItselfWhateverPowerIsDelegatedToIt() throws {
+        var s = Self.devnetScenario()
+        s.counts = [F.synthetic: [0: 5000, 4: 5000]]
+        s.fakers = []
+        s.declarations = [(1, F.synthetic, .delegate(to: s.id(0))), (2, F.synthetic, .delegate(to: s.id(0))),
+                          (3, F.synthetic, .delegate(to: s.id(0)))]
+        s.silent = [4]  // the only other validator withholds its vote on node 0
+        let result = try s.tally(previous: WeightTable.genesis(s.parameters))
+        #expect(result.votingPower[F.synthetic]?[s.id(0)] == 4000)
+        let own = try #require(result.outcomes.first { $0.participant == s.id(0) })
+        #expect(!own.accepted && own.validPower == 0, "\(own)")
+        // Node 4's entry, vouched for by node 0 (more than 1 − τ of the others' weight), is accepted.
+        #expect(result.outcomes.first { $0.participant == s.id(4) }?.accepted == true)
+    }
+
+    /// A coalition below 1 − τ of the weight can neither accept a member's fake (its own votes do not
+    /// count for it) nor reject an honest entry by withholding or voting invalid.
+    @Test func aCoalitionBelowAThirdNeitherAcceptsFakesNorRejectsHonestEntries() throws {
+        var s = Self.devnetScenario()  // node 2 fakes its synthetic artifacts
+        s.colluders = [2, 4]           // 2 vouches for itself (never counts), 4 vouches for 2's fake
+        s.silent = [1]                 // and 1 withholds every vote
+        let result = try s.tally(previous: WeightTable.genesis(s.parameters))
+        for outcome in result.outcomes {
+            let faked = outcome.participant == s.id(2) && outcome.model == F.synthetic
+            #expect(outcome.accepted == !faked, "\(outcome)")
+        }
+    }
+
+    /// Nobody but the author holds power for the model: nobody can judge its entry. It keeps its
+    /// previous PoC weight (never more than the new count's), for one epoch after an accepted one.
+    @Test func anEntryNobodyCanJudgeCarriesItsPreviousWeightOnce() throws {
+        let first = Self.devnetScenario()
+        let table1 = try first.tally(previous: WeightTable.genesis(first.parameters)).table
+        let before = try #require(table1.entry(first.id(0))?.models.first { $0.model == F.synthetic })
+        #expect(before.accepted && before.pocWeight > 0)
+        var s = first
+        s.epoch = 2
+        s.fakers = []
+        s.counts = [F.synthetic: [0: 9000]]
+        s.declarations = (1...4).map { ($0, F.synthetic, .delegate(to: s.id(0))) }
+        let result = try s.tally(previous: table1)
+        let outcome = try #require(result.outcomes.first { $0.participant == s.id(0) })
+        #expect(!outcome.accepted && outcome.carried)
+        let row = try #require(result.table.entry(s.id(0))?.models.first { $0.model == F.synthetic })
+        #expect(row.pocWeight == before.pocWeight)
+        // A second epoch in a row: the previous row was carried, not accepted, so nothing is carried.
+        var again = s
+        again.epoch = 3
+        let third = try again.tally(previous: result.table)
+        #expect(third.outcomes.first { $0.participant == s.id(0) }?.carried == false)
+    }
+
     @Test func equivocatorLosesItsWeightAndItsVotes() throws {
         let s = Self.devnetScenario()
         var (commits, votes, delegations) = try s.statements()

@@ -63,15 +63,20 @@ public enum ConfirmationTally {
             for row in entry.models where row.pocWeight > 0 {
                 let p = power[row.model] ?? [:]
                 let total = p.values.reduce(UInt128(0)) { $0 + UInt128($1) }
+                let expected = ConfirmationPoC.expectedCount(pocWeight: row.pocWeight, parameters: parameters)
                 let readings = (0..<UInt32(windows.count)).filter(held.contains).map { window -> UInt64 in
                     // None, or two different ones (an equivocating reading), reads zero.
                     guard let list = commits[Key(author: entry.participant, model: row.model, window: window)], list.count == 1 else { return 0 }
-                    let valid = (latest[list[0].statement.id] ?? [:]).reduce(UInt128(0)) {
-                        $1.value.verdict == .valid ? $0 + UInt128(p[$1.key] ?? 0) : $0
+                    let verdicts = (latest[list[0].statement.id] ?? [:]).mapValues(\.verdict)
+                    // Judged by the others only (Specs/weights.md §3); a reading nobody else could
+                    // judge counts at face value up to what the PoC weight promised.
+                    switch IndependentJudgement.judge(author: entry.participant, verdicts: verdicts, power: p, total: total,
+                                                      threshold: parameters.voteThreshold).judgement {
+                    case .accepted: return list[0].body.count
+                    case .rejected: return 0
+                    case .unjudgeable: return min(list[0].body.count, expected)
                     }
-                    return parameters.voteThreshold.isExceeded(by: valid, of: total) ? list[0].body.count : 0
                 }
-                let expected = ConfirmationPoC.expectedCount(pocWeight: row.pocWeight, parameters: parameters)
                 let weight = ConfirmationPoC.confirmationWeight(readings: readings) ?? 0
                 records.append(ConfirmationRecord(
                     participant: entry.participant, model: row.model, expected: expected, readings: readings,

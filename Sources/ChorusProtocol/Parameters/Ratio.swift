@@ -32,6 +32,12 @@ public struct Ratio: Sendable, Hashable, CustomStringConvertible, WireCodable {
     public static let one = Ratio(millionths: 1_000_000)
 
     public var isZero: Bool { numerator == 0 }
+
+    /// `1 − self` for a ratio of at most 1 (0 otherwise).
+    public var complement: Ratio {
+        guard isAtMostOne else { return .zero }
+        return (try? Ratio(denominator - numerator, denominator)) ?? .zero
+    }
     /// True when the ratio is at most 1.
     public var isAtMostOne: Bool { numerator <= denominator }
     public var isBelowOne: Bool { numerator < denominator }

@@ -10,6 +10,9 @@ public struct EntryOutcome: Sendable, Hashable {
     public let validPower: UInt64
     public let invalidPower: UInt64
     public let accepted: Bool
+    /// Nobody but the participant held power for the model, so nobody could judge the entry; its
+    /// previous PoC weight was carried (at most the new count's, for one epoch: Specs/weights.md §3).
+    public let carried: Bool
 }
 
 /// A vote the tally could not use, and why (for `chorus votes` and audit reports).
@@ -107,20 +110,24 @@ public enum Tally {
         for model in parameters.models {
             let p = power[model.id] ?? [:]
             for commit in commits.latestCommits(model: model.id) {
-                var valid: UInt128 = 0
-                var invalid: UInt128 = 0
-                for (validator, vote) in latestVotes[commit.statement.id] ?? [:] {
-                    let w = UInt128(p[validator] ?? 0)
-                    if vote.verdict == .valid { valid += w } else { invalid += w }
-                }
-                let accepted = parameters.voteThreshold.isExceeded(by: valid, of: totalVoting)
+                let verdicts = (latestVotes[commit.statement.id] ?? [:]).mapValues(\.verdict)
+                let (judgement, valid, invalid) = IndependentJudgement.judge(
+                    author: commit.author, verdicts: verdicts, power: p, total: totalVoting, threshold: parameters.voteThreshold)
+                let normalized = UInt128(commit.body.count) * UInt128(parameters.referenceGenerationMs) / UInt128(parameters.stages.generationMs)
+                guard let value = UInt64(exactly: normalized), value <= WeightLimits.maxTotalWeight else { throw .overflow(what: "pocWeight of \(commit.author.hex)") }
+                // Carry rule: an entry nobody else could judge keeps the previous epoch's PoC weight
+                // (never more than the new count's), and only after an accepted one.
+                let before = previous.entry(commit.author)?.models.first { $0.model == model.id }
+                let carried: UInt64? = judgement == .unjudgeable && before?.accepted == true
+                    ? min(before?.pocWeight ?? 0, value) : nil
                 outcomes.append(EntryOutcome(
                     participant: commit.author, model: model.id, commit: commit.statement.id, count: commit.body.count,
-                    validPower: UInt64(clamping: valid), invalidPower: UInt64(clamping: invalid), accepted: accepted))
-                if accepted {
-                    let normalized = UInt128(commit.body.count) * UInt128(parameters.referenceGenerationMs) / UInt128(parameters.stages.generationMs)
-                    guard let value = UInt64(exactly: normalized), value <= WeightLimits.maxTotalWeight else { throw .overflow(what: "pocWeight of \(commit.author.hex)") }
+                    validPower: UInt64(clamping: valid), invalidPower: UInt64(clamping: invalid), accepted: judgement == .accepted,
+                    carried: (carried ?? 0) > 0))
+                if judgement == .accepted {
                     pocWeights[model.id, default: [:]][commit.author] = value
+                } else if let carried, carried > 0 {
+                    pocWeights[model.id, default: [:]][commit.author] = carried
                 }
             }
         }
