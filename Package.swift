@@ -16,6 +16,8 @@ let package = Package(
         .executable(name: "chorus", targets: ["chorus"]),
         .executable(name: "chorus-bench", targets: ["chorus-bench"]),
         .executable(name: "chorusd", targets: ["chorusd"]),
+        // libFuzzer driver (Tools/fuzz.sh); a plain build replays inputs given on the command line.
+        .executable(name: "chorus-fuzz", targets: ["chorus-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -176,6 +178,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+
+        // MARK: - Fuzzing (Tools/fuzz.sh): one target per decoder a peer or a file reaches
+        // Header-only: declares libFuzzer's `LLVMFuzzerRunDriver` weak, so builds without `-sanitize=fuzzer` still link.
+        .systemLibrary(name: "CFuzzerDriver"),
+        .target(
+            name: "ChorusFuzzTargets",
+            dependencies: ["ChorusCrypto", "ChorusWire", "ChorusMesh", "ChorusProtocol", "ChorusNetworkFile", "ChorusCompute", "ChorusNode"],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "chorus-fuzz", dependencies: ["CFuzzerDriver", "ChorusFuzzTargets"], swiftSettings: strict),
+        .testTarget(name: "ChorusFuzzTests", dependencies: ["ChorusFuzzTargets"], swiftSettings: strict),
 
         // MARK: - CLI end-to-end tests (run the built `chorus` binary; no module dependencies)
         .testTarget(name: "ChorusCLITests", swiftSettings: strict),
