@@ -191,6 +191,7 @@ extension Node {
                 logger.info("peer disconnected", metadata: ["peer": "\(identity.hex.prefix(16))", "reason": "\(reason)"])
                 router.onPeerDisconnected(identity, now: now())
                 awaitingAddresses.remove(identity)
+                syncThrottle.forget(identity)
             case let .rememberAddress(identity, address):
                 addressWorked(address, identity: identity)
                 let peer = KnownPeer(identity: identity, address: address.description,

@@ -1,6 +1,7 @@
 import ChorusCrypto
 import ChorusLoop
 import ChorusMesh
+import ChorusProtocol
 import ChorusStore
 import ChorusWire
 import Logging
@@ -117,6 +118,7 @@ extension Node {
                 epochStatementArrived(try UnverifiedStatement(decoding: message.payload, policy: statementPolicy).verified())
                 return .accept
             }
+            if isFromTheFuture(message.payload) { return .ignore }
             switch try ingestSynchronously(statements, [message.payload]).first {
             case .stored?:
                 routeToEpochs(message.payload)
@@ -129,6 +131,26 @@ extension Node {
             logger.debug("rejected gossiped statement", metadata: ["id": "\(message.id.hex.prefix(16))", "error": "\(error)"])
             return .reject
         }
+    }
+
+    /// The last epoch a statement may name: the next one (a correct node's clock may run a little
+    /// ahead). nil when the node follows no epochs or genesis has not come.
+    func latestAcceptedEpoch() -> UInt64? {
+        guard let state = epochs, let position = try? EpochClock(state.engine.parameters).position(atUnixMs: Self.unixMillis()) else {
+            return nil
+        }
+        return position.epoch + 1
+    }
+
+    /// True (and counted) for a statement naming an epoch beyond `latestAcceptedEpoch`: it is
+    /// ignored, neither stored nor forwarded, so a peer cannot make the node keep statements for
+    /// epochs that will not come for ages (2^64 − 1 once was accepted). Sync offers it again once its
+    /// epoch is near (Specs/gossip.md §4).
+    func isFromTheFuture(_ encoded: [UInt8]) -> Bool {
+        guard let bound = latestAcceptedEpoch(),
+              let header = try? UnverifiedStatement(decoding: encoded, policy: statementPolicy), header.epoch > bound else { return false }
+        counters.futureStatements += 1
+        return true
     }
 
     /// Hands a freshly stored statement to the epoch engine when it is one of its types (verified

@@ -48,8 +48,15 @@ extension Node {
             return
         }
         switch message {
-        case let .reconcile(items):
-            guard let local = localScopes() else { return }
+        case let .reconcile(received):
+            guard syncThrottle.allow(peer, now: now()) else {
+                counters.reconcilesThrottled += 1
+                return
+            }
+            // Scopes of epochs beyond the next are not reconciled: their statements would be ignored.
+            let bound = latestAcceptedEpoch()
+            let items = bound.map { b in received.filter { $0.scope.epoch <= b } } ?? received
+            guard let local = localScopes(maxAge: .seconds(1)) else { return }
             let (reply, missing) = reconciler.respond(to: items, local: local)
             for message in SyncMessage.reconcileMessages(reply) {
                 send(message.encoded(), tag: Self.syncTag, to: peer, priority: .lazy)
@@ -69,7 +76,8 @@ extension Node {
                 batch.append(encoded)
             }
             if !batch.isEmpty { send(SyncMessage.statements(batch).encoded(), tag: Self.syncTag, to: peer, priority: .lazy) }
-        case let .statements(batch):
+        case let .statements(received):
+            let batch = received.filter { !isFromTheFuture($0) }
             let outcomes: [StatementStore.Outcome]
             do { outcomes = try ingest(statements, batch) } catch {
                 logger.error("cannot store synced statements", metadata: ["error": "\(error)"])
@@ -90,10 +98,18 @@ extension Node {
         }
     }
 
-    /// Local sorted ids per scope, or nil when the store cannot be read (logged).
-    private func localScopes() -> [SyncScope: [Bytes32]]? {
+    /// Local sorted ids per scope, or nil when the store cannot be read (logged). With `maxAge`, a
+    /// snapshot read that recently is reused: answering a burst of reconcile messages reads the
+    /// store once (anti-entropy tolerates a second of staleness; the next round catches up).
+    private func localScopes(maxAge: Duration = .zero) -> [SyncScope: [Bytes32]]? {
         guard let statements else { return nil }
-        do { return try readScopes(statements) } catch {
+        let now = now()
+        if let snapshot = scopeSnapshot, now.since(snapshot.at) < maxAge { return snapshot.scopes }
+        do {
+            let scopes = try readScopes(statements)
+            scopeSnapshot = (now, scopes)
+            return scopes
+        } catch {
             logger.error("cannot read statement scopes", metadata: ["error": "\(error)"])
             return nil
         }

@@ -69,6 +69,10 @@ public actor Node {
     /// Anti-entropy (Node+Sync.swift).
     var syncTimer: LoopTimer?
     let reconciler = RangeReconciler()
+    /// Reconcile messages each peer may make this node answer (Node+Sync.swift).
+    var syncThrottle = SyncThrottle()
+    /// The local scopes read for the last reconcile message, reused for a second (Node+Sync.swift).
+    var scopeSnapshot: (at: MonotonicTime, scopes: [SyncScope: [Bytes32]])?
     let startedAt = ContinuousClock.now
     /// SWIM failure detection over UDP (Node+Membership.swift); nil until started.
     var swim: MembershipShell?

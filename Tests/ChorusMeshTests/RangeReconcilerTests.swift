@@ -124,4 +124,21 @@ import Testing
         t[7] = Blake2b.hash256([0xff])
         #expect(RangeReconciler.fingerprint(s[...]) != RangeReconciler.fingerprint(t.sorted()[...]))
     }
+
+    @Test func syncThrottleAllowsABurstThenTheRateAndForgetsOldPeers() {
+        var t = SyncThrottle(burst: 4, perSecond: 2, maxPeers: 2)
+        let a = Ed25519.SigningKey.generate().publicKey, b = Ed25519.SigningKey.generate().publicKey
+        let c = Ed25519.SigningKey.generate().publicKey
+        func allowed(_ peer: Ed25519.PublicKey, _ tries: Int, at seconds: Double) -> Int {
+            var n = 0
+            for _ in 0..<tries where t.allow(peer, now: .seconds(seconds)) { n += 1 }
+            return n
+        }
+        #expect(allowed(a, 10, at: 1) == 4)
+        #expect(allowed(a, 1, at: 1.2) == 0)
+        #expect(allowed(a, 1, at: 1.6) == 1)  // 0.6 s at 2/s refilled one
+        #expect(allowed(b, 1, at: 2) == 1)    // another peer has its own bucket
+        #expect(allowed(c, 1, at: 3) == 1)    // a third evicts the longest unused (a)...
+        #expect(allowed(a, 10, at: 3) == 4)   // ...which starts afresh
+    }
 }

@@ -22,6 +22,31 @@ import Testing
         return p
     }
 
+    /// A statement of epoch 2^64 − 1 was once stored and forwarded by every node. A node that
+    /// follows epochs ignores statements beyond the next epoch, from gossip and from sync.
+    @Test func statementsFromFarFutureEpochsAreIgnored() async throws {
+        let keys = (0..<2).map { _ in Ed25519.SigningKey.generate() }
+        let dirs = (0..<2).map { temporaryDirectory("future-\($0)") }
+        defer { for d in dirs { try? FileManager.default.removeItem(atPath: d) } }
+        let a = try await NodeHarnessForTests(key: keys[0], storeDirectory: dirs[0])
+        let b = try await NodeHarnessForTests(configuration: NodeHarnessForTests.testConfiguration(seeds: [a.address]), key: keys[1],
+                                              storeDirectory: dirs[1])
+        defer { Task { await a.shutdown(); await b.shutdown() } }
+        #expect(await eventually { await a.node.connectedPeers.count == 1 })
+        var p = try Self.parameters(participants: keys)
+        p.genesisUnixMs = Int64(Date().timeIntervalSince1970 * 1000) - 1000  // epoch 1 has begun
+        await a.node.attachEpochs(EpochEngine(parameters: p, key: keys[0], configuration: .init(servedModels: []),
+                                              beaconSecret: { _ in Blake2b.hash256([1]) }))
+        // b follows no epochs: it stores and gossips both.
+        _ = try await b.node.publish(topic: "statements", body: Array("far future".utf8), type: .text, epoch: .max)
+        _ = try await b.node.publish(topic: "statements", body: Array("now".utf8), type: .text, epoch: 1)
+        #expect(await eventually { await a.node.messages(topic: "statements").map(\.data).contains("now") })
+        // Sync offers the future one again every round; it is never taken either.
+        try await Task.sleep(for: .seconds(1))
+        #expect(await !a.node.messages(topic: "statements").map(\.data).contains("far future"))
+        #expect(await a.node.currentCounters.futureStatements >= 1)
+    }
+
     @Test func threeNodesFinalizeTheSameTable() async throws {
         let keys = (0..<3).map { _ in Ed25519.SigningKey.generate() }
         let dirs = (0..<3).map { temporaryDirectory("epoch-\($0)") }

@@ -151,9 +151,15 @@ public struct SWIMDatagram: Sendable, Equatable {
             }
             let address = try r.readOptional(field: "\(field).address") { (r: inout WireReader) throws(WireError) -> NetAddress in
                 let text = try r.readString(field: "\(field).address", maxLength: maxAddressLength)
-                do { return try NetAddress(parsing: text) } catch {
+                let address: NetAddress
+                do { address = try NetAddress(parsing: text) } catch {
                     throw .invalidValue(field: "\(field).address", reason: "\"\(text)\" is not host:port")
                 }
+                // One value, one encoding (Specs/gossip.md §5): "063.0.0.1:7701" is refused, as in peer records.
+                guard address.description == text else {
+                    throw .invalidValue(field: "\(field).address", reason: "\"\(text)\" is not in canonical form \"\(address.description)\"")
+                }
+                return address
             }
             let source = try r.readOptional(field: "\(field).source") { (r: inout WireReader) throws(WireError) in
                 try r.readPublicKey(field: "\(field).source")

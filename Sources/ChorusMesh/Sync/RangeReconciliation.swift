@@ -38,6 +38,15 @@ public enum ReconcileItem: Sendable, Equatable {
     case ids(SyncScope, IDRange, [Bytes32], wantsReply: Bool)
 }
 
+extension ReconcileItem {
+    /// The scope the item is about.
+    public var scope: SyncScope {
+        switch self {
+        case let .fingerprint(scope, _, _, _), let .ids(scope, _, _, _): scope
+        }
+    }
+}
+
 /// Range-based set reconciliation of statement ids: each side sends fingerprints of ranges; equal
 /// ranges stop, different ones are split until they are small enough to list. Two peers end with
 /// each knowing exactly which ids it lacks, in O(d · log n) round trips and traffic for d differences.

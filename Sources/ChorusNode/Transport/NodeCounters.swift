@@ -25,6 +25,10 @@ public struct NodeCounters: Sendable, Equatable, Codable {
     public var recordsStale = 0
     public var recordsForged = 0
     public var recordsRefused = 0
+    /// Statements of an epoch beyond the next one, ignored (never stored or forwarded).
+    public var futureStatements = 0
+    /// Reconcile messages dropped because a peer sent them faster than the node answers them.
+    public var reconcilesThrottled = 0
 
     public init() {}
 
@@ -46,5 +50,7 @@ public struct NodeCounters: Sendable, Equatable, Codable {
         case recordsStale = "records_stale"
         case recordsForged = "records_forged"
         case recordsRefused = "records_refused"
+        case futureStatements = "future_statements"
+        case reconcilesThrottled = "reconciles_throttled"
     }
 }
