@@ -171,7 +171,7 @@ enum WireTargets {
                 check(Array(body) == expected, "reassembled message differs from its fragments")
                 expected = []
             case let .close(_, reason)?:
-                check(reason.utf8.count <= plaintext.count, "close reason longer than the frame")
+                check(reason.unicodeScalars.count <= plaintext.count, "close reason longer than the frame")
             default:
                 break
             }

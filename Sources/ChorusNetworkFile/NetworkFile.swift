@@ -30,6 +30,17 @@ public enum NetworkFile {
     /// Parses network-file text into the consensus parameters and the bootstrap settings.
     public static func parseDocument(_ text: String, file: String) throws(NetworkFileError)
         -> (parameters: NetworkParameters, bootstrap: NetworkBootstrap) {
+        // TOML allows no control character but tab and the line ends, anywhere. Refused here because
+        // TOMLKit's parser (toml++) aborts on some, e.g. "[\u{7}" (an assertion in parse_key, live in
+        // release builds), and an export embeds a network file anyone may have written.
+        var line = 1
+        for scalar in text.unicodeScalars {
+            if scalar == "\n" { line += 1 }
+            guard scalar.value >= 0x20 || scalar == "\t" || scalar == "\n" || scalar == "\r", scalar.value != 0x7f else {
+                throw NetworkFileError(file: "\(file):\(line)", key: "", expected: "valid TOML",
+                                       found: "control character U+\(String(scalar.value, radix: 16, uppercase: true))")
+            }
+        }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)

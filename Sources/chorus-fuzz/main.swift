@@ -40,16 +40,21 @@ if arguments[1] == "--seeds" {
     exit(0)
 }
 
-guard let target = FuzzTargets.named(arguments[1]) else {
+// libFuzzer re-executes itself with the argv it was given (-minimize_crash, -fork, -jobs), which no
+// longer names the target: the environment carries it to those children.
+let inherited = ProcessInfo.processInfo.environment["CHORUS_FUZZ_TARGET"].flatMap { FuzzTargets.named($0) }
+let targetArguments = inherited == nil ? 2 : 1
+guard let target = inherited ?? FuzzTargets.named(arguments[1]) else {
     fail("unknown target \(arguments[1]); chorus-fuzz --list shows them")
 }
+setenv("CHORUS_FUZZ_TARGET", target.name, 1)
 
 /// The target libFuzzer's callback runs (a C function pointer captures nothing).
 nonisolated(unsafe) var selected: FuzzTarget = target
 
 if cfuzz_has_driver() != 0 {
     // libFuzzer parses argv itself: hand it everything but the target name.
-    var cArguments: [UnsafeMutablePointer<CChar>?] = ([arguments[0]] + arguments.dropFirst(2)).map { strdup($0) } + [nil]
+    var cArguments: [UnsafeMutablePointer<CChar>?] = ([arguments[0]] + arguments.dropFirst(targetArguments)).map { strdup($0) } + [nil]
     var argc = Int32(cArguments.count - 1)
     let status = cArguments.withUnsafeMutableBufferPointer { buffer -> Int32 in
         var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = buffer.baseAddress
@@ -63,7 +68,7 @@ if cfuzz_has_driver() != 0 {
 
 // No libFuzzer: replay inputs.
 var replayed = 0
-for path in arguments.dropFirst(2) where !path.hasPrefix("-") {
+for path in arguments.dropFirst(targetArguments) where !path.hasPrefix("-") {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { fail("no such file: \(path)") }
     let files = isDirectory.boolValue
