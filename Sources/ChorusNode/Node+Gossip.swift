@@ -119,8 +119,14 @@ extension Node {
                 return .accept
             }
             if isFromTheFuture(message.payload) { return .ignore }
+            let budgeted = budgetedAuthor(message.payload)
+            if let author = budgeted, !statementBudget.allows(author, size: message.payload.count, now: now()) {
+                counters.overBudget += 1
+                return .ignore
+            }
             switch try ingestSynchronously(statements, [message.payload]).first {
             case .stored?:
+                if let author = budgeted { statementBudget.charge(author, size: message.payload.count, now: now()) }
                 routeToEpochs(message.payload)
                 return .accept
             case .duplicate?: return .ignore
@@ -151,6 +157,22 @@ extension Node {
               let header = try? UnverifiedStatement(decoding: encoded, policy: statementPolicy), header.epoch > bound else { return false }
         counters.futureStatements += 1
         return true
+    }
+
+    /// The author of `encoded` when its bytes count against the budget of weightless authors
+    /// (StatementBudget): nil for a participant of the last final table (or a genesis participant
+    /// before any), for this node itself, and for what does not decode (ingest refuses that anyway).
+    func budgetedAuthor(_ encoded: [UInt8]) -> Ed25519.PublicKey? {
+        guard let author = (try? UnverifiedStatement(decoding: encoded, policy: statementPolicy))?.author,
+              author != publicKey else { return nil }
+        if let state = epochs {
+            if let last = state.finalTables.keys.max(), let table = state.finalTables[last]?.table {
+                if table.entry(author.raw) != nil { return nil }
+            } else if state.engine.parameters.genesisParticipants.contains(where: { $0.id == author.raw }) {
+                return nil
+            }
+        }
+        return author
     }
 
     /// Hands a freshly stored statement to the epoch engine when it is one of its types (verified

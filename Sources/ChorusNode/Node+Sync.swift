@@ -77,17 +77,29 @@ extension Node {
             }
             if !batch.isEmpty { send(SyncMessage.statements(batch).encoded(), tag: Self.syncTag, to: peer, priority: .lazy) }
         case let .statements(received):
-            let batch = received.filter { !isFromTheFuture($0) }
+            let now = now()
+            var batch: [[UInt8]] = []
+            var budgeted: [Ed25519.PublicKey?] = []
+            for encoded in received where !isFromTheFuture(encoded) {
+                let author = budgetedAuthor(encoded)
+                if let author, !statementBudget.allows(author, size: encoded.count, now: now) {
+                    counters.overBudget += 1
+                    continue
+                }
+                batch.append(encoded)
+                budgeted.append(author)
+            }
             let outcomes: [StatementStore.Outcome]
             do { outcomes = try ingest(statements, batch) } catch {
                 logger.error("cannot store synced statements", metadata: ["error": "\(error)"])
                 return
             }
             var stored = 0, rejected = 0
-            for (outcome, encoded) in zip(outcomes, batch) {
+            for ((outcome, encoded), author) in zip(zip(outcomes, batch), budgeted) {
                 switch outcome {
                 case .stored:
                     stored += 1
+                    if let author { statementBudget.charge(author, size: encoded.count, now: now) }
                     routeToEpochs(encoded)
                 case .rejected: rejected += 1
                 case .duplicate: break

@@ -69,6 +69,8 @@ public actor Node {
     /// Anti-entropy (Node+Sync.swift).
     var syncTimer: LoopTimer?
     let reconciler = RangeReconciler()
+    /// Bytes of statements the node stores for authors without weight (Gossip/StatementBudget.swift).
+    var statementBudget = StatementBudget()
     /// Reconcile messages each peer may make this node answer (Node+Sync.swift).
     var syncThrottle = SyncThrottle()
     /// The local scopes read for the last reconcile message, reused for a second (Node+Sync.swift).

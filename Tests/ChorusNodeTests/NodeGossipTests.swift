@@ -68,6 +68,27 @@ import Testing
         (try? store.statement(id)) ?? nil
     }
 
+    /// 60 statements of 1 MiB from a fresh key were once stored and forwarded by every node in 6 s.
+    /// A weightless author now gets 1 MiB, then 16 KiB/s; what is over is ignored, not stored.
+    @Test func aWeightlessAuthorsBytesAreBudgeted() async throws {
+        let dirs = (0..<2).map { _ in FileManager.default.temporaryDirectory.appendingPathComponent("budget-\(UUID().uuidString.prefix(8))").path }
+        defer { for d in dirs { try? FileManager.default.removeItem(atPath: d) } }
+        let a = try await NodeHarnessForTests(storeDirectory: dirs[0])
+        let b = try await NodeHarnessForTests(configuration: NodeHarnessForTests.testConfiguration(seeds: [a.address]), storeDirectory: dirs[1])
+        defer { Task { await a.shutdown(); await b.shutdown() } }
+        #expect(await eventually { await b.node.meshStatus().topics.first?.peers.count == 1 })
+        for i in 0..<8 {
+            _ = try await a.node.publish(topic: "statements", body: [UInt8(i)] + [UInt8](repeating: 0x61, count: 200_000))
+        }
+        #expect(await eventually { await b.node.currentCounters.overBudget >= 1 })
+        let delivered = await b.node.messages(topic: "statements").count
+        #expect(delivered >= 4 && delivered <= 6, "\(delivered) of 8 statements of 200 KB taken")
+        // Small statements still pass once the budget refills (16 KiB/s).
+        try await Task.sleep(for: .seconds(1))
+        _ = try await a.node.publish(topic: "statements", body: Array("small".utf8))
+        #expect(await eventually { await b.node.messages(topic: "statements").contains { $0.data == "small" } })
+    }
+
     @Test func invalidStatementsAreNeverForwardedAndTheSenderIsCutOff() async throws {
         let nodes = try await Self.line()
         defer { Task { for n in nodes { await n.shutdown() } } }

@@ -29,6 +29,8 @@ public struct NodeCounters: Sendable, Equatable, Codable {
     public var futureStatements = 0
     /// Reconcile messages dropped because a peer sent them faster than the node answers them.
     public var reconcilesThrottled = 0
+    /// Statements of weightless authors ignored because their byte budget was spent.
+    public var overBudget = 0
 
     public init() {}
 
@@ -52,5 +54,6 @@ public struct NodeCounters: Sendable, Equatable, Codable {
         case recordsRefused = "records_refused"
         case futureStatements = "future_statements"
         case reconcilesThrottled = "reconciles_throttled"
+        case overBudget = "over_budget"
     }
 }
