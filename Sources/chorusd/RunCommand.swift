@@ -72,6 +72,10 @@ struct RunCommand: AsyncParsableCommand {
         guard directory.isInitialized else {
             throw DaemonFailure.failed("\(directory.path) is not an initialized data directory; run `chorusd init --data-dir \(directory.path)` first")
         }
+        // Before the key, the store or the socket is touched: one process per data directory.
+        let lock: DataDirectoryLock
+        do { lock = try DataDirectoryLock(directory) } catch { throw DaemonFailure.failed("\(error)") }
+        defer { withExtendedLifetime(lock) {} }
         let format = logFormat, level = logLevel
         LoggingSystem.bootstrap { label in
             var handler: any LogHandler = format == .json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)

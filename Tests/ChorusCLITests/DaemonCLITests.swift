@@ -196,6 +196,29 @@ import Testing
         #expect(mode == 0o700)
     }
 
+    /// A second chorusd on the same data directory once ran for a while with the first one's identity.
+    /// It now exits at once, naming the holder's pid, and the first keeps running.
+    @Test func aSecondDaemonOnTheSameDirectoryExitsAtOnce() throws {
+        let dir = try TemporaryDirectoryForTests()
+        let dataDir = dir.file("n1")
+        let port = try Self.freePort(), other = try Self.freePort()
+        #expect(try ChorusBinaryForTests.run(["init", "--data-dir", dataDir, "--listen", "127.0.0.1:\(port)"], binary: "chorusd").status == 0)
+        let first = try DaemonForTests(dataDir: dataDir)
+        #expect(Self.waitUntil(.seconds(10)) { (try? Self.json(["--data-dir", dataDir, "status", "--json"])) != nil })
+        let started = ContinuousClock.now
+        let second = try ChorusBinaryForTests.run(["run", "--data-dir", dataDir, "--listen", "127.0.0.1:\(other)"], binary: "chorusd")
+        #expect(started.duration(to: .now) < .seconds(5))
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("pid \(first.process.processIdentifier)"), "\(second.stderr)")
+        #expect((try? Self.json(["--data-dir", dataDir, "status", "--json"])) != nil)
+        // kill -9 releases the lock: a restart works.
+        first.kill9()
+        let again = try DaemonForTests(dataDir: dataDir)
+        #expect(Self.waitUntil(.seconds(10)) { (try? Self.json(["--data-dir", dataDir, "status", "--json"])) != nil })
+        again.process.terminate()
+        again.process.waitUntilExit()
+    }
+
     @Test func runRefusesAnUninitializedDirectoryAndBadConfig() throws {
         let dir = try TemporaryDirectoryForTests()
         let missing = try ChorusBinaryForTests.run(["run", "--data-dir", dir.file("nothing")], binary: "chorusd")

@@ -8,6 +8,7 @@ import Foundation
 /// DIR/store/         the LMDB environment (statements, peers, ...)
 /// DIR/control.sock   the control socket of a running node (mode 0600)
 /// DIR/audit/         per-epoch audit reports of a verify-only node (epoch-N.json, epoch-N.html)
+/// DIR/chorusd.lock   held (flock) by the running chorusd, with its pid: one process per directory
 /// ```
 public struct DataDirectory: Sendable, Equatable {
     public let path: String
@@ -23,6 +24,7 @@ public struct DataDirectory: Sendable, Equatable {
     public var storeDirectory: String { path + "/store" }
     public var controlSocket: String { path + "/control.sock" }
     public var auditDirectory: String { path + "/audit" }
+    public var lockFile: String { path + "/chorusd.lock" }
 
     /// Whether `chorusd init` has run here.
     public var isInitialized: Bool {
