@@ -5,12 +5,18 @@ import Foundation
 
 /// What the node remembers about gossip for the CLI: the messages delivered per topic (for
 /// `chorus messages`) and every copy received of each message, from whom and when (for `chorus
-/// trace`). Both are bounded; the oldest entries go first.
+/// trace`). Both are bounded; the oldest entries go first. A trace keeps each peer's first copy
+/// only, at most `maxReceiptsPerMessage` (one message in 64 copies per RPC, resent for 10 s, once
+/// grew one trace to a gigabyte), and the deliveries of a topic keep at most
+/// `maxDeliveryBytesPerTopic` of rendered data.
 struct GossipJournal {
     static let maxDeliveriesPerTopic = 10_000
+    static let maxDeliveryBytesPerTopic = 32 << 20
     static let maxTraces = 50_000
+    static let maxReceiptsPerMessage = 64
 
     private var deliveries: [Topic: [DeliveredMessage]] = [:]
+    private var deliveryBytes: [Topic: Int] = [:]
     private var nextIndex: [Topic: Int] = [:]
     private var traces: [Bytes32: [MessageReceipt]] = [:]
     private var traceOrder: [Bytes32] = []
@@ -27,9 +33,16 @@ struct GossipJournal {
             data: statement.map { Self.render($0.body) } ?? Self.render(message.payload[...]),
             bytes: message.payload.count, receivedUnixNanos: time, from: from?.hex)
         deliveries[message.topic, default: []].append(entry)
-        if deliveries[message.topic]!.count > Self.maxDeliveriesPerTopic {
-            deliveries[message.topic]!.removeFirst(deliveries[message.topic]!.count - Self.maxDeliveriesPerTopic)
+        deliveryBytes[message.topic, default: 0] += entry.data.utf8.count
+        var drop = max(0, deliveries[message.topic]!.count - Self.maxDeliveriesPerTopic)
+        var bytes = deliveryBytes[message.topic]!
+        for old in deliveries[message.topic]!.prefix(drop) { bytes -= old.data.utf8.count }
+        while bytes > Self.maxDeliveryBytesPerTopic, drop < deliveries[message.topic]!.count - 1 {
+            bytes -= deliveries[message.topic]![drop].data.utf8.count
+            drop += 1
         }
+        if drop > 0 { deliveries[message.topic]!.removeFirst(drop) }
+        deliveryBytes[message.topic] = bytes
     }
 
     mutating func received(_ id: Bytes32, from: Ed25519.PublicKey?, at time: UInt64) {
@@ -46,7 +59,14 @@ struct GossipJournal {
             }
         }
         let first = traces[id]!.isEmpty
-        traces[id]!.append(MessageReceipt(from: from?.hex, receivedUnixNanos: time, first: first))
+        let sender = from?.hex
+        guard traces[id]!.count < Self.maxReceiptsPerMessage, !traces[id]!.contains(where: { $0.from == sender }) else { return }
+        traces[id]!.append(MessageReceipt(from: sender, receivedUnixNanos: time, first: first))
+    }
+
+    /// Traces, receipts and delivered entries held (what the bounds' tests measure).
+    var footprint: (traces: Int, receipts: Int, deliveries: Int) {
+        (traces.count, traces.values.reduce(0) { $0 + $1.count }, deliveries.values.reduce(0) { $0 + $1.count })
     }
 
     /// Delivered messages of `topic` with an index of at least `since`, oldest first, at most `limit`.
