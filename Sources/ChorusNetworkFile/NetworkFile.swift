@@ -41,6 +41,19 @@ public enum NetworkFile {
                                        found: "control character U+\(String(scalar.value, radix: 16, uppercase: true))")
             }
         }
+        // Likewise a table header whose name starts with neither a bare-key character nor a quote
+        // ("[é]", "[[ :x]]"): invalid TOML, on which toml++ asserts instead of failing.
+        for (i, textLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var rest = textLine.unicodeScalars.drop { $0 == " " || $0 == "\t" }
+            guard rest.first == "[" else { continue }
+            rest = rest.dropFirst().drop { $0 == "[" || $0 == " " || $0 == "\t" }
+            let first = rest.first ?? "\n"
+            guard ("0"..."9").contains(first) || ("a"..."z").contains(first) || ("A"..."Z").contains(first)
+                || "_-\"'".unicodeScalars.contains(first) else {
+                throw NetworkFileError(file: "\(file):\(i + 1)", key: "", expected: "valid TOML",
+                                       found: "a table name starting with \"\(first.escaped(asASCII: true))\" (not a bare key or a quote)")
+            }
+        }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
