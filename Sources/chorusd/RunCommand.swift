@@ -67,11 +67,20 @@ struct RunCommand: AsyncParsableCommand {
 
     enum LogFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
 
+    /// A start failure's message; a control socket this user may not create gets the likely cause.
+    static func explain(_ error: any Error) -> String {
+        if case let .controlSocketFailed(path, why)? = error as? NodeError, why.contains("EACCES") || why.contains("EPERM") {
+            return "cannot create the control socket \(path): permission denied: this user (uid \(getuid())) may not write "
+                + "in \((path as NSString).deletingLastPathComponent) (another user's node or a read-only directory); run "
+                + "chorusd as the user that owns the data directory, or fix its permissions"
+        }
+        return "\(error)"
+    }
+
     func run() async throws {
         let directory = DataDirectory(dataDir)
-        guard directory.isInitialized else {
-            throw DaemonFailure.failed("\(directory.path) is not an initialized data directory; run `chorusd init --data-dir \(directory.path)` first")
-        }
+        // Missing, a file, another user's, or never initialized: each says what to do.
+        if let problem = directory.problem() { throw DaemonFailure.failed(problem.description) }
         // Before the key, the store or the socket is touched: one process per data directory.
         let lock: DataDirectoryLock
         do { lock = try DataDirectoryLock(directory) } catch { throw DaemonFailure.failed("\(error)") }
@@ -190,7 +199,7 @@ struct RunCommand: AsyncParsableCommand {
             await node.stop()
             loop.shutdown()
             writer.close()
-            throw DaemonFailure.failed("\(error)")
+            throw DaemonFailure.failed(Self.explain(error))
         }
         logger.info("node running", metadata: [
             "public_key": "\(key.publicKey.hex)", "network": "\(configuration.networkID)",

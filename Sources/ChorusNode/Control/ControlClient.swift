@@ -38,7 +38,7 @@ public enum ControlClient {
                 UnixConnection.connect(path: socketPath, on: loop, timeout: timeout) { result in
                     switch result {
                     case let .failure(error):
-                        exchange.finish(.failure(.cannotConnect(socketPath, error.description)))
+                        exchange.finish(.failure(ControlClientError.connectFailed(socketPath, error)))
                         timer.close()
                     case let .success(connection):
                         exchange.connection = connection
@@ -84,6 +84,9 @@ public enum ControlClient {
 /// Why a control request failed.
 public enum ControlClientError: Error, Sendable, Equatable, CustomStringConvertible {
     case cannotConnect(String, String)
+    /// EACCES on connect: the socket (or a directory on its path) belongs to another user.
+    /// `owner` names the socket's owner when it can be seen.
+    case permissionDenied(String, owner: String?)
     case timedOut(String, Duration)
     case malformedAnswer(String)
     case nodeError(String)
@@ -92,9 +95,37 @@ public enum ControlClientError: Error, Sendable, Equatable, CustomStringConverti
         switch self {
         case let .cannotConnect(path, why):
             return "cannot reach a node at \(path): \(why) (is `chorusd run` running with this --data-dir?)"
+        case let .permissionDenied(path, owner):
+            let whose = owner.map { "it belongs to \($0), " } ?? ""
+            return "permission denied on the control socket \(path): \(whose)this user (uid \(getuid())) may not connect: "
+                + "the node runs as another user, or the socket or a directory above it is not open to this user; "
+                + "run `chorus` as the node's user (e.g. `sudo -u USER chorus ...`), or check --data-dir"
         case let .timedOut(path, after): return "the node at \(path) did not answer within \(after)"
         case let .malformedAnswer(text): return "the node sent a malformed answer: \(text)"
         case let .nodeError(message): return message
         }
+    }
+}
+
+extension ControlClientError {
+    /// The error for a failed connect to `path`: permission problems get their own case.
+    static func connectFailed(_ path: String, _ error: LoopError) -> ControlClientError {
+        guard error.systemErrorName == "EACCES" || error.systemErrorName == "EPERM" else {
+            return .cannotConnect(path, error.description)
+        }
+        return .permissionDenied(path, owner: owner(of: path))
+    }
+
+    /// "user NAME (uid N)" for the socket at `path` (else its directory) when that is another
+    /// user; nil when it is this user or cannot be seen.
+    static func owner(of path: String) -> String? {
+        var info = stat()
+        let directory = (path as NSString).deletingLastPathComponent
+        guard stat(path, &info) == 0 || stat(directory.isEmpty ? "." : directory, &info) == 0,
+              info.st_uid != getuid() else { return nil }
+        if let entry = getpwuid(info.st_uid), let name = entry.pointee.pw_name {
+            return "user \(String(cString: name)) (uid \(info.st_uid))"
+        }
+        return "uid \(info.st_uid)"
     }
 }

@@ -1,0 +1,142 @@
+import Foundation
+import Testing
+
+/// Errors a new user met, each of which must name the cause and the fix instead of a generic
+/// "not initialized", a raw `DecodingError` or NIO's text.
+@Suite struct CLIErrorMessageTests {
+    /// Runs a product of this package as user `nobody` (via setpriv) when this process is root,
+    /// since root reads mode-000 files and connects to anyone's socket. Nil when that cannot be
+    /// arranged here (no setpriv, or `nobody` cannot execute the binary's path).
+    static func runAsNobody(_ arguments: [String], binary name: String = "chorus") throws -> ChorusBinaryForTests.Result? {
+        let setpriv = "/usr/bin/setpriv"
+        guard FileManager.default.isExecutableFile(atPath: setpriv), let binary = ChorusBinaryForTests.url(of: name) else { return nil }
+        func run(_ arguments: [String]) throws -> ChorusBinaryForTests.Result {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: setpriv)
+            process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", "--", binary.path] + arguments
+            process.currentDirectoryURL = URL(fileURLWithPath: "/")
+            let output = Pipe(), errors = Pipe()
+            process.standardOutput = output
+            process.standardError = errors
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            return ChorusBinaryForTests.Result(
+                status: process.terminationStatus,
+                stdout: String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
+                stderr: String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        }
+        guard try run(["--help"]).status == 0 else { return nil }
+        return try run(arguments)
+    }
+
+    /// Makes `path` readable by everyone (the temporary directory's parents already are).
+    static func openToAll(_ path: String) throws {
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
+    }
+
+    // MARK: - 1. unusable data directory
+
+    /// A data directory below a regular file was reported as "not initialized; run chorusd init".
+    @Test func dataDirectoryBelowAFileIsNamedAsSuch() throws {
+        let dir = try TemporaryDirectoryForTests()
+        let file = try dir.write(Array("not a directory".utf8), to: "file")
+        let dataDir = file + "/node"
+        let run = try ChorusBinaryForTests.run(["run", "--data-dir", dataDir], binary: "chorusd")
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("\(file) is a file, not a directory"), "\(run.stderr)")
+        #expect(!run.stderr.contains("chorusd init"), "\(run.stderr)")
+        let status = try ChorusBinaryForTests.run(["--data-dir", dataDir, "status"])
+        #expect(status.status == 1)
+        #expect(status.stderr.contains("\(file) is a file, not a directory"), "\(status.stderr)")
+        // The file itself as the data directory.
+        let itself = try ChorusBinaryForTests.run(["--data-dir", file, "status"])
+        #expect(itself.stderr.contains("\(file) is not a directory"), "\(itself.stderr)")
+        // A directory that is there but empty is the one case for `chorusd init`.
+        let empty = dir.file("empty")
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: false)
+        let uninitialized = try ChorusBinaryForTests.run(["--data-dir", empty, "status"])
+        #expect(uninitialized.stderr.contains("not an initialized data directory"), "\(uninitialized.stderr)")
+        #expect(uninitialized.stderr.contains("chorusd init --data-dir \(empty)"), "\(uninitialized.stderr)")
+    }
+
+    /// A data directory this user cannot read (another user's, or mode 000) was also reported as
+    /// "not initialized". Root reads mode 000, so as root the binaries run as `nobody` instead.
+    @Test func unreadableDataDirectoryIsPermissionDenied() throws {
+        let dir = try TemporaryDirectoryForTests()
+        try Self.openToAll(dir.path)
+        let dataDir = dir.file("node")
+        #expect(try ChorusBinaryForTests.run(["init", "--data-dir", dataDir, "--listen", "127.0.0.1:0"], binary: "chorusd").status == 0)
+        let arguments = (run: ["run", "--data-dir", dataDir], status: ["--data-dir", dataDir, "status"])
+        let run: ChorusBinaryForTests.Result, status: ChorusBinaryForTests.Result
+        if getuid() == 0 {
+            // Root bypasses permissions: test as `nobody`, for whom the 0700 directory is closed.
+            guard let asNobody = try Self.runAsNobody(arguments.run, binary: "chorusd") else {
+                // Without setpriv (or a build path `nobody` can reach) root cannot be denied anything.
+                return
+            }
+            run = asNobody
+            status = try #require(try Self.runAsNobody(arguments.status))
+        } else {
+            try FileManager.default.setAttributes([.posixPermissions: 0], ofItemAtPath: dataDir)
+            defer { try? FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: dataDir) }
+            run = try ChorusBinaryForTests.run(arguments.run, binary: "chorusd")
+            status = try ChorusBinaryForTests.run(arguments.status)
+        }
+        for result in [run, status] {
+            #expect(result.status == 1)
+            #expect(result.stderr.contains("permission denied on \(dataDir)"), "\(result.stderr)")
+            #expect(result.stderr.contains("run as the user that owns the node"), "\(result.stderr)")
+            #expect(!result.stderr.contains("chorusd init"), "\(result.stderr)")
+        }
+    }
+
+    // MARK: - 2. EACCES on the control socket
+
+    /// Binds a Unix socket at `path` (no listener behind it) and returns its descriptor.
+    static func bindUnixSocket(_ path: String) throws -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, byte) in path.utf8.prefix(raw.count - 1).enumerated() { raw[i] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0, listen(fd, 1) == 0 else {
+            close(fd)
+            throw POSIXError(.EADDRINUSE)
+        }
+        return fd
+    }
+
+    /// Connecting to another user's control socket printed only "EACCES (permission denied)" and
+    /// asked whether `chorusd run` was running. As root, `chorus` runs as `nobody` against root's
+    /// 0600 socket; otherwise the socket is made mode 000 (which denies its owner too).
+    @Test func controlSocketOfAnotherUserIsExplained() throws {
+        let dir = try TemporaryDirectoryForTests()
+        try Self.openToAll(dir.path)
+        let dataDir = dir.file("node")
+        #expect(try ChorusBinaryForTests.run(["init", "--data-dir", dataDir, "--listen", "127.0.0.1:0"], binary: "chorusd").status == 0)
+        try Self.openToAll(dataDir)
+        let socketPath = dataDir + "/control.sock"
+        let fd = try Self.bindUnixSocket(socketPath)
+        defer { close(fd) }
+        let result: ChorusBinaryForTests.Result
+        if getuid() == 0 {
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: socketPath)
+            // Without setpriv (or a build path `nobody` can reach) root is never denied a socket.
+            guard let asNobody = try Self.runAsNobody(["--data-dir", dataDir, "status"]) else { return }
+            result = asNobody
+            #expect(result.stderr.contains("it belongs to user root (uid 0)"), "\(result.stderr)")
+        } else {
+            try FileManager.default.setAttributes([.posixPermissions: 0], ofItemAtPath: socketPath)
+            result = try ChorusBinaryForTests.run(["--data-dir", dataDir, "status"])
+        }
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("permission denied on the control socket \(socketPath)"), "\(result.stderr)")
+        #expect(result.stderr.contains("run `chorus` as the node's user"), "\(result.stderr)")
+        #expect(!result.stderr.contains("is `chorusd run` running"), "\(result.stderr)")
+    }
+}
