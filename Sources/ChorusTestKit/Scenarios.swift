@@ -1,3 +1,4 @@
+import ChorusCrypto
 import ChorusMesh
 
 /// The standard simulator scenarios, shared by the tests and `SimulationReport`. Each builds a fresh

@@ -1,3 +1,4 @@
+import ChorusCrypto
 import ChorusMesh
 
 /// How the simulated network treats every message: one-way latency `latency` ± uniform `jitter`,

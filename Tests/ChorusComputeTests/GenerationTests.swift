@@ -1,3 +1,4 @@
+import ChorusCrypto
 import Foundation
 import Testing
 @testable import ChorusCompute

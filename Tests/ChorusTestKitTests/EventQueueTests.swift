@@ -1,3 +1,4 @@
+import ChorusCrypto
 import ChorusMesh
 import ChorusTestKit
 import Testing

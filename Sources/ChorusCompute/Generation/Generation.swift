@@ -1,3 +1,4 @@
+import ChorusCrypto
 /// One prompt to continue.
 public struct GenerationRequest: Sendable, Equatable {
     public var promptTokens: [Int]

@@ -1,3 +1,4 @@
+import ChorusCrypto
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -28,14 +28,9 @@ public struct CounterRNG: Sendable, Hashable {
         }
     }
 
-    /// SplitMix64's finaliser.
+    /// SplitMix64's finaliser (one definition, in ChorusCrypto's `SplitMix64`).
     @inline(__always)
-    public static func mix64(_ x: UInt64) -> UInt64 {
-        var z = x
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public static func mix64(_ x: UInt64) -> UInt64 { SplitMix64.mix64(x) }
 
     /// The 64-bit word for `counter`.
     @inline(__always)
