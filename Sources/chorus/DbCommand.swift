@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChorusNode
 import ChorusStore
 import Foundation
 
@@ -18,16 +19,37 @@ struct DbCommand: ParsableCommand {
                 a store. With --json, prints one JSON object.
                 """)
 
-        @Option(help: "The node's data directory (the one holding data.mdb).")
+        @Option(help: "The node's data directory (its store is DIR/store), or the store directory itself (the one holding data.mdb).")
         var dataDir: String
 
         @Flag(help: "Print one JSON object instead of text.")
         var json = false
 
         func run() throws {
-            let environment = try StoreEnvironment.openReadOnly(at: dataDir)
+            let environment = try StoreEnvironment.openReadOnly(at: Self.storeDirectory(for: dataDir))
             let statistics = try environment.statistics()
             print(json ? try Self.json(statistics) : Self.text(statistics))
+        }
+
+        /// The store `--data-dir` names: DIR/store when DIR is a node's data directory (as for every
+        /// other command), DIR itself when it holds data.mdb; otherwise a failure saying which.
+        static func storeDirectory(for dataDir: String) throws(CLIFailure) -> String {
+            let node = DataDirectory(dataDir)
+            let data = StoreEnvironment.dataFileName
+            if FileManager.default.fileExists(atPath: node.storeDirectory + "/" + data) { return node.storeDirectory }
+            if FileManager.default.fileExists(atPath: dataDir + "/" + data) { return dataDir }
+            let why: String
+            switch node.problem(readingFiles: false) {
+            case let problem? where !problem.isNotInitialized:
+                why = problem.description
+            case .some:
+                why = "neither \(dataDir)/\(data) nor \(dataDir)/store/\(data) exists; pass a node's data directory "
+                    + "(the one given to `chorusd init`) or its store directory"
+            case nil:
+                why = "\(dataDir) is a node's data directory, but its store (\(node.storeDirectory)/\(data)) does not exist "
+                    + "yet; start the node once (`chorusd run --data-dir \(dataDir)`) to create it"
+            }
+            throw .failed("no Chorus store in \(dataDir): \(why)")
         }
 
         static func json(_ statistics: StoreStatistics) throws -> String {
@@ -68,5 +90,13 @@ struct DbCommand: ParsableCommand {
             }
             return unit < 0 ? "\(bytes) bytes" : "\(bytes) bytes (\(String(format: "%.1f", value)) \(units[unit]))"
         }
+    }
+}
+
+extension DataDirectory.Problem {
+    /// The directory is there and readable, only without `chorusd init`'s files.
+    var isNotInitialized: Bool {
+        if case .notInitialized = self { return true }
+        return false
     }
 }

@@ -139,4 +139,40 @@ import Testing
         #expect(result.stderr.contains("run `chorus` as the node's user"), "\(result.stderr)")
         #expect(!result.stderr.contains("is `chorusd run` running"), "\(result.stderr)")
     }
+
+    // MARK: - 3. db stats --data-dir takes the data directory
+
+    /// `chorus db stats --data-dir` wanted DIR/store, unlike every other --data-dir. It takes the
+    /// data directory now, still takes the store directory, and says which is missing otherwise.
+    @Test func dbStatsTakesTheDataDirectoryOrTheStore() throws {
+        let dir = try TemporaryDirectoryForTests()
+        let dataDir = dir.file("node")
+        #expect(try ChorusBinaryForTests.run(["init", "--data-dir", dataDir, "--listen", "127.0.0.1:0"], binary: "chorusd").status == 0)
+        let before = try ChorusBinaryForTests.run(["db", "stats", "--data-dir", dataDir])
+        #expect(before.status == 1)
+        #expect(before.stderr.contains("no Chorus store in \(dataDir)"), "\(before.stderr)")
+        #expect(before.stderr.contains("start the node once (`chorusd run --data-dir \(dataDir)`)"), "\(before.stderr)")
+
+        let daemon = try DaemonCLITests.DaemonForTests(dataDir: dataDir)
+        #expect(DaemonCLITests.waitUntil(.seconds(10)) { (try? DaemonCLITests.json(["--data-dir", dataDir, "status", "--json"])) != nil })
+        daemon.process.terminate()
+        daemon.process.waitUntilExit()
+
+        for path in [dataDir, dataDir + "/", dataDir + "/store"] {
+            let stats = try ChorusBinaryForTests.run(["db", "stats", "--data-dir", path, "--json"])
+            #expect(stats.status == 0, "\(path): \(stats.stderr)")
+            let object = try jsonObject(stats.stdout)
+            #expect((object["path"] as? String)?.hasSuffix("/node/store") == true, "\(object)")
+            #expect((object["tables"] as? [[String: Any]])?.contains { $0["name"] as? String == "statements" } == true)
+        }
+
+        let empty = dir.file("empty")
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: false)
+        let neither = try ChorusBinaryForTests.run(["db", "stats", "--data-dir", empty])
+        #expect(neither.status == 1)
+        #expect(neither.stderr.contains("neither \(empty)/data.mdb nor \(empty)/store/data.mdb exists"), "\(neither.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: empty + "/store"))
+        let missing = try ChorusBinaryForTests.run(["db", "stats", "--data-dir", dir.file("nothing")])
+        #expect(missing.stderr.contains("there is no data directory at \(dir.file("nothing"))"), "\(missing.stderr)")
+    }
 }
