@@ -175,4 +175,26 @@ import Testing
         let missing = try ChorusBinaryForTests.run(["db", "stats", "--data-dir", dir.file("nothing")])
         #expect(missing.stderr.contains("there is no data directory at \(dir.file("nothing"))"), "\(missing.stderr)")
     }
+
+    // MARK: - 4. epoch verify on a file that is not an export
+
+    /// `chorus epoch verify` printed Swift's raw DecodingError for a file that is not an export.
+    @Test func epochVerifyNamesWhatIsWrongWithANonExport() throws {
+        let dir = try TemporaryDirectoryForTests()
+        let cases: [(contents: String, why: String)] = [
+            (#"{"public_key": "ab", "peer_count": 1}"#, #"missing key "format" at the top level"#),
+            ("not json at all", "not JSON"),
+            (#"{"format": "chorus-epoch-export/2", "network_id": "chorus-devnet", "epoch": "three"}"#, "expected a number at epoch"),
+            (#"{"format": "chorus-epoch-export/2", "network_id": "n", "epoch": 3, "parameters_digest": "00", "#
+                + #""previous_table": "", "statements": ["aa", 7]}"#, "expected a string at statements[1]"),
+        ]
+        for (index, item) in cases.enumerated() {
+            let file = try dir.write(Array(item.contents.utf8), to: "file-\(index).json")
+            let result = try ChorusBinaryForTests.run(["epoch", "verify", file])
+            #expect(result.status == 2)
+            #expect(result.stderr.contains("\(file) is not an epoch export (\(item.why))"), "\(result.stderr)")
+            #expect(result.stderr.contains("chorus --data-dir DIR epoch export N --out \(file)"), "\(result.stderr)")
+            #expect(!result.stderr.contains("DecodingError") && !result.stderr.contains("CodingKeys"), "\(result.stderr)")
+        }
+    }
 }

@@ -70,7 +70,9 @@ struct EpochVerifyCommand: AsyncParsableCommand {
         let bytes = try InputFiles.read(file)
         let export: EpochExport
         do { export = try JSONDecoder().decode(EpochExport.self, from: Data(bytes)) } catch {
-            throw CLIFailure.usage("\(file) is not an epoch export: \(error)")
+            let why = (error as? DecodingError).map(Self.explain) ?? "\(error)"
+            throw CLIFailure.usage("\(file) is not an epoch export (\(why)): create one from a running node with "
+                + "`chorus --data-dir DIR epoch export N --out \(file)`")
         }
         let parameters: NetworkParameters
         do {
@@ -99,5 +101,40 @@ struct EpochVerifyCommand: AsyncParsableCommand {
             for p in result.problems { print("problem        \(p)") }
         }
         if !result.matches { throw ExitCode(1) }
+    }
+
+    /// What is wrong where, in the file's own terms: `missing key "epoch" at the top level`,
+    /// `expected a number at statements[3].seq`, `not JSON`.
+    static func explain(_ error: DecodingError) -> String {
+        func path(_ codingPath: [any CodingKey]) -> String {
+            var text = ""
+            for key in codingPath {
+                if let index = key.intValue { text += "[\(index)]" } else { text += (text.isEmpty ? "" : ".") + key.stringValue }
+            }
+            return text.isEmpty ? "the top level" : text
+        }
+        func kind(_ type: Any.Type) -> String {
+            switch type {
+            case is String.Type: "a string"
+            case is Bool.Type: "true or false"
+            case is any BinaryInteger.Type, is Double.Type, is Float.Type: "a number"
+            case is [Any].Type: "an array"
+            case is [String: Any].Type: "an object"
+            default: "\(type)"
+            }
+        }
+        switch error {
+        case let .keyNotFound(key, context):
+            return "missing key \"\(key.stringValue)\" at \(path(context.codingPath))"
+        case let .typeMismatch(type, context):
+            return "expected \(kind(type)) at \(path(context.codingPath))"
+        case let .valueNotFound(type, context):
+            return "\(path(context.codingPath)) is null, expected \(kind(type))"
+        case let .dataCorrupted(context):
+            if context.codingPath.isEmpty { return "not JSON" }
+            return "bad value at \(path(context.codingPath)): \(context.debugDescription)"
+        @unknown default:
+            return "\(error)"
+        }
     }
 }
