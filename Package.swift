@@ -70,7 +70,7 @@ let package = Package(
 
         // MARK: - Store
         .target(name: "ChorusStore", dependencies: ["CLMDB", "ChorusCrypto"], swiftSettings: strict),
-        .testTarget(name: "ChorusStoreTests", dependencies: ["ChorusStore"], swiftSettings: strict),
+        .testTarget(name: "ChorusStoreTests", dependencies: ["ChorusStore", "ChorusCrypto"], swiftSettings: strict),
         // Child process for ChorusStoreTests' crash test (SIGKILLed while writing); not shipped.
         .executableTarget(name: "chorus-store-crash-child", dependencies: ["ChorusStore"], swiftSettings: strict),
 
@@ -189,7 +189,7 @@ let package = Package(
         ),
         .executableTarget(name: "chorus-fuzz", dependencies: ["CFuzzerDriver", "ChorusFuzzTargets"], swiftSettings: strict),
         // Regressions/TARGET/: crash inputs the tests replay, read from the source tree.
-        .testTarget(name: "ChorusFuzzTests", dependencies: ["ChorusFuzzTargets"], exclude: ["Regressions"], swiftSettings: strict),
+        .testTarget(name: "ChorusFuzzTests", dependencies: ["ChorusFuzzTargets", "ChorusCrypto"], exclude: ["Regressions"], swiftSettings: strict),
 
         // MARK: - CLI end-to-end tests (run the built `chorus` binary; no module dependencies)
         .testTarget(name: "ChorusCLITests", swiftSettings: strict),

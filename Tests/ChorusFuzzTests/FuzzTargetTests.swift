@@ -1,3 +1,4 @@
+import ChorusCrypto
 import ChorusFuzzTargets
 import Foundation
 import Testing
@@ -6,18 +7,8 @@ import Testing
 /// crash inputs that fuzzing found (`Regressions/TARGET/`). The fuzzers themselves run in
 /// Tools/fuzz.sh; this keeps what they found fixed in the default test run.
 @Suite struct FuzzTargetTests {
-    /// SplitMix64: a fixed sequence, so a failure here replays.
-    struct SplitMix {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
-    }
+    /// A fixed sequence (ChorusCrypto's SplitMix64), so a failure here replays.
+    typealias SplitMix = SplitMix64
 
     /// libFuzzer-like mutations: flip, set an interesting byte, insert, erase, duplicate a run, truncate.
     static func mutate(_ input: [UInt8], _ rng: inout SplitMix) -> [UInt8] {
@@ -56,7 +47,7 @@ import Testing
         // Slow targets (files, JSON, signatures) get fewer mutations: the suite stays a few seconds.
         let count = ["gguf", "network-file", "epoch-export", "worker-json", "control-request", "swim-datagram",
                      "noise-handshake", "statement-body"].contains(name) ? 300 : 2000
-        var rng = SplitMix(state: 0xC0FFEE ^ UInt64(truncatingIfNeeded: name.utf8.reduce(0) { $0 &* 31 &+ Int($1) }))
+        var rng = SplitMix(seed: 0xC0FFEE ^ UInt64(truncatingIfNeeded: name.utf8.reduce(0) { $0 &* 31 &+ Int($1) }))
         var corpus = seeds.isEmpty ? [[UInt8]()] : seeds
         for i in 0..<count {
             let input = Self.mutate(corpus[rng.below(corpus.count)], &rng)
@@ -74,4 +65,9 @@ import Testing
             target.run(Array(try Data(contentsOf: directory.appendingPathComponent(file))))
         }
     }
+}
+
+extension SplitMix64 {
+    /// A value in `0..<max(n, 1)`.
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
 }

@@ -62,7 +62,7 @@ struct EpochScenarioForTests {
     func tally(previous: WeightTable, shuffleSeed: UInt64 = 0) throws -> TallyResult {
         var (commits, votes, delegations) = try statements()
         if shuffleSeed != 0 {
-            var rng = SplitMixForTests(state: shuffleSeed)
+            var rng = SplitMix64(seed: shuffleSeed)
             commits.shuffle(using: &rng)
             votes.shuffle(using: &rng)
             delegations.shuffle(using: &rng)
@@ -72,18 +72,5 @@ struct EpochScenarioForTests {
         var book = DelegationBook()
         for d in delegations { try book.add(d, parameters: parameters) }
         return try Tally.compute(parameters: parameters, previous: previous, epoch: epoch, commits: ledger, votes: votes, delegations: book, beacon: nil)
-    }
-}
-
-/// A seeded generator for shuffling in tests (SplitMix64).
-struct SplitMixForTests: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -139,7 +139,7 @@ import Testing
         #expect(evidence.count == 1)
         var book = DelegationBook()
         for d in delegations { try book.add(d, parameters: s.parameters) }
-        var rng = SplitMixForTests(state: 77)
+        var rng = SplitMix64(seed: 77)
         votes.shuffle(using: &rng)
         let result = try Tally.compute(parameters: s.parameters, previous: .genesis(s.parameters), epoch: 1, commits: ledger, votes: votes, delegations: book, beacon: nil)
         #expect(result.table.weight(of: s.id(1)) == 0)

@@ -1,3 +1,4 @@
+import ChorusCrypto
 import ChorusStore
 import Foundation
 import Testing
@@ -19,18 +20,8 @@ final class TemporaryDirectoryForTests {
     }
 }
 
-/// A deterministic random number generator (SplitMix64) so that "random" test choices repeat.
-struct SeededGeneratorForTests: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// "Random" test choices that repeat: ChorusCrypto's SplitMix64 from a fixed seed.
+typealias SeededGeneratorForTests = SplitMix64
 
 /// An executable of this package (by default `chorus-store-crash-child`), run as a separate process.
 struct ChildProcessForTests {
