@@ -53,6 +53,37 @@ public final class WorkerHTTPServer: Sendable {
                 "cannot listen on \(address): \(reason)"
             }
         }
+
+        /// A plain reason, with what to do, for the error that stopped the server binding `address`
+        /// (NIO's `IOError` text such as "bind(descriptor:ptr:bytes:): Address already in use) (errno: 98)").
+        static func reason(_ error: any Error, binding address: ListenAddress) -> String {
+            if let unknown = error as? SocketAddressError.UnknownHost {
+                return "cannot resolve host \(unknown.host) (\(unknown.errorDescription.lowercased())); give an IP address or a known name"
+            }
+            if case .unixDomainSocketPathTooLong? = error as? SocketAddressError {
+                return "the path is too long for a Unix socket (under 108 bytes); pick a shorter --listen unix:PATH"
+            }
+            guard let code = (error as? IOError)?.errnoCode else { return "\(error)" }
+            let plain = String(cString: strerror(code)).lowercased()
+            switch (code, address) {
+            case (EADDRINUSE, _):
+                return "address already in use (another worker or program has it; pick another --listen)"
+            case (EACCES, .tcp), (EPERM, .tcp):
+                return "permission denied (ports below 1024 need privileges; pick a port of 1024 or more with --listen)"
+            case (EACCES, .unix(let path)), (EPERM, .unix(let path)):
+                return "permission denied (this user cannot create a socket in \((path as NSString).deletingLastPathComponent); "
+                    + "pick a directory you can write with --listen unix:PATH)"
+            case (EADDRNOTAVAIL, .tcp(let host, _)):
+                return "\(host) is not an address of this machine (use 127.0.0.1, 0.0.0.0 or an address of one of its interfaces)"
+            case (ENOENT, .unix(let path)), (ENOTDIR, .unix(let path)):
+                return "\(plain): the directory \((path as NSString).deletingLastPathComponent) does not exist or is not a directory "
+                    + "(pick another --listen unix:PATH)"
+            case (ENAMETOOLONG, .unix), (EINVAL, .unix):
+                return "\(plain) (a Unix socket path must be under 108 bytes; pick a shorter --listen unix:PATH)"
+            default:
+                return plain
+            }
+        }
     }
 
     /// The base URL clients use: `http://HOST:PORT` or `http+unix://<percent-encoded path>`.
@@ -108,7 +139,7 @@ public final class WorkerHTTPServer: Sendable {
             do {
                 try await app.run()
             } catch {
-                boundContinuation.yield(.failure(.cannotListen(listen, reason: "\(error)")))
+                boundContinuation.yield(.failure(.cannotListen(listen, reason: StartError.reason(error, binding: listen))))
                 boundContinuation.finish()
                 throw error
             }

@@ -197,4 +197,32 @@ import Testing
             #expect(!result.stderr.contains("DecodingError") && !result.stderr.contains("CodingKeys"), "\(result.stderr)")
         }
     }
+
+    // MARK: - 5. worker serve on a port in use
+
+    /// `worker serve` on a port in use printed NIO's "bind(descriptor:ptr:bytes:): Address already
+    /// in use) (errno: 98)"; both executables mount the command.
+    @Test func workerServeOnAPortInUseSaysSo() throws {
+        let dir = try TemporaryDirectoryForTests()
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        try withUnsafeMutablePointer(to: &address) { pointer in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                guard bind(fd, raw, length) == 0, listen(fd, 1) == 0, getsockname(fd, raw, &length) == 0 else { throw POSIXError(.EADDRINUSE) }
+            }
+        }
+        let hostPort = "127.0.0.1:\(UInt16(bigEndian: address.sin_port))"
+        for binary in ["chorusd", "chorus"] {
+            let arguments = ["worker", "serve", "--listen", hostPort, "--token-file", dir.file("worker.token")]
+            let result = try ChorusBinaryForTests.run(arguments, binary: binary)
+            #expect(result.status == 1)
+            #expect(result.stderr.contains("cannot listen on \(hostPort): address already in use (another worker or program has it; "
+                + "pick another --listen)"), "\(binary): \(result.stderr)")
+            #expect(!result.stderr.contains("errno") && !result.stderr.contains("descriptor"), "\(binary): \(result.stderr)")
+        }
+    }
 }
