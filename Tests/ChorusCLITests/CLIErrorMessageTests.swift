@@ -225,4 +225,29 @@ import Testing
             #expect(!result.stderr.contains("errno") && !result.stderr.contains("descriptor"), "\(binary): \(result.stderr)")
         }
     }
+
+    // MARK: - 6. worker poc with an unknown model
+
+    /// `chorus worker poc --model unknown` said "--seq-len is required"; it now says the model is
+    /// unknown and lists the catalog's names and what the worker holds.
+    @Test func workerPoCWithAnUnknownModelListsTheKnownOnes() throws {
+        let seed = String(repeating: "0", count: 64), participant = String(repeating: "1", count: 64)
+        let job = ["--seed", seed, "--participant", participant, "--nonces", "0..3"]
+        let local = try ChorusBinaryForTests.run(["worker", "poc", "--model", "unknown"] + job)
+        #expect(local.status == 2)
+        #expect(local.stderr.contains("unknown model 'unknown': known names are smollm2-135m, synthetic:devnet, synthetic:tiny, ID=PATH"),
+                "\(local.stderr)")
+        #expect(!local.stderr.contains("--seq-len"), "\(local.stderr)")
+
+        let dir = try TemporaryDirectoryForTests()
+        let tokenFile = dir.file("worker.token")
+        let server = try ServedWorkerForTests(arguments: ["worker", "serve", "--listen", "127.0.0.1:0", "--model", "synthetic:tiny",
+                                                          "--token-file", tokenFile])
+        defer { server.terminate() }
+        let remote = try ChorusBinaryForTests.run(["worker", "poc", "--worker", server.url, "--token-file", tokenFile,
+                                                   "--model", "unknown"] + job)
+        #expect(remote.status == 2)
+        #expect(remote.stderr.contains("unknown model 'unknown'"), "\(remote.stderr)")
+        #expect(remote.stderr.contains("the worker (--worker) holds: chorus/synthetic-tiny"), "\(remote.stderr)")
+    }
 }

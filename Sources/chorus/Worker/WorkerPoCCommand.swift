@@ -64,14 +64,32 @@ struct WorkerPoCCommand: AsyncParsableCommand {
         return a...b
     }
 
+    /// The names `--model` knows, for messages.
+    static var knownNames: [String] {
+        ["smollm2-135m"] + SyntheticModel.presets.keys.sorted().map { "synthetic:\($0)" } + ["ID=PATH (a GGUF file)"]
+    }
+
+    /// `--model NAME` is neither a catalog name nor a model the worker holds (exit 2).
+    static func unknownModel(_ name: String, resident: [String], remote: Bool) -> CLIFailure {
+        let held = resident.isEmpty ? "none" : resident.sorted().joined(separator: ", ")
+        let worker = remote ? "the worker (--worker) holds: \(held)" : "the built-in worker holds no model until one is named"
+        return .usage("unknown model '\(name)': known names are \(knownNames.joined(separator: ", ")); \(worker)")
+    }
+
     func run() async throws {
         let range = try Self.parseRange(nonces)
         guard stride >= 1, offset < stride else { throw CLIFailure.usage("--offset must be below --stride (≥ 1)") }
         let entry = try catalogModel(model)
-        guard let seqLen = seqLen ?? entry.defaultSeqLen else {
-            throw CLIFailure.usage("--seq-len is required for model '\(model)' (the network file gives it)")
-        }
         let worker = try connection.connect()
+        if entry.load == nil {
+            // Not a catalog name: only a model the worker already holds can be meant.
+            let resident = try await workerCall { try await worker.info().models.map(\.id) }
+            guard resident.contains(entry.id) else { throw Self.unknownModel(model, resident: resident, remote: connection.url != nil) }
+        }
+        guard let seqLen = seqLen ?? entry.defaultSeqLen else {
+            throw CLIFailure.usage("--seq-len is required for model '\(model)': only the catalog's models have a default "
+                + "(the network file gives each model's seq_len)")
+        }
         try await workerCall {
             let loaded = try await entry.ensureLoaded(on: worker)
             let first = range.lowerBound + offset
