@@ -250,4 +250,50 @@ import Testing
         #expect(remote.stderr.contains("unknown model 'unknown'"), "\(remote.stderr)")
         #expect(remote.stderr.contains("the worker (--worker) holds: chorus/synthetic-tiny"), "\(remote.stderr)")
     }
+
+    // MARK: - 7. ping by a key prefix
+
+    /// `chorus ping` needed all 64 hex digits while other commands show 12 to 16: a unique prefix
+    /// of a connected peer's key (8 digits or more) works; an unknown one lists the connected peers.
+    /// (An ambiguous prefix needs two peers whose keys share 8 digits, which random keys do not.)
+    @Test func pingTakesAUniquePrefixOfAConnectedPeersKey() throws {
+        let dir = try TemporaryDirectoryForTests()
+        let one = dir.file("n1"), two = dir.file("n2")
+        let port1 = try DaemonCLITests.freePort(), port2 = try DaemonCLITests.freePort()
+        var keys: [String] = []
+        for (dataDir, port) in [(one, port1), (two, port2)] {
+            let result = try ChorusBinaryForTests.run(["init", "--data-dir", dataDir, "--listen", "127.0.0.1:\(port)", "--json"], binary: "chorusd")
+            #expect(result.status == 0, "\(result.stderr)")
+            keys.append(try #require(try jsonObject(result.stdout)["public_key"] as? String))
+        }
+        let daemon1 = try DaemonCLITests.DaemonForTests(dataDir: one)
+        let daemon2 = try DaemonCLITests.DaemonForTests(dataDir: two, arguments: ["--seed", "127.0.0.1:\(port1)"])
+        defer {
+            for daemon in [daemon1, daemon2] {
+                daemon.process.terminate()
+                daemon.process.waitUntilExit()
+            }
+        }
+        #expect(DaemonCLITests.waitUntil(.seconds(10)) { DaemonCLITests.peerKeys(two) == [keys[0]] })
+
+        let prefix = String(keys[0].prefix(8))
+        let ping = try ChorusBinaryForTests.run(["--data-dir", two, "ping", prefix.uppercased(), "--json"])
+        #expect(ping.status == 0, "\(ping.stderr)")
+        #expect(try jsonObject(ping.stdout)["public_key"] as? String == keys[0])
+        let text = try ChorusBinaryForTests.run(["--data-dir", two, "ping", String(keys[0].prefix(16))])
+        #expect(text.status == 0 && text.stdout.hasPrefix(keys[0] + ": "), "\(text.stderr)")
+
+        // A prefix no connected peer has: the connected ones are listed.
+        let other = String(prefix.first == "0" ? "1" : "0") + prefix.dropFirst()
+        let unknown = try ChorusBinaryForTests.run(["--data-dir", two, "ping", other])
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("no connected peer's key starts with \(other); connected: \(keys[0]) (127.0.0.1:\(port1))"),
+                "\(unknown.stderr)")
+        // Too short, or not hex: a usage error that says what PEER may be.
+        for bad in [String(keys[0].prefix(7)), "zzzzzzzz"] {
+            let refused = try ChorusBinaryForTests.run(["--data-dir", two, "ping", bad])
+            #expect(refused.status == 2)
+            #expect(refused.stderr.contains("a prefix of one with at least 8"), "\(refused.stderr)")
+        }
+    }
 }
