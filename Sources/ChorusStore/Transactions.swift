@@ -20,74 +20,64 @@ public struct TransactionContext {
 @available(*, unavailable, message: "an LMDB transaction must stay on the thread that uses it")
 extension TransactionContext: Sendable {}
 
+/// What a transaction may do: `ReadOnly` reads a consistent snapshot; `ReadWrite` is the single
+/// write transaction, whose changes become visible to others and durable (fsync) only when
+/// `commit()` returns. Only ChorusStore defines modes.
+public protocol TransactionMode {
+    /// Names the transaction in errors ("commit", "end read transaction").
+    static var commitName: String { get }
+}
+
+/// A read-only snapshot (`ReadTransaction`).
+public enum ReadOnly: TransactionMode {
+    public static let commitName = "end read transaction"
+}
+
+/// The single write transaction (`WriteTransaction`).
+public enum ReadWrite: TransactionMode {
+    public static let commitName = "commit"
+}
+
+/// An LMDB transaction of one mode. Non-copyable, so it ends exactly once: by `commit()`, `abort()`
+/// or, if neither is called, when it goes out of scope (which aborts: nothing of a write
+/// transaction is written). It cannot be begun in async code (`noasync`), so it cannot span an
+/// `await`, and being non-copyable and non-Sendable keeps it on the thread that began it.
+public struct Transaction<Mode: TransactionMode>: ~Copyable, StoreTransaction {
+    public let transactionContext: TransactionContext
+    private var ended = false
+
+    init(context: TransactionContext) { transactionContext = context }
+
+    /// Ends the transaction. A write transaction's changes are on disk when this returns; on failure
+    /// LMDB has already freed the transaction and nothing was written. For a read transaction this
+    /// is `abort()` that reports LMDB's failure (which does not happen in practice).
+    @available(*, noasync)
+    public consuming func commit() throws(StoreError) {
+        ended = true
+        let rc = transactionContext.environment.end(transactionContext, commit: true)
+        if rc != LMDBStatus.success { throw transactionContext.environment.error(rc, Mode.commitName) }
+    }
+
+    /// Ends the transaction, discarding every change a write transaction made.
+    @available(*, noasync)
+    public consuming func abort() {
+        ended = true
+        _ = transactionContext.environment.end(transactionContext, commit: false)
+    }
+
+    deinit {
+        if !ended { _ = transactionContext.environment.end(transactionContext, commit: false) }
+    }
+}
+
+@available(*, unavailable, message: "an LMDB transaction must stay on the thread that began it")
+extension Transaction: Sendable {}
+
 /// A consistent read-only snapshot of the store.
-///
-/// Non-copyable, so it ends exactly once: by `commit()`, `abort()` or, if neither is called, when it
-/// goes out of scope. It cannot be begun in async code (`noasync`), so it cannot span an `await`.
-public struct ReadTransaction: ~Copyable, StoreTransaction {
-    public let transactionContext: TransactionContext
-    private var ended = false
+public typealias ReadTransaction = Transaction<ReadOnly>
 
-    init(context: TransactionContext) { transactionContext = context }
-
-    /// Ends the snapshot. For a read transaction this is the same as `abort()`, except that LMDB
-    /// reports a failure (which does not happen in practice).
-    @available(*, noasync)
-    public consuming func commit() throws(StoreError) {
-        ended = true
-        let rc = transactionContext.environment.end(transactionContext, commit: true)
-        if rc != LMDBStatus.success { throw transactionContext.environment.error(rc, "end read transaction") }
-    }
-
-    /// Ends the snapshot.
-    @available(*, noasync)
-    public consuming func abort() {
-        ended = true
-        _ = transactionContext.environment.end(transactionContext, commit: false)
-    }
-
-    deinit {
-        if !ended { _ = transactionContext.environment.end(transactionContext, commit: false) }
-    }
-}
-
-@available(*, unavailable, message: "an LMDB transaction must stay on the thread that began it")
-extension ReadTransaction: Sendable {}
-
-/// The single write transaction: changes become visible to others and durable (fsync) only when
-/// `commit()` returns. Dropped without `commit()`, it aborts and nothing is written.
-///
-/// It must end on the thread that began it; being non-copyable, non-Sendable and `noasync` keeps it
-/// there.
-public struct WriteTransaction: ~Copyable, StoreTransaction {
-    public let transactionContext: TransactionContext
-    private var ended = false
-
-    init(context: TransactionContext) { transactionContext = context }
-
-    /// Commits: on return the changes are on disk. On failure LMDB has already freed the transaction,
-    /// so it must not (and cannot) be used again; nothing was written.
-    @available(*, noasync)
-    public consuming func commit() throws(StoreError) {
-        ended = true
-        let rc = transactionContext.environment.end(transactionContext, commit: true)
-        if rc != LMDBStatus.success { throw transactionContext.environment.error(rc, "commit") }
-    }
-
-    /// Discards every change made in the transaction.
-    @available(*, noasync)
-    public consuming func abort() {
-        ended = true
-        _ = transactionContext.environment.end(transactionContext, commit: false)
-    }
-
-    deinit {
-        if !ended { _ = transactionContext.environment.end(transactionContext, commit: false) }
-    }
-}
-
-@available(*, unavailable, message: "an LMDB transaction must stay on the thread that began it")
-extension WriteTransaction: Sendable {}
+/// The single write transaction.
+public typealias WriteTransaction = Transaction<ReadWrite>
 
 extension StoreTransaction where Self: ~Copyable {
     /// The table called `name` (see `StoreEnvironment.table`); handy inside migrations, which run
