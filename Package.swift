@@ -23,8 +23,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
-        // TOML: node config files (ChorusNode) and network files (ChorusNetworkFile).
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         // Worker HTTP (ChorusWorkerHTTP only): server and client of Specs/worker.md.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
@@ -55,13 +53,12 @@ let package = Package(
 
         // MARK: - Protocol (pure: epochs, beacon, PoC commitments, votes, delegation, tally, weights)
         .target(name: "ChorusProtocol", dependencies: ["ChorusCrypto", "ChorusWire"], swiftSettings: strict),
+        // TOML, read exactly and without ever aborting (network files and config.toml; ChorusTOML/TOMLParser.swift).
+        .target(name: "ChorusTOML", swiftSettings: strict),
+        .testTarget(name: "ChorusTOMLTests", dependencies: ["ChorusTOML"], swiftSettings: strict),
         // Network files (`Network/<name>/network.toml` → NetworkParameters). Apart from ChorusProtocol so that the
-        // pure core stays free of TOMLKit's C++ parser.
-        .target(
-            name: "ChorusNetworkFile",
-            dependencies: ["ChorusProtocol", .product(name: "TOMLKit", package: "TOMLKit")],
-            swiftSettings: strict
-        ),
+        // pure core stays free of file formats.
+        .target(name: "ChorusNetworkFile", dependencies: ["ChorusProtocol", "ChorusTOML"], swiftSettings: strict),
         .testTarget(
             name: "ChorusProtocolTests",
             dependencies: ["ChorusProtocol", "ChorusNetworkFile", "ChorusWire", "ChorusCrypto"],
@@ -82,7 +79,7 @@ let package = Package(
                 // The built-in in-process PoC worker and the worker protocol's types (WorkerAPI).
                 "ChorusCompute",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
+                "ChorusTOML",
             ],
             swiftSettings: strict
         ),

@@ -1,5 +1,5 @@
 import Foundation
-internal import TOMLKit
+internal import ChorusTOML
 import ChorusCrypto
 public import ChorusProtocol
 
@@ -30,39 +30,9 @@ public enum NetworkFile {
     /// Parses network-file text into the consensus parameters and the bootstrap settings.
     public static func parseDocument(_ text: String, file: String) throws(NetworkFileError)
         -> (parameters: NetworkParameters, bootstrap: NetworkBootstrap) {
-        // TOML allows no control character but tab and the line ends, anywhere. Refused here because
-        // TOMLKit's parser (toml++) aborts on some, e.g. "[\u{7}" (an assertion in parse_key, live in
-        // release builds), and an export embeds a network file anyone may have written.
-        var line = 1
-        for scalar in text.unicodeScalars {
-            if scalar == "\n" { line += 1 }
-            guard scalar.value >= 0x20 || scalar == "\t" || scalar == "\n" || scalar == "\r", scalar.value != 0x7f else {
-                throw NetworkFileError(file: "\(file):\(line)", key: "", expected: "valid TOML",
-                                       found: "control character U+\(String(scalar.value, radix: 16, uppercase: true))")
-            }
-        }
-        // Likewise a table header whose name starts with neither a bare-key character nor a quote
-        // ("[é]", "[[ :x]]"): invalid TOML, on which toml++ asserts instead of failing.
-        for (i, textLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            var rest = textLine.unicodeScalars.drop { $0 == " " || $0 == "\t" }
-            guard rest.first == "[" else { continue }
-            rest = rest.dropFirst().drop { $0 == "[" || $0 == " " || $0 == "\t" }
-            let first = rest.first ?? "\n"
-            guard ("0"..."9").contains(first) || ("a"..."z").contains(first) || ("A"..."Z").contains(first)
-                || "_-\"'".unicodeScalars.contains(first) else {
-                throw NetworkFileError(file: "\(file):\(i + 1)", key: "", expected: "valid TOML",
-                                       found: "a table name starting with \"\(first.escaped(asASCII: true))\" (not a bare key or a quote)")
-            }
-        }
         let table: TOMLTable
-        do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw NetworkFileError(
-                file: "\(file):\(error.source.begin.line):\(error.source.begin.column)", key: "",
-                expected: "valid TOML", found: error.description)
-        } catch {
-            throw NetworkFileError(file: file, key: "", expected: "valid TOML", found: "\(error)")
+        do { table = try TOMLParser.parse(text) } catch {
+            throw NetworkFileError(file: "\(file):\(error.line):\(error.column)", key: "", expected: "valid TOML", found: error.reason)
         }
         var root = TOMLFields(table, path: "", file: file)
         let networkID = try root.string("network_id")

@@ -1,4 +1,4 @@
-internal import TOMLKit
+internal import ChorusTOML
 import ChorusCrypto
 import ChorusProtocol
 
@@ -22,7 +22,7 @@ struct TOMLFields {
         NetworkFileError(file: file, key: keyPath(key), expected: expected, found: found)
     }
 
-    private mutating func value(_ key: String, expected: String) throws(NetworkFileError) -> any TOMLValueConvertible {
+    private mutating func value(_ key: String, expected: String) throws(NetworkFileError) -> TOMLValue {
         consumed.insert(key)
         guard let value = table[key] else { throw error(key, expected: expected, found: "no such key") }
         return value
@@ -47,8 +47,8 @@ struct TOMLFields {
         return UInt64(i)
     }
 
-    /// A fraction written as a TOML float or integer (read exactly from its shortest decimal
-    /// form, e.g. `0.1` is 1/10) or as a string `"a/b"` (e.g. `"2/3"`).
+    /// A fraction written as a TOML float or integer (read exactly from its decimal digits, e.g.
+    /// `0.1` is 1/10) or as a string `"a/b"` (e.g. `"2/3"`).
     mutating func ratio(_ key: String) throws(NetworkFileError) -> Ratio {
         let expected = "a non-negative number (e.g. 0.05) or a fraction string such as \"2/3\""
         let value = try value(key, expected: expected)
@@ -56,8 +56,8 @@ struct TOMLFields {
             guard i >= 0, let r = try? Ratio(UInt64(i), 1) else { throw error(key, expected: expected, found: "\(i)") }
             return r
         }
-        if let d = value.double {
-            guard d.isFinite, d >= 0, let r = Self.decimalRatio(d.description) else { throw error(key, expected: expected + " with at most 12 decimals", found: "\(d)") }
+        if let literal = value.floatLiteral {
+            guard let r = Self.decimalRatio(literal) else { throw error(key, expected: expected + " with at most 12 decimals", found: literal) }
             return r
         }
         if let s = value.string {
@@ -111,10 +111,12 @@ struct TOMLFields {
         let expected = "an offset date-time such as 2026-01-01T00:00:00Z, or milliseconds since 1970 as an integer"
         let value = try value(key, expected: expected)
         if let i = value.int { return Int64(i) }
-        guard let dt = value.dateTime, let offset = dt.offset else { throw error(key, expected: expected, found: Self.describe(value)) }
-        let days = Self.daysFromCivil(year: dt.date.year, month: dt.date.month, day: dt.date.day)
-        let seconds = Int64(days) * 86_400 + Int64(dt.time.hour * 3600 + dt.time.minute * 60 + dt.time.second) - Int64(offset.offset) * 60
-        return seconds * 1000 + Int64(dt.time.nanoSecond / 1_000_000)
+        guard let dt = value.dateTime, let offset = dt.offsetMinutes, let year = dt.year, let month = dt.month, let day = dt.day,
+              let hour = dt.hour, let minute = dt.minute, let second = dt.second
+        else { throw error(key, expected: expected, found: Self.describe(value)) }
+        let days = Self.daysFromCivil(year: year, month: month, day: day)
+        let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offset) * 60
+        return seconds * 1000 + Int64((dt.nanosecond ?? 0) / 1_000_000)
     }
 
     /// Throws for the first key of the table that no accessor asked for.
@@ -126,8 +128,8 @@ struct TOMLFields {
 
     // MARK: Helpers
 
-    static func describe(_ value: any TOMLValueConvertible) -> String {
-        "a TOML \(value.type) (\(value.debugDescription.prefix(40)))"
+    static func describe(_ value: TOMLValue) -> String {
+        "a TOML \(value.typeName) (\(value.description.prefix(40)))"
     }
 
     /// An exact ratio from a decimal literal such as `0.05`, `2`, `1e-05` or `1.5e-3`.

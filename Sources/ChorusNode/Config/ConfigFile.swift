@@ -1,6 +1,6 @@
 import ChorusMesh
 import Foundation
-import TOMLKit
+import ChorusTOML
 
 /// The node's `config.toml`: the commented template `chorusd init` writes, and the strict reader
 /// that turns it into a `NodeConfiguration`. Unknown keys are errors (a typo must not silently
@@ -70,10 +70,8 @@ public enum ConfigFile {
     /// Parses configuration text; `file` names the source in errors.
     public static func parse(_ text: String, file: String) throws(ConfigError) -> NodeConfiguration {
         let root: TOMLTable
-        do { root = try TOMLTable(string: text) } catch let error as TOMLParseError {
-            throw ConfigError(file: file, key: nil, problem: "not valid TOML at \(error.source.begin.debugDescription): \(error.description)")
-        } catch {
-            throw ConfigError(file: file, key: nil, problem: "not valid TOML: \(error)")
+        do { root = try TOMLParser.parse(text) } catch {
+            throw ConfigError(file: file, key: nil, problem: "not valid TOML at line \(error.line), column \(error.column): \(error.reason)")
         }
         let reader = Reader(file: file)
         try reader.allowOnly(["network", "listen", "advertise", "seeds", "topics", "allow_private_addresses",
@@ -88,7 +86,7 @@ public enum ConfigFile {
         config.workerTokenFile = try reader.optionalString("worker_token_file", in: root)
         config.models = try reader.strings("models", in: root) ?? []
         if let value = root["allow_private_addresses"] {
-            guard let flag = value.bool else { throw ConfigError(file: file, key: "allow_private_addresses", problem: "expected true or false, found \(value.type)") }
+            guard let flag = value.bool else { throw ConfigError(file: file, key: "allow_private_addresses", problem: "expected true or false, found \(value.typeName)") }
             config.allowPrivateAddresses = flag
         }
         for topic in config.topics where !Node.isValidTopic(topic) {
@@ -145,16 +143,16 @@ public enum ConfigFile {
 
         func optionalString(_ key: String, in table: TOMLTable) throws(ConfigError) -> String? {
             guard let value = table[key] else { return nil }
-            guard let string = value.string else { throw fail(key, "expected a string, found \(value.type)") }
+            guard let string = value.string else { throw fail(key, "expected a string, found \(value.typeName)") }
             return string
         }
 
         func strings(_ key: String, in table: TOMLTable) throws(ConfigError) -> [String]? {
             guard let value = table[key] else { return nil }
-            guard let array = value.array else { throw fail(key, "expected an array of strings, found \(value.type)") }
+            guard let array = value.array else { throw fail(key, "expected an array of strings, found \(value.typeName)") }
             var strings: [String] = []
             for element in array {
-                guard let string = element.string else { throw fail(key, "expected an array of strings, found an element of type \(element.type)") }
+                guard let string = element.string else { throw fail(key, "expected an array of strings, found an element of type \(element.typeName)") }
                 strings.append(string)
             }
             return strings
@@ -162,13 +160,13 @@ public enum ConfigFile {
 
         func table(_ key: String, in table: TOMLTable) throws(ConfigError) -> TOMLTable? {
             guard let value = table[key] else { return nil }
-            guard let sub = value.table else { throw fail(key, "expected a table [\(key)], found \(value.type)") }
+            guard let sub = value.table else { throw fail(key, "expected a table [\(key)], found \(value.typeName)") }
             return sub
         }
 
         func int(_ key: String, in table: TOMLTable, prefix: String, range: ClosedRange<Int>) throws(ConfigError) -> Int? {
             guard let value = table[key] else { return nil }
-            guard let int = value.int else { throw fail(prefix + key, "expected an integer, found \(value.type)") }
+            guard let int = value.int else { throw fail(prefix + key, "expected an integer, found \(value.typeName)") }
             guard range.contains(int) else { throw fail(prefix + key, "\(int) is out of range; expected \(range.lowerBound)...\(range.upperBound)") }
             return int
         }
