@@ -16,7 +16,7 @@ public enum NodeError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .listenFailed(address, why):
             return "cannot listen on \(address): \(why) (is another node using this port? pick another with --listen)"
         case let .controlSocketFailed(path, why):
-            return "cannot open the control socket \(path): \(why) (is another chorusd running on this data directory?)"
+            return "cannot open the control socket \(path): \(why) (can this user create files in the data directory? is its path under 108 bytes?)"
         case let .notConnected(peer): return "no session with peer \(peer); `chorus peers` lists the connected ones"
         case let .pingTimedOut(peer, after): return "peer \(peer) did not answer a ping within \(after)"
         case .notRunning: return "the node is not running"
