@@ -120,13 +120,19 @@ extension Node {
             }
             if isFromTheFuture(message.payload) { return .ignore }
             let budgeted = budgetedAuthor(message.payload)
-            if let author = budgeted, !statementBudget.allows(author, size: message.payload.count, now: now()) {
-                counters.overBudget += 1
-                return .ignore
+            if let author = budgeted {
+                guard statementBudget.allows(author, size: message.payload.count, now: now()) else {
+                    counters.overBudget += 1
+                    return .ignore
+                }
+                statementBudget.charge(author, size: message.payload.count, now: now())
             }
-            switch try ingestSynchronously(statements, [message.payload]).first {
+            let outcome = try ingestSynchronously(statements, [message.payload]).first
+            if let author = budgeted, outcome?.isStored != true {
+                statementBudget.refund(author, size: message.payload.count)
+            }
+            switch outcome {
             case .stored?:
-                if let author = budgeted { statementBudget.charge(author, size: message.payload.count, now: now()) }
                 routeToEpochs(message.payload)
                 return .accept
             case .duplicate?: return .ignore

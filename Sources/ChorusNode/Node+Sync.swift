@@ -82,24 +82,28 @@ extension Node {
             var budgeted: [Ed25519.PublicKey?] = []
             for encoded in received where !isFromTheFuture(encoded) {
                 let author = budgetedAuthor(encoded)
-                if let author, !statementBudget.allows(author, size: encoded.count, now: now) {
-                    counters.overBudget += 1
-                    continue
+                if let author {
+                    guard statementBudget.allows(author, size: encoded.count, now: now) else {
+                        counters.overBudget += 1
+                        continue
+                    }
+                    statementBudget.charge(author, size: encoded.count, now: now)
                 }
                 batch.append(encoded)
                 budgeted.append(author)
             }
             let outcomes: [StatementStore.Outcome]
             do { outcomes = try ingest(statements, batch) } catch {
+                for (encoded, author) in zip(batch, budgeted) { if let author { statementBudget.refund(author, size: encoded.count) } }
                 logger.error("cannot store synced statements", metadata: ["error": "\(error)"])
                 return
             }
             var stored = 0, rejected = 0
             for ((outcome, encoded), author) in zip(zip(outcomes, batch), budgeted) {
+                if let author, !outcome.isStored { statementBudget.refund(author, size: encoded.count) }
                 switch outcome {
                 case .stored:
                     stored += 1
-                    if let author { statementBudget.charge(author, size: encoded.count, now: now) }
                     routeToEpochs(encoded)
                 case .rejected: rejected += 1
                 case .duplicate: break

@@ -21,6 +21,8 @@ public final class StatementStore: Sendable {
         case stored(Bytes32)
         case duplicate(Bytes32)
         case rejected(WireError)
+
+        public var isStored: Bool { if case .stored = self { true } else { false } }
     }
 
     public let environment: StoreEnvironment
