@@ -49,6 +49,35 @@ import Testing
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
+    /// A base port such that `base + 1 … base + count` are all free for TCP and UDP (a devnet's
+    /// nodes listen there, SWIM on the same ports). Taken below Linux's ephemeral range
+    /// (32768-60999), so that tests asking the kernel for a free port (`freePort`) or opening
+    /// connections in parallel are never handed one of them (one free port with unchecked neighbours
+    /// made `devnet` fail now and then under load).
+    static func freePortRange(count: Int) throws -> Int {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let base = Int.random(in: 20_000..<30_000, using: &rng)
+            if (1...count).allSatisfy({ canBind(port: base + $0, type: SOCK_STREAM) && canBind(port: base + $0, type: SOCK_DGRAM) }) {
+                return base
+            }
+        }
+        throw POSIXError(.EADDRINUSE)
+    }
+
+    static func canBind(port: Int, type: __socket_type) -> Bool {
+        let fd = socket(AF_INET, Int32(type.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+
     static func json(_ arguments: [String]) throws -> Any? {
         let result = try ChorusBinaryForTests.run(arguments)
         guard result.status == 0 else { return nil }
@@ -269,7 +298,7 @@ import Testing
 
     @Test func devnetStartsConnectedNodesAndStopsThemAll() throws {
         let dir = try TemporaryDirectoryForTests()
-        let base = try DaemonCLITests.freePort()
+        let base = try DaemonCLITests.freePortRange(count: 3)
         let result = try ChorusBinaryForTests.run(
             ["devnet", "--nodes", "3", "--dir", dir.file("dn"), "--base-port", "\(base)", "--duration", "15", "--interval", "1", "--json"],
             binary: "chorusd")

@@ -22,29 +22,6 @@ import Testing
         try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
     }
 
-    /// A base port whose next `count` ports are free, below Linux's ephemeral range (32768-60999),
-    /// so that tests asking the kernel for a free port (`DaemonCLITests.freePort`) running in
-    /// parallel are never handed one of them.
-    static func freePortRange(count: Int) throws -> Int {
-        for _ in 0..<200 {
-            let base = Int.random(in: 20_000..<30_000)
-            if (1...count).allSatisfy({ isFree(base + $0) }) { return base }
-        }
-        throw POSIXError(.EADDRINUSE)
-    }
-
-    static func isFree(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        return withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-    }
-
     static func run(_ arguments: [String], binary: String = "chorus") throws -> ChorusBinaryForTests.Result {
         try ChorusBinaryForTests.run(arguments, binary: binary)
     }
@@ -57,7 +34,7 @@ import Testing
         let dir = try TemporaryDirectoryForTests()
         let template = dir.file("short.toml")
         try Self.shortEpochNetworkFile(template)
-        let base = try Self.freePortRange(count: 6)
+        let base = try DaemonCLITests.freePortRange(count: 6)
         let devnetBinary = try #require(ChorusBinaryForTests.url(of: "chorusd"))
         let devnet = Process()
         devnet.executableURL = devnetBinary
