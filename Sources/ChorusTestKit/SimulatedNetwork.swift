@@ -15,7 +15,7 @@ public struct NetworkModel: Sendable, Equatable {
         self.lossRate = lossRate
     }
 
-    /// The netem profile of gossip-anchors §5 item 16: 20 ms ± 5 ms one way, 0.5 % loss.
+    /// The network model of Specs/targets.md T12: 20 ms ± 5 ms one way, 0.5 % loss.
     public static let lan = NetworkModel(latency: .milliseconds(20), jitter: .milliseconds(5), lossRate: 0.005)
 }
 

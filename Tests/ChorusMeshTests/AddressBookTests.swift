@@ -56,7 +56,7 @@ import Testing
         #expect(restored.entries == book.entries)
     }
 
-    /// Eclipse resistance (gossip-anchors §5 item 22): an attacker controlling 80 % of the book's
+    /// Eclipse resistance (Specs/targets.md T4): an attacker controlling 80 % of the book's
     /// entries from 4 /16 groups rarely owns all 8 outbound picks.
     @Test func attackerFromFewGroupsRarelyTakesAllOutboundSlots() {
         var book = AddressBook(key: key)

@@ -17,7 +17,7 @@ enum SignedPayloadForTests {
     }
 }
 
-/// Hostile peers against the pure router (go-libp2p-pubsub's spam tests, gossip-anchors §5 item 25):
+/// Hostile peers against the pure router (go-libp2p-pubsub's spam tests, Specs/targets.md T14):
 /// each attack is bounded, costs the attacker its score, and ends with it pruned and disconnected,
 /// while honest peers keep theirs.
 @Suite struct GossipHostilePeerTests {

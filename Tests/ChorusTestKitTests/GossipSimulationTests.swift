@@ -28,7 +28,7 @@ import Testing
         #expect(plain.completeness == 1 && choked.completeness == 1, "seed \(seed)")
         #expect(plain.duplicatesPerNodeMean > 4, "seed \(seed)")
         #expect(choked.duplicatesPerNodeMean <= 1.5, "seed \(seed)")
-        // The gossip-anchors §5 item 16 budget at 100 nodes.
+        // The Specs/targets.md T12 budget at 100 nodes.
         #expect(choked.latencyMs.p50 <= 100 && choked.latencyMs.p99 <= 250, "seed \(seed)")
     }
 }

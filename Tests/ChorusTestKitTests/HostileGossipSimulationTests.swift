@@ -16,7 +16,7 @@ struct WithholdingNodeForTests: GossipAdversary {
 /// Hostile peers in the simulated 100-node LAN (20 ms ± 5 ms one way, 0.5 % loss, 1 KiB messages).
 @Suite struct HostileGossipSimulationTests {
     /// ~10 % of the nodes withhold everything: every honest node still gets every message, within
-    /// the gossip-anchors §5 item 16 budget (p99 ≤ 250 ms, all within 2 s).
+    /// the Specs/targets.md T12 budget (p99 ≤ 250 ms, all within 2 s).
     @Test func withholdersDoNotStopHonestDelivery() {
         let seed = SimulationEnvironment.seed(default: 3)
         let withholders = Dictionary(uniqueKeysWithValues: stride(from: 5, to: 100, by: 10).map { ($0, WithholdingNodeForTests() as any GossipAdversary) })

@@ -1,7 +1,7 @@
 import ChorusCrypto
 
 /// Decides which connections a node opens, accepts, keeps and closes: the pure core of the
-/// transport's connection management (instance/directives style, see DESIGN.md).
+/// transport's connection management (instance/directives style, Specs/targets.md T1).
 ///
 /// Rules: keep `outboundTarget` outbound connections; accept at most `inboundLimit` inbound, at
 /// most `inboundPerGroup` per network group; one session per identity, and when two nodes dial

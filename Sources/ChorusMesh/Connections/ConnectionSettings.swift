@@ -1,4 +1,4 @@
-/// The connection budget of a node (DESIGN.md, Transport): enough outbound links that an attacker
+/// The connection budget of a node (Specs/targets.md T2): enough outbound links that an attacker
 /// must control many addresses to eclipse it, a bounded inbound set, and a per-group inbound cap so
 /// one subnet cannot fill the inbound slots.
 public struct ConnectionSettings: Sendable, Equatable {

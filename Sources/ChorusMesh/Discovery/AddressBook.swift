@@ -1,6 +1,6 @@
 import ChorusCrypto
 
-/// Where the node may dial, kept so an attacker cannot fill it (Bitcoin Core's addrman, DESIGN.md).
+/// Where the node may dial, kept so an attacker cannot fill it (Bitcoin Core's addrman, Specs/targets.md T3).
 ///
 /// Addresses heard about go to the *new* table, in a bucket chosen by a keyed hash of the address's
 /// /16 group and of the group of the peer that told us, so one source (or one subnet) can only

@@ -1,4 +1,4 @@
-/// Parameters of the gossip mesh (gossipsub v1.1/v1.2 semantics, DESIGN.md "Dissemination").
+/// Parameters of the gossip mesh (gossipsub v1.1/v1.2 semantics, Specs/targets.md T10).
 /// Defaults are Ethereum's D=8 profile with a 0.7 s heartbeat.
 public struct GossipSettings: Sendable, Equatable {
     public var d = 8
@@ -36,7 +36,7 @@ public struct GossipSettings: Sendable, Equatable {
     public var iwantFollowupTime: Duration = .seconds(3)
     /// At most this many IDONTWANT ids remembered per peer.
     public var maxIDontWantPerPeer = 10_000
-    /// Plumtree-style choking (gossip-anchors §5 item 7). A mesh link over which a duplicate payload
+    /// Plumtree-style choking (Specs/targets.md T11). A mesh link over which a duplicate payload
     /// arrives, while the node has more than `eagerPeers` eager links, becomes lazy both ways: it then
     /// carries ids only (IHAVE at each heartbeat) instead of payloads. A lazy link whose IHAVE announces
     /// a message the eager links did not bring is made eager again, and a node left with fewer than

@@ -1,4 +1,4 @@
-/// Parameters of SWIM with Lifeguard (DESIGN.md "Failure detection", gossip-anchors §5 item 5).
+/// Parameters of SWIM with Lifeguard (Specs/targets.md T6-T8).
 ///
 /// Defaults are a LAN profile: probe every 400 ms with a 200 ms ping timeout. Crash detection takes
 /// about (time until some node probes the crashed member) + (one failed probe) + (the 4 s suspicion
