@@ -48,15 +48,9 @@ enum FileTargets {
         check((try? JSONDecoder().decode(ControlRequest.self, from: again)) == request, "control request round trip")
     }
 
-    /// The worker's request bodies, decoded exactly as `WorkerJSON.decode` (ChorusWorkerHTTP) does:
-    /// snake_case keys, a `DecodingError` turned into `WorkerError(decoding:)`. ChorusWorkerHTTP
-    /// itself is not linked, to keep SwiftNIO out of the instrumented build.
+    /// The worker's request bodies, decoded by the protocol's own `WorkerJSON.decode` (ChorusCompute).
     static func workerDecode<T: Decodable>(_ type: T.Type, _ data: Data) {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        do { _ = try decoder.decode(T.self, from: data) } catch let error as DecodingError {
-            _ = WorkerError(decoding: error)
-        } catch {}
+        _ = try? WorkerJSON.decode(T.self, from: data)
     }
 
     static let workerDecoders: [@Sendable (Data) -> Void] = [

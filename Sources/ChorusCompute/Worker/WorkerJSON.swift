@@ -1,4 +1,3 @@
-public import ChorusCompute
 import Foundation
 
 /// The protocol's JSON conventions: snake_case field names over the camelCase Swift messages.
