@@ -3,7 +3,7 @@
 # and a verify-only auditor run whole epochs; tables must agree bit for bit, be certified by > tau
 # of the weight, and re-verify from `chorus epoch export` alone. Release build; about 8 minutes.
 #
-#   Tools/epoch-check.sh [--epochs 3] [--json]
+#   Tools/epoch-check.sh [--epochs 4] [--json]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Tools/install-deps.sh >&2
