@@ -424,23 +424,32 @@ private struct Parser {
     }
 
     mutating func multiLineBasicString() throws(TOMLError) -> String {
+        try multiLineString(quote: 0x22, escapes: true)
+    }
+
+    mutating func multiLineLiteralString() throws(TOMLError) -> String {
+        try multiLineString(quote: 0x27, escapes: false)
+    }
+
+    /// `"""…"""` (with escapes and line-ending backslashes) or `'''…'''` (raw).
+    mutating func multiLineString(quote: UInt8, escapes: Bool) throws(TOMLError) -> String {
         i += 3
         skipLeadingNewline()
         var out: [UInt8] = []
         while true {
             guard let c = peek else { throw fail("a multi-line string not closed before the end of the file") }
-            if starts(with: "\"\"\"") {
+            if c == quote, peek(1) == quote, peek(2) == quote {
                 i += 3
                 // Up to two quotes right before the closing ones belong to the string.
                 var extra = 0
-                while peek == 0x22, extra < 2 {
-                    out.append(0x22)
+                while peek == quote, extra < 2 {
+                    out.append(quote)
                     i += 1
                     extra += 1
                 }
                 return try text(out, allowNewlines: true)
             }
-            if c == 0x5c {
+            if escapes, c == 0x5c {
                 // A backslash at the end of a line trims the line end and the next line's indentation.
                 var j = i + 1
                 while j < bytes.count, bytes[j] == 0x20 || bytes[j] == 0x09 { j += 1 }
@@ -451,27 +460,6 @@ private struct Parser {
                 }
                 try escape(into: &out)
                 continue
-            }
-            out.append(c)
-            advance()
-        }
-    }
-
-    mutating func multiLineLiteralString() throws(TOMLError) -> String {
-        i += 3
-        skipLeadingNewline()
-        var out: [UInt8] = []
-        while true {
-            guard let c = peek else { throw fail("a multi-line string not closed before the end of the file") }
-            if starts(with: "'''") {
-                i += 3
-                var extra = 0
-                while peek == 0x27, extra < 2 {
-                    out.append(0x27)
-                    i += 1
-                    extra += 1
-                }
-                return try text(out, allowNewlines: true)
             }
             out.append(c)
             advance()
