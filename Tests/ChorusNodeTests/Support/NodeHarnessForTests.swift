@@ -126,11 +126,20 @@ extension NodeHarnessForTests {
             nodes.append(try await NodeHarnessForTests(configuration: configuration, key: keys[i], storeDirectory: directories[i]))
         }
         let all = nodes
-        let connected = await eventually(timeout: .seconds(15)) {
+        // On an idle machine the mesh forms in about a second; with every suite running in parallel
+        // it once took over 15 s (cause not found: the diagnostics below print it if it happens).
+        let connected = await eventually(timeout: .seconds(30)) {
             for n in all where await n.node.connectedPeers.count < all.count - 1 { return false }
             return true
         }
-        if !connected { for n in all { await n.shutdown() } }
+        if !connected {
+            // Say why, so a failure here can be understood from the test output alone.
+            for (i, n) in all.enumerated() {
+                let c = await n.node.currentCounters
+                print("fullMesh: node \(i) has \(await n.node.connectedPeers.count) of \(all.count - 1) peers; closes \(c.closes), dials \(c.dialsAttempted) (\(c.dialsFailed) failed), addresses learned \(c.addressesLearned), records \(c.recordsAccepted)")
+            }
+            for n in all { await n.shutdown() }
+        }
         return connected ? all : nil
     }
 }
