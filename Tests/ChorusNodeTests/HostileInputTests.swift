@@ -47,8 +47,8 @@ import Testing
 
     /// Completes a real handshake with the target and returns the session.
     static func handshake(_ peer: RawPeerForTests, maxMessageSize: Int = 4 << 20,
-                          key: Ed25519.SigningKey = .generate()) async throws -> NoiseSession {
-        var handshake = initiator(key: key)
+                          key: Ed25519.SigningKey = .generate(), network: String = "test-net") async throws -> NoiseSession {
+        var handshake = initiator(network: network, key: key)
         peer.write(FrameDecoder.frame(try handshake.writeMessage()))
         try handshake.readMessage(try await peer.nextFrame())
         peer.write(FrameDecoder.frame(try handshake.writeMessage()))

@@ -49,13 +49,18 @@ import Testing
     }
 
     @Test func peerExchangeIsRateLimitedAndUnsolicitedAnswersIgnored() async throws {
-        let a = try await NodeHarnessForTests()
+        // A network of its own: nodes of tests running in parallel that redial a reused loopback
+        // port must not reach this node, since the test counts refusals exactly.
+        let network = "px-\(UInt32.random(in: 0 ... .max))"
+        var configuration = NodeHarnessForTests.testConfiguration()
+        configuration.networkID = network
+        let a = try await NodeHarnessForTests(configuration: configuration)
         defer { Task { await a.shutdown() } }
         let loop = try EventLoop(name: "px-peer")
         defer { loop.shutdown() }
         let peer = try await RawPeerForTests.connect(to: a.address, loop: loop)
-        var session = try await HostileInputTests.handshake(peer)
-        let record = try PeerRecord(signingWith: .generate(), networkID: "test-net", seq: 1, issuedAtMs: Node.unixMilliseconds(),
+        var session = try await HostileInputTests.handshake(peer, network: network)
+        let record = try PeerRecord(signingWith: .generate(), networkID: network, seq: 1, issuedAtMs: Node.unixMilliseconds(),
                                     role: .full, addresses: [try NetAddress(parsing: "10.9.9.9:7700")], models: [])
         let answer = PeerExchangeMessage.records([record])
         for frame in try session.seal(message: [Node.peerExchangeTag] + answer.encoded()) { peer.write(frame) }
