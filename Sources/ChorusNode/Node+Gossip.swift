@@ -118,14 +118,8 @@ extension Node {
                 epochStatementArrived(try UnverifiedStatement(decoding: message.payload, policy: statementPolicy).verified())
                 return .accept
             }
-            if isFromTheFuture(message.payload) { return .ignore }
-            let budgeted = budgetedAuthor(message.payload)
-            if let author = budgeted {
-                guard statementBudget.allows(author, size: message.payload.count, now: now()) else {
-                    counters.overBudget += 1
-                    return .ignore
-                }
-                statementBudget.charge(author, size: message.payload.count, now: now())
+            guard case let .take(budgeted) = admit(message.payload, epochBound: latestAcceptedEpoch(), now: now()) else {
+                return .ignore
             }
             let outcome = try ingestSynchronously(statements, [message.payload]).first
             if let author = budgeted, outcome?.isStored != true {
@@ -154,23 +148,40 @@ extension Node {
         return position.epoch + 1
     }
 
-    /// True (and counted) for a statement naming an epoch beyond `latestAcceptedEpoch`: it is
-    /// ignored, neither stored nor forwarded, so a peer cannot make the node keep statements for
-    /// epochs that will not come for ages (2^64 − 1 once was accepted). Sync offers it again once its
-    /// epoch is near (Specs/gossip.md §4).
-    func isFromTheFuture(_ encoded: [UInt8]) -> Bool {
-        guard let bound = latestAcceptedEpoch(),
-              let header = try? UnverifiedStatement(decoding: encoded, policy: statementPolicy), header.epoch > bound else { return false }
-        counters.futureStatements += 1
-        return true
+    /// What to do with a statement before it is ingested.
+    enum Admission {
+        /// Neither stored nor forwarded (counted).
+        case ignore
+        /// Ingest it; `budgeted` is the weightless author already charged (refund it if not stored).
+        case take(budgeted: Ed25519.PublicKey?)
     }
 
-    /// The author of `encoded` when its bytes count against the budget of weightless authors
-    /// (StatementBudget): nil for a participant of the last final table (or a genesis participant
-    /// before any), for this node itself, and for what does not decode (ingest refuses that anyway).
-    func budgetedAuthor(_ encoded: [UInt8]) -> Ed25519.PublicKey? {
-        guard let author = (try? UnverifiedStatement(decoding: encoded, policy: statementPolicy))?.author,
-              author != publicKey else { return nil }
+    /// Decides on one statement from its header, decoded once for both checks. A statement naming an
+    /// epoch beyond `epochBound` (`latestAcceptedEpoch`, computed once per batch by the caller) is
+    /// ignored, so a peer cannot make the node keep statements for epochs that will not come for
+    /// ages (2^64 − 1 once was accepted; sync offers it again once its epoch is near, Specs/gossip.md
+    /// §4). A weightless author's statement is taken only within its budget (StatementBudget), and
+    /// charged now. What does not decode is taken: ingest refuses it with the reason.
+    func admit(_ encoded: [UInt8], epochBound: UInt64?, now: MonotonicTime) -> Admission {
+        guard let header = try? UnverifiedStatement(decoding: encoded, policy: statementPolicy) else { return .take(budgeted: nil) }
+        if let epochBound, header.epoch > epochBound {
+            counters.futureStatements += 1
+            return .ignore
+        }
+        guard let author = budgetedAuthor(header.author) else { return .take(budgeted: nil) }
+        guard statementBudget.allows(author, size: encoded.count, now: now) else {
+            counters.overBudget += 1
+            return .ignore
+        }
+        statementBudget.charge(author, size: encoded.count, now: now)
+        return .take(budgeted: author)
+    }
+
+    /// `author` when its statements count against the budget of weightless authors
+    /// (StatementBudget); nil for a participant of the last final table (or a genesis participant
+    /// before any) and for this node itself.
+    func budgetedAuthor(_ author: Ed25519.PublicKey) -> Ed25519.PublicKey? {
+        guard author != publicKey else { return nil }
         if let state = epochs {
             if let last = state.finalTables.keys.max(), let table = state.finalTables[last]?.table {
                 if table.entry(author.raw) != nil { return nil }

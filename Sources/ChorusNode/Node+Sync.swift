@@ -78,17 +78,11 @@ extension Node {
             if !batch.isEmpty { send(SyncMessage.statements(batch).encoded(), tag: Self.syncTag, to: peer, priority: .lazy) }
         case let .statements(received):
             let now = now()
+            let bound = latestAcceptedEpoch()
             var batch: [[UInt8]] = []
             var budgeted: [Ed25519.PublicKey?] = []
-            for encoded in received where !isFromTheFuture(encoded) {
-                let author = budgetedAuthor(encoded)
-                if let author {
-                    guard statementBudget.allows(author, size: encoded.count, now: now) else {
-                        counters.overBudget += 1
-                        continue
-                    }
-                    statementBudget.charge(author, size: encoded.count, now: now)
-                }
+            for encoded in received {
+                guard case let .take(author) = admit(encoded, epochBound: bound, now: now) else { continue }
                 batch.append(encoded)
                 budgeted.append(author)
             }
