@@ -128,7 +128,6 @@ extension Node {
             counters.handshakesCompleted += 1
             let advertised = proof.listenAddress.flatMap { try? NetAddress(parsing: $0) }
             perform(manager.onHandshakeComplete(link.id, identity: proof.identity, advertised: advertised, now: now()))
-            membershipPeerConnected(proof.identity, advertised: advertised)
         case let .message(bytes):
             counters.messagesReceived += 1
             guard let identity = link.remote?.identity, let tag = bytes.first else { return }
@@ -181,17 +180,12 @@ extension Node {
                 links[id]?.close(reason)
             case let .peerConnected(id, identity, direction):
                 logger.info("peer connected", metadata: ["peer": "\(identity.hex.prefix(16))", "direction": "\(direction.rawValue)"])
-                // Loopback peers (devnets, the lab's relays) share one "IP" without being colocated:
-                // no colocation penalty for them, as no per-group connection limit either.
-                let address = links[id]?.remoteAddress.flatMap { $0.isLoopback ? nil : $0 }
-                performGossip(router.onPeerConnected(identity, outbound: direction == .outbound, address: address, now: now()))
-                reconcile(with: identity)
-                if direction == .outbound { askForAddresses(identity) }
+                let link = links[id]
+                route(.peerConnected(identity, outbound: direction == .outbound, remote: link?.remoteAddress,
+                                     advertised: link?.remote?.listenAddress.flatMap { try? NetAddress(parsing: $0) }))
             case let .peerDisconnected(_, identity, reason):
                 logger.info("peer disconnected", metadata: ["peer": "\(identity.hex.prefix(16))", "reason": "\(reason)"])
-                router.onPeerDisconnected(identity, now: now())
-                awaitingAddresses.remove(identity)
-                syncThrottle.forget(identity)
+                route(.peerDisconnected(identity))
             case let .rememberAddress(identity, address):
                 addressWorked(address, identity: identity)
                 let peer = KnownPeer(identity: identity, address: address.description,

@@ -76,8 +76,12 @@ public actor Node {
     /// The local scopes read for the last reconcile message, reused for a second (Node+Sync.swift).
     var scopeSnapshot: (at: MonotonicTime, scopes: [SyncScope: [Bytes32]])?
     let startedAt = ContinuousClock.now
-    /// SWIM failure detection over UDP (Node+Membership.swift); nil until started.
-    var swim: MembershipShell?
+    /// SWIM failure detection (Services/Membership); nil until started or without a UDP socket.
+    var membership: MembershipService?
+    /// The UDP sockets membership sends and receives on, one per listen address.
+    var udpSockets: [UDPSocket] = []
+    /// What services call to reach sessions, sockets and timers.
+    private(set) lazy var serviceHost = LoopServiceHost(node: self)
 
     /// How often the connection rules get a tick (handshake deadlines, re-dials, keepalive).
     static let tickInterval: Duration = .milliseconds(100)
@@ -342,7 +346,10 @@ public actor Node {
     }
 
     /// The pure layer's clock: monotonic nanoseconds since this node started.
-    func now() -> MonotonicTime {
+    func now() -> MonotonicTime { monotonicNow() }
+
+    /// `now()` for callers off the actor (the service host); `startedAt` never changes.
+    nonisolated func monotonicNow() -> MonotonicTime {
         MonotonicTime(nanoseconds: startedAt.duration(to: .now).nanoseconds)
     }
 }

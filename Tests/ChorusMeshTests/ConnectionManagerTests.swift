@@ -121,6 +121,43 @@ private func dials(_ ds: [ConnectionManager.Directive]) -> [(ConnectionManager.C
         #expect(dials(m.onTick(now: .seconds(10.4))).count == 1)
     }
 
+    @Test func aDeadMemberIsClosedNotRedialedUntilAliveThenDialedAtOnce() {
+        let peer = identity(9)
+        var m = ConnectionManager(localIdentity: me, seed: 5)
+        m.addCandidates([(addr("10.9.9.9:4000"), peer)])
+        let (id, _) = dials(m.onTick(now: .zero))[0]
+        _ = m.onDialConnected(id, now: .zero)
+        _ = m.onHandshakeComplete(id, identity: peer, advertised: nil, now: .zero)
+        let dead = m.onMemberDead(peer, now: .seconds(1))
+        #expect(dead.contains(.close(id, .memberDead)))
+        #expect(dead.contains(.peerDisconnected(id, peer, .memberDead)))
+        #expect(m.isDeadMember(peer))
+        // Long past any redial backoff: still not dialed while SWIM holds it dead.
+        #expect(dials(m.onTick(now: .seconds(600))).isEmpty)
+        // Alive again, at a new address: dialed at once, there and at the old one.
+        let alive = m.onMemberAlive(peer, address: addr("10.9.9.10:4000"), now: .seconds(601))
+        #expect(Set(dials(alive).map(\.1)) == [addr("10.9.9.9:4000"), addr("10.9.9.10:4000")])
+        #expect(!m.isDeadMember(peer))
+        // A second "alive" (a suspicion refuted, say) changes nothing.
+        #expect(m.onMemberAlive(peer, address: nil, now: .seconds(602)).isEmpty)
+    }
+
+    @Test func deadMembersAreBoundedOldestVerdictFirst() {
+        var m = ConnectionManager(localIdentity: me, seed: 5)
+        let count = ConnectionManager.maxDeadMembers + 10
+        for n in 0..<count {
+            var seed = [UInt8](repeating: 0, count: 32)
+            seed[0] = UInt8(n & 0xff); seed[1] = UInt8(n >> 8); seed[2] = 0xdd
+            let key = try! Ed25519.SigningKey(seed: SecretBytes(seed)).publicKey
+            _ = m.onMemberDead(key, now: .seconds(Double(n)))
+            if n == 0 { #expect(m.isDeadMember(key)) }
+            if n == count - 1 { #expect(m.isDeadMember(key)) }
+        }
+        var first = [UInt8](repeating: 0, count: 32)
+        first[2] = 0xdd
+        #expect(!m.isDeadMember(try! Ed25519.SigningKey(seed: SecretBytes(first)).publicKey))
+    }
+
     @Test func misbehaviourBansIdentityAndHostUntilExpiry() {
         let peer = identity(4)
         var m = ConnectionManager(localIdentity: me, seed: 5)

@@ -62,6 +62,38 @@ import Testing
         }
     }
 
+    /// Specs/membership.md §10: a member confirmed dead loses its sessions even while TCP still works
+    /// (its UDP went silent), and when it is alive again the others reach it again.
+    @Test func aDeadVerdictClosesTheSessionAndAliveAgainReconnects() async throws {
+        let nodes = try await Self.cluster(4)
+        let victim = nodes[3]
+        let observers = Array(nodes[..<3])
+        defer { Task { for n in nodes { await n.shutdown() } } }
+        #expect(await eventually(timeout: .seconds(20)) {
+            for n in nodes where await Self.counts(n) != MemberCounts(alive: 3) { return false }
+            return await !victim.node.connectedPeers.isEmpty
+        })
+        // Its UDP goes silent without a goodbye; its TCP sessions stay up.
+        await victim.node.silenceMembershipForTests()
+        #expect(await eventually(timeout: .seconds(25)) {
+            for n in observers where await Self.state(of: victim, at: n) != "dead" { return false }
+            return true
+        }, "every observer declares the silent victim dead")
+        var closed = 0
+        for n in observers { closed += await n.node.currentCounters.closes["member_dead"] ?? 0 }
+        #expect(closed >= 1, "an observer with a session to the victim closed it on the verdict")
+        for n in observers {
+            #expect(await Self.counts(n) == MemberCounts(alive: 2, dead: 1), "only the victim is dead")
+        }
+
+        // Back: it refutes, every observer sees it alive, and it has sessions again.
+        await victim.node.resumeMembershipForTests()
+        #expect(await eventually(timeout: .seconds(30)) {
+            for n in observers where await Self.state(of: victim, at: n) != "alive" { return false }
+            return await !victim.node.connectedPeers.isEmpty
+        }, "the victim is alive again everywhere and connected")
+    }
+
     @Test func aNodeThatStopsAnnouncesItsDepartureAndIsDeadAtOnce() async throws {
         let nodes = try await Self.cluster(3)
         let leaver = nodes[2]
@@ -252,4 +284,13 @@ actor UDPAttackerForTests {
     }
 
     func close() { socket?.close() }
+}
+
+extension Node {
+    /// Closes the UDP sockets and timers of membership without announcing a departure (test double
+    /// for a node whose datagrams are lost while its sessions stay up).
+    func silenceMembershipForTests() { stopMembership(announce: false) }
+
+    /// Starts membership again after `silenceMembershipForTests`.
+    func resumeMembershipForTests() { startMembership() }
 }

@@ -13,6 +13,8 @@ public enum CloseReason: Hashable, Sendable, CustomStringConvertible {
     /// The socket failed (reset, broken pipe) or was closed underneath the session.
     case connectionFailed(String)
     case shuttingDown
+    /// SWIM confirmed the peer dead (Specs/membership.md §10); not an offence.
+    case memberDead
 
     /// True when the peer did something wrong and deserves a temporary ban.
     public var isMisbehaviour: Bool {
@@ -37,6 +39,7 @@ public enum CloseReason: Hashable, Sendable, CustomStringConvertible {
         case .peerClosed: return "peer_closed"
         case .connectionFailed: return "connection_failed"
         case .shuttingDown: return "shutting_down"
+        case .memberDead: return "member_dead"
         }
     }
 

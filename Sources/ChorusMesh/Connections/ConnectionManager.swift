@@ -63,6 +63,11 @@ public struct ConnectionManager: Sendable {
     private var ownAddresses: Set<NetAddress> = []
     private var bannedIdentities: [Ed25519.PublicKey: MonotonicTime] = [:]
     private var bannedHosts: [NetAddress.Host: MonotonicTime] = [:]
+    /// Identities SWIM confirmed dead, with when: not dialed until seen alive again
+    /// (Specs/membership.md §10). At most `maxDeadMembers`; the oldest verdict goes first.
+    private var deadMembers: [Ed25519.PublicKey: MonotonicTime] = [:]
+    /// Dead members remembered at most (SWIM keeps no more members than this either).
+    public static let maxDeadMembers = 4096
     private var nextID: ConnectionID = 1
     private var rng: SplitMix64
 
@@ -253,6 +258,36 @@ public struct ConnectionManager: Sendable {
         return closeConnection(id, reason: reason, now: now)
     }
 
+    /// SWIM confirmed `identity` dead: its session is closed (its mesh slots go to others) and it is
+    /// not dialed until `onMemberAlive`. A session it opens itself is still accepted: a member wrongly
+    /// declared dead that reconnects gets its membership synced over the new session and refutes.
+    public mutating func onMemberDead(_ identity: Ed25519.PublicKey, now: MonotonicTime) -> [Directive] {
+        guard identity != localIdentity else { return [] }
+        if deadMembers[identity] == nil, deadMembers.count >= Self.maxDeadMembers,
+           let oldest = deadMembers.min(by: { ($0.value, $0.key) < ($1.value, $1.key) })?.key {
+            deadMembers[oldest] = nil
+        }
+        deadMembers[identity] = now
+        var directives: [Directive] = []
+        if let id = sessions[identity] { directives += closeConnection(id, reason: .memberDead, now: now) }
+        directives += dialIfNeeded(now: now)
+        return directives
+    }
+
+    /// A member seen dead is alive again: it is dialed now (at `address` when given, else at the
+    /// addresses known for it), without waiting for its backoff.
+    public mutating func onMemberAlive(_ identity: Ed25519.PublicKey, address: NetAddress?, now: MonotonicTime) -> [Directive] {
+        guard deadMembers.removeValue(forKey: identity) != nil else { return [] }
+        if let address { addCandidates([(address, identity)]) }
+        for (known, candidate) in candidates where candidate.identity == identity {
+            candidates[known]?.nextDialAt = now
+        }
+        return dialIfNeeded(now: now)
+    }
+
+    /// Whether SWIM's last verdict on `identity` was dead.
+    public func isDeadMember(_ identity: Ed25519.PublicKey) -> Bool { deadMembers[identity] != nil }
+
     /// Bans an identity without a connection (e.g. proven equivocation reported by gossip).
     public mutating func ban(_ identity: Ed25519.PublicKey, now: MonotonicTime) -> [Directive] {
         bannedIdentities[identity] = now + settings.banDuration
@@ -310,7 +345,7 @@ public struct ConnectionManager: Sendable {
         let busy = Set(connections.values.map(\.address))
         var eligible = candidates.filter { address, c in
             c.nextDialAt <= now && !busy.contains(address)
-                && !(c.identity.map { sessions[$0] != nil || isBanned($0, now: now) } ?? false)
+                && !(c.identity.map { sessions[$0] != nil || isBanned($0, now: now) || deadMembers[$0] != nil } ?? false)
                 && !((bannedHosts[address.host].map { $0 > now }) ?? false)
         }.map(\.key).sorted()
         while outbound < settings.outboundTarget, !eligible.isEmpty {
