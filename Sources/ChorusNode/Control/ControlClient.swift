@@ -6,7 +6,7 @@ public enum ControlClient {
     /// Sends `request` to the node listening at `socketPath` and decodes the answer's result.
     ///
     /// - Throws: `ControlClientError` when no node listens there, the node does not answer in time,
-    ///   or answers with an error.
+    ///   or answers with an error (`.nodeError`, with the node's typed `ControlError`).
     public static func call<R: Codable & Sendable>(
         _ request: ControlRequest, socketPath: String, as type: R.Type, timeout: Duration = .seconds(10)
     ) async throws(ControlClientError) -> R {
@@ -15,7 +15,8 @@ public enum ControlClient {
         do { response = try JSONDecoder().decode(ControlResponse<R>.self, from: Data(line)) } catch {
             throw .malformedAnswer(String(decoding: line.prefix(200), as: UTF8.self))
         }
-        guard response.ok, let result = response.result else { throw .nodeError(response.error ?? "unknown error") }
+        if let error = response.controlError { throw .nodeError(error) }
+        guard let result = response.result else { throw .malformedAnswer("ok without a result: \(String(decoding: line.prefix(200), as: UTF8.self))") }
         return result
     }
 
@@ -89,7 +90,8 @@ public enum ControlClientError: Error, Sendable, Equatable, CustomStringConverti
     case permissionDenied(String, owner: String?)
     case timedOut(String, Duration)
     case malformedAnswer(String)
-    case nodeError(String)
+    /// The node answered with an error.
+    case nodeError(ControlError)
 
     public var description: String {
         switch self {
@@ -102,7 +104,19 @@ public enum ControlClientError: Error, Sendable, Equatable, CustomStringConverti
                 + "run `chorus` as the node's user (e.g. `sudo -u USER chorus ...`), or check --data-dir"
         case let .timedOut(path, after): return "the node at \(path) did not answer within \(after)"
         case let .malformedAnswer(text): return "the node sent a malformed answer: \(text)"
-        case let .nodeError(message): return message
+        case let .nodeError(error): return error.description
+        }
+    }
+
+    /// A stable machine-readable code: the node's `error_code` for `.nodeError` (nil when the node
+    /// sent none), else one of this client's own.
+    public var code: String? {
+        switch self {
+        case .cannotConnect: "cannot_connect"
+        case .permissionDenied: "permission_denied"
+        case .timedOut: "no_answer"
+        case .malformedAnswer: "malformed_answer"
+        case let .nodeError(error): error.code
         }
     }
 }

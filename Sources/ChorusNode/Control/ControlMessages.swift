@@ -1,33 +1,41 @@
 /// The control protocol's messages (Specs/control.md): what `chorus` asks a running node over its
 /// Unix socket and what the node answers. One JSON object per line each way.
 
-/// A request: a method name and string parameters.
-public struct ControlRequest: Codable, Sendable, Equatable {
-    public var method: String
-    public var params: [String: String]
-
-    public init(method: String, params: [String: String] = [:]) {
-        self.method = method
-        self.params = params
-    }
-}
-
-/// The answer's envelope: `{"ok": true, "result": ...}` or `{"ok": false, "error": "..."}`.
+/// The answer's envelope: `{"ok": true, "result": ...}` or `{"ok": false, "error": "...",
+/// "error_code": "...", "error_details": {...}}` (see `ControlError`; `error_details` is left out
+/// when the error has no fields).
 public struct ControlResponse<Result: Codable & Sendable>: Codable, Sendable {
     public var ok: Bool
     public var result: Result?
+    /// The human message (what clients before `error_code` read).
     public var error: String?
+    public var errorCode: String?
+    public var errorDetails: [String: String]?
 
     public init(result: Result) {
         self.ok = true
         self.result = result
-        self.error = nil
     }
 
-    public init(error: String) {
+    public init(error: ControlError) {
         self.ok = false
-        self.result = nil
-        self.error = error
+        self.error = error.description
+        self.errorCode = error.code
+        let details = error.details
+        self.errorDetails = details.isEmpty ? nil : details
+    }
+
+    /// The typed error of an error answer (`.other` for a code this client does not know, or
+    /// none); nil for a success.
+    public var controlError: ControlError? {
+        guard !ok else { return nil }
+        return ControlError(code: errorCode, message: error ?? "the node answered ok: false without an error", details: errorDetails ?? [:])
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case ok, result, error
+        case errorCode = "error_code"
+        case errorDetails = "error_details"
     }
 }
 

@@ -28,39 +28,29 @@ extension Node {
 
     fileprivate func controlRequest(_ line: [UInt8], on connection: LoopBound<ControlConnection>) {
         let request: ControlRequest
-        do { request = try JSONDecoder().decode(ControlRequest.self, from: Data(line)) } catch {
-            reply(ControlResponse<String>(error: "malformed request: expected {\"method\": ..., \"params\": {...}}"), on: connection)
-            return
+        do throws(ControlError) { request = try ControlRequest.decode(line: line) } catch {
+            return fail(error, on: connection)
         }
-        switch request.method {
-        case "status":
+        handle(request, on: connection)
+    }
+
+    /// Runs one decoded request and answers it (exactly once).
+    func handle(_ request: ControlRequest, on connection: LoopBound<ControlConnection>) {
+        switch request {
+        case .status:
             reply(ControlResponse(result: status()), on: connection)
-        case "peers":
+        case .peers:
             reply(ControlResponse(result: peers()), on: connection)
-        case "ping":
-            guard let hex = request.params["peer"], let peer = try? Ed25519.PublicKey(hex: hex) else {
-                reply(ControlResponse<String>(error: "ping needs params.peer: a 64-hex-digit public key"), on: connection)
-                return
-            }
+        case let .ping(peer):
             Task {
                 do throws(NodeError) {
                     let rtt = try await self.ping(peer)
                     self.reply(ControlResponse(result: PingResult(publicKey: peer.hex, rttMilliseconds: Self.seconds(rtt) * 1000)), on: connection)
                 } catch {
-                    self.reply(ControlResponse<PingResult>(error: error.description), on: connection)
+                    self.fail(ControlError(error), on: connection)
                 }
             }
-        case "publish":
-            let topic = request.params["topic"] ?? NodeConfiguration.defaultTopic
-            let body: [UInt8]
-            if let hex = request.params["hex"] {
-                guard let bytes = try? Hex.decode(hex) else {
-                    return reply(ControlResponse<String>(error: "params.hex is not hex"), on: connection)
-                }
-                body = bytes
-            } else {
-                body = Array((request.params["data"] ?? "").utf8)
-            }
+        case let .publish(topic, body):
             // The answer means durable (Specs/control.md): it waits for the statement's group commit.
             Task {
                 do throws(NodeError) {
@@ -69,63 +59,47 @@ extension Node {
                     self.reply(ControlResponse(result: PublishResult(id: messageID.hex, statementID: statement.id.hex, topic: topic,
                                                                      author: statement.author.hex, seq: statement.seq)), on: connection)
                 } catch {
-                    self.reply(ControlResponse<PublishResult>(error: error.description), on: connection)
+                    self.fail(ControlError(error), on: connection)
                 }
             }
-        case "messages":
-            let topic = request.params["topic"] ?? NodeConfiguration.defaultTopic
-            let since = request.params["since"].flatMap { Int($0) } ?? 0
-            let limit = request.params["limit"].flatMap { Int($0) } ?? 1000
-            reply(ControlResponse(result: messages(topic: topic, since: since, limit: max(1, min(limit, 10_000)))), on: connection)
-        case "trace":
-            guard let hex = request.params["id"], let id = try? Bytes32(hex: hex) else {
-                return reply(ControlResponse<String>(error: "trace needs params.id: a 64-hex-digit message id"), on: connection)
-            }
-            guard let receipts = trace(id) else {
-                return reply(ControlResponse<String>(error: "this node has not seen message \(hex)"), on: connection)
-            }
+        case let .messages(topic, since, limit):
+            reply(ControlResponse(result: messages(topic: topic, since: since, limit: max(1, min(limit, ControlRequest.maxMessagesLimit)))),
+                  on: connection)
+        case let .trace(id):
+            guard let receipts = trace(id) else { return fail(.unknownMessage(id: id.hex), on: connection) }
             reply(ControlResponse(result: receipts), on: connection)
-        case "epoch":
-            let epoch = request.params["epoch"].flatMap { UInt64($0) }
-            guard let status = epochStatus(epoch) else {
-                return reply(ControlResponse<String>(error: "this node does not follow epochs (start it with a network file)"), on: connection)
-            }
+        case let .epoch(epoch):
+            guard let status = epochStatus(epoch) else { return fail(.noEpochs, on: connection) }
             reply(ControlResponse(result: status), on: connection)
-        case "weights":
-            let epoch = request.params["epoch"].flatMap { UInt64($0) }
-            guard epochs != nil else {
-                return reply(ControlResponse<String>(error: "this node does not follow epochs (start it with a network file)"), on: connection)
-            }
-            guard let table = weights(epoch) else {
-                return reply(ControlResponse<String>(error: "no final weight table yet\(epoch.map { " for epoch \($0)" } ?? "")"), on: connection)
-            }
+        case let .weights(epoch):
+            guard epochs != nil else { return fail(.noEpochs, on: connection) }
+            guard let table = weights(epoch) else { return fail(.noFinalTable(epoch: epoch), on: connection) }
             reply(ControlResponse(result: WeightsResult(table)), on: connection)
-        case "votes":
-            guard let result = votes(request.params["epoch"].flatMap { UInt64($0) }) else {
-                return reply(ControlResponse<String>(error: "this node does not follow epochs (start it with a network file)"), on: connection)
-            }
+        case let .votes(epoch):
+            guard let result = votes(epoch) else { return fail(.noEpochs, on: connection) }
             reply(ControlResponse(result: result), on: connection)
-        case "mesh":
+        case .mesh:
             reply(ControlResponse(result: meshStatus()), on: connection)
-        case "members":
-            guard let members = members() else {
-                return reply(ControlResponse<String>(error: "membership is not running (no listen address could bind UDP)"), on: connection)
-            }
+        case .members:
+            guard let members = members() else { return fail(.membershipNotRunning, on: connection) }
             reply(ControlResponse(result: members), on: connection)
-        case "subscribe":
+        case let .subscribe(topic):
             do throws(NodeError) {
-                try subscribe(request.params["topic"] ?? "")
+                try subscribe(topic)
                 reply(ControlResponse(result: meshStatus()), on: connection)
             } catch {
-                reply(ControlResponse<MeshStatus>(error: error.description), on: connection)
+                fail(ControlError(error), on: connection)
             }
-        case "declare", "epoch-export":
-            epochControlRequest(request, on: connection)
-        default:
-            reply(ControlResponse<String>(
-                error: "unknown method \"\(request.method)\"; known: status, peers, ping, publish, messages, trace, mesh, members, subscribe, epoch, weights, declare, epoch-export, votes"),
-                  on: connection)
+        case let .declare(model, action):
+            declareRequest(model: model, action: action, on: connection)
+        case let .epochExport(epoch):
+            exportRequest(epoch: epoch, on: connection)
         }
+    }
+
+    /// Answers the request `connection` is handling with an error.
+    func fail(_ error: ControlError, on connection: LoopBound<ControlConnection>) {
+        reply(ControlResponse<String>(error: error), on: connection)
     }
 
     /// Answers the request `connection` is handling; exactly one answer per request.
@@ -133,7 +107,8 @@ extension Node {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(response)).map { Array($0) }
-            ?? Array(#"{"error":"internal: the answer could not be encoded","ok":false}"#.utf8)
+            ?? Array((#"{"error":"internal: the answer could not be encoded","error_code":"internal","#
+                      + #""error_details":{"reason":"the answer could not be encoded"},"ok":false}"#).utf8)
         connection.value.answer(data + [0x0a])
     }
 }
