@@ -75,6 +75,8 @@ struct Chorus: AsyncParsableCommand {
             ProcessExit.now(0)
         } catch let failure as CLIFailure {
             Console.error("chorus: \(failure.message)")
+            // A control failure under --json: stdout gets the error with its code (Specs/control.md).
+            if failure.code != nil, CommandLine.arguments.dropFirst().contains("--json") { try? Console.printJSON(failure.jsonForm) }
             ProcessExit.now(failure.status)
         } catch {
             if exitCode(for: error) == .validationFailure {

@@ -296,4 +296,57 @@ import Testing
             #expect(refused.stderr.contains("a prefix of one with at least 8"), "\(refused.stderr)")
         }
     }
+
+    // MARK: - 8. control errors: typed, with a code under --json
+
+    /// A control request that fails says what to do on stderr; with --json, stdout also gets
+    /// `{"error", "error_code", "error_details"}` with the control error's code (Specs/control.md),
+    /// whether the node refused it, this `chorus` refused it before sending, or no node answered.
+    @Test func controlErrorsSayWhatToDoAndCarryTheirCodeUnderJSON() throws {
+        let dir = try TemporaryDirectoryForTests()
+        let dataDir = dir.file("node")
+        #expect(try ChorusBinaryForTests.run(["init", "--data-dir", dataDir, "--listen", "127.0.0.1:0"], binary: "chorusd").status == 0)
+        func failure(_ arguments: [String], status: Int32 = 1) throws -> (stderr: String, json: [String: Any]) {
+            let result = try ChorusBinaryForTests.run(["--data-dir", dataDir] + arguments + ["--json"])
+            #expect(result.status == status, "\(arguments): \(result.stderr)")
+            return (result.stderr, try jsonObject(result.stdout))
+        }
+
+        // No node runs: the client's own code.
+        let down = try failure(["status"])
+        #expect(down.stderr.contains("is `chorusd run` running"), "\(down.stderr)")
+        #expect(down.json["error_code"] as? String == "cannot_connect", "\(down.json)")
+        #expect((down.json["error"] as? String)?.contains("cannot reach a node") == true, "\(down.json)")
+
+        // A parameter the node would refuse is refused here, before connecting: a usage error.
+        let topic = try failure(["publish", "--topic", "Not A Topic", "--data", "hi"], status: 2)
+        #expect(topic.stderr.contains("chorus: publish needs params.topic: 1-64 characters of a-z 0-9 / . _ -"), "\(topic.stderr)")
+        #expect(topic.json["error_code"] as? String == "bad_parameter", "\(topic.json)")
+        #expect((topic.json["error_details"] as? [String: String])?["parameter"] == "topic", "\(topic.json)")
+
+        let daemon = try DaemonCLITests.DaemonForTests(dataDir: dataDir)
+        defer {
+            daemon.process.terminate()
+            daemon.process.waitUntilExit()
+        }
+        #expect(DaemonCLITests.waitUntil(.seconds(10)) { (try? DaemonCLITests.json(["--data-dir", dataDir, "status", "--json"])) != nil })
+
+        // The node's errors, as the node coded them.
+        let epochs = try failure(["epoch", "show"])
+        #expect(epochs.stderr.contains("this node does not follow epochs") && epochs.stderr.contains("--network-file"), "\(epochs.stderr)")
+        #expect(epochs.json["error_code"] as? String == "no_epochs", "\(epochs.json)")
+        let id = String(repeating: "ab", count: 32)
+        let trace = try failure(["trace", id])
+        #expect(trace.stderr.contains("this node has not seen message \(id)"), "\(trace.stderr)")
+        #expect(trace.json["error_code"] as? String == "unknown_message", "\(trace.json)")
+        #expect((trace.json["error_details"] as? [String: String])?["id"] == id, "\(trace.json)")
+        let stranger = String(repeating: "cd", count: 32)
+        let ping = try failure(["ping", stranger])
+        #expect(ping.stderr.contains("no session with peer \(stranger); `chorus peers` lists the connected ones"), "\(ping.stderr)")
+        #expect(ping.json["error_code"] as? String == "not_connected", "\(ping.json)")
+
+        // Without --json, stdout stays empty.
+        let plain = try ChorusBinaryForTests.run(["--data-dir", dataDir, "epoch", "show"])
+        #expect(plain.status == 1 && plain.stdout.isEmpty && plain.stderr.hasPrefix("chorus: this node does not follow epochs"), "\(plain)")
+    }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
+import ChorusCrypto
 import ChorusNode
+import ChorusProtocol
 
 /// `chorus delegate | refuse | intent`: declarations for a model this node does not serve
 /// (Specs/delegation.md), signed by the running node and gossiped; effective from the next epoch.
@@ -24,10 +26,10 @@ struct DelegateCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        guard participant.count == 64, participant.allSatisfy(\.isHexDigit) else {
+        guard participant.count == 64, let target = try? Bytes32(hex: participant) else {
             throw CLIFailure.usage("PARTICIPANT must be a public key of 64 hex digits, got \"\(participant)\"")
         }
-        try await Declaration.send(node: node, model: model, params: ["action": "delegate", "target": participant.lowercased()], json: json)
+        try await Declaration.send(node: node, model: model, action: .delegate(to: target), json: json)
     }
 }
 
@@ -48,7 +50,7 @@ struct RefuseCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        try await Declaration.send(node: node, model: model, params: ["action": "refuse"], json: json)
+        try await Declaration.send(node: node, model: model, action: .refuse, json: json)
     }
 }
 
@@ -69,16 +71,14 @@ struct IntentCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        try await Declaration.send(node: node, model: model, params: ["action": "intent"], json: json)
+        try await Declaration.send(node: node, model: model, action: .intent, json: json)
     }
 }
 
 /// The shared `declare` call of the three commands.
 enum Declaration {
-    static func send(node: NodeOptions, model: String, params: [String: String], json: Bool) async throws {
-        var params = params
-        params["model"] = model
-        let result = try await node.call("declare", params: params, as: DeclareResult.self)
+    static func send(node: NodeOptions, model: String, action: DelegationAction, json: Bool) async throws {
+        let result = try await node.call(.declare(model: model, action: action), as: DeclareResult.self)
         if json { return try Console.printJSON(result) }
         print("\(result.action)\(result.target.map { " to \($0)" } ?? "") for \(result.model)")
         print("signed in epoch \(result.epoch) (seq \(result.seq)), effective from epoch \(result.effectiveEpoch)")

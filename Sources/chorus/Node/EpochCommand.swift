@@ -29,8 +29,7 @@ struct EpochShowCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let params = epoch.map { ["epoch": "\($0)"] } ?? [:]
-        let status = try await node.call("epoch", params: params, as: EpochStatus.self)
+        let status = try await node.call(.epoch(epoch), as: EpochStatus.self)
         if json { return try Console.printJSON(status) }
         print("epoch          \(status.epoch)\(status.stage.map { " (\($0))" } ?? "")")
         print("final          \(status.final ? "yes" : "no")\(status.lastFinalEpoch.map { "; last final epoch \($0)" } ?? "")")
@@ -61,8 +60,7 @@ struct WeightsCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let params = epoch.map { ["epoch": "\($0)"] } ?? [:]
-        let table = try await node.call("weights", params: params, as: WeightsResult.self)
+        let table = try await node.call(.weights(epoch: epoch), as: WeightsResult.self)
         if json { return try Console.printJSON(table) }
         print("epoch \(table.epoch)  table \(table.tableDigest)")
         for p in table.participants {

@@ -34,7 +34,7 @@ struct EpochExportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let export = try await node.call("epoch-export", params: ["epoch": "\(epoch)"], as: EpochExport.self)
+        let export = try await node.call(.epochExport(epoch: epoch), as: EpochExport.self)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let data = try encoder.encode(export)

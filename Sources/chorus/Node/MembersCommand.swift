@@ -20,7 +20,7 @@ struct MembersCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let result = try await node.call("members", as: MembersResult.self)
+        let result = try await node.call(.members, as: MembersResult.self)
         if json { return try Console.printJSON(result) }
         let c = result.counts
         print("\(c.alive) alive, \(c.suspect) suspect, \(c.dead) dead (not counting this node; incarnation \(result.incarnation), health \(result.localHealth))")

@@ -17,7 +17,7 @@ struct MeshCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let mesh = try await node.call("mesh", as: MeshStatus.self)
+        let mesh = try await node.call(.mesh, as: MeshStatus.self)
         if json { return try Console.printJSON(mesh) }
         for topic in mesh.topics {
             print("topic \(topic.topic): \(topic.peers.count) mesh peers")

@@ -29,7 +29,7 @@ struct MessagesCommand: AsyncParsableCommand {
     func run() async throws {
         var since = 0
         repeat {
-            let batch = try await node.call("messages", params: ["topic": topic, "since": "\(since)"], as: [DeliveredMessage].self)
+            let batch = try await node.call(.messages(topic: topic, since: since, limit: ControlRequest.defaultMessagesLimit), as: [DeliveredMessage].self)
             if let last = batch.last { since = last.index + 1 }
             if json && !follow { return try Console.printJSON(batch) }
             for message in batch {

@@ -18,7 +18,7 @@ struct PeersCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let peers = try await node.call("peers", as: [PeerInfo].self)
+        let peers = try await node.call(.peers, as: [PeerInfo].self)
         if json { return try Console.printJSON(peers) }
         guard !peers.isEmpty else { return print("no peers") }
         for peer in peers {

@@ -37,14 +37,15 @@ struct PingCommand: AsyncParsableCommand {
 
     func run() async throws {
         let key = peerID.count == 64 ? peerID.lowercased() : try await resolvePrefix(peerID.lowercased())
-        let result = try await node.call("ping", params: ["peer": key], as: PingResult.self)
+        guard let peer = try? Ed25519.PublicKey(hex: key) else { throw CLIFailure.usage("PEER must be a public key of 64 hex digits, got '\(key)'") }
+        let result = try await node.call(.ping(peer: peer), as: PingResult.self)
         if json { return try Console.printJSON(result) }
         print(String(format: "%@: %.3f ms", result.publicKey, result.rttMilliseconds))
     }
 
     /// The one connected peer whose key starts with `prefix`.
     private func resolvePrefix(_ prefix: String) async throws -> String {
-        let peers = try await node.call("peers", as: [PeerInfo].self)
+        let peers = try await node.call(.peers, as: [PeerInfo].self)
         let matches = peers.filter { $0.publicKey.lowercased().hasPrefix(prefix) }
         func listed(_ peers: [PeerInfo]) -> String {
             peers.map { "\($0.publicKey) (\($0.address))" }.sorted().joined(separator: ", ")

@@ -31,14 +31,16 @@ struct PublishCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var params = ["topic": topic]
+        let body: [UInt8]
         if let data {
-            params["data"] = data
+            body = Array(data.utf8)
         } else if let input {
             guard let bytes = FileManager.default.contents(atPath: input) else { throw CLIFailure.usage("cannot read \(input)") }
-            params["hex"] = bytes.map { String(format: "%02x", $0) }.joined()
+            body = Array(bytes)
+        } else {
+            body = []
         }
-        let result = try await node.call("publish", params: params, as: PublishResult.self)
+        let result = try await node.call(.publish(topic: topic, body: body), as: PublishResult.self)
         if json { return try Console.printJSON(result) }
         print(result.id)
     }

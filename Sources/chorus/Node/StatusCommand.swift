@@ -18,7 +18,7 @@ struct StatusCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let status = try await node.call("status", as: NodeStatus.self)
+        let status = try await node.call(.status, as: NodeStatus.self)
         if json { return try Console.printJSON(status) }
         print("public key     \(status.publicKey)")
         print("network        \(status.networkID)")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChorusCrypto
 import ChorusNode
 
 /// `chorus trace`: how one message reached a running node.
@@ -20,7 +21,10 @@ struct TraceCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let receipts = try await node.call("trace", params: ["id": messageID.lowercased()], as: [MessageReceipt].self)
+        guard let id = try? Bytes32(hex: messageID) else {
+            throw CLIFailure.usage("MESSAGE-ID must be a gossip message id of 64 hex digits (as `chorus publish` prints it), got \"\(messageID)\"")
+        }
+        let receipts = try await node.call(.trace(id: id), as: [MessageReceipt].self)
         if json { return try Console.printJSON(receipts) }
         guard let first = receipts.first else { return }
         for receipt in receipts {

@@ -24,8 +24,7 @@ struct VotesCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let params = epoch.map { ["epoch": "\($0)"] } ?? [:]
-        let result = try await node.call("votes", params: params, as: VotesResult.self)
+        let result = try await node.call(.votes(epoch: epoch), as: VotesResult.self)
         if json { return try Console.printJSON(result) }
         print("epoch \(result.epoch): \(result.votes.count) votes")
         for v in result.votes {
