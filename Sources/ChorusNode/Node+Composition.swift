@@ -11,19 +11,24 @@ extension Node {
             // no colocation penalty for them, as no per-group connection limit either.
             let address = remote.flatMap { $0.isLoopback ? nil : $0 }
             performGossip(router.onPeerConnected(peer, outbound: outbound, address: address, now: now()))
-            reconcile(with: peer)
+            sync?.peerConnected(peer)
             if outbound { askForAddresses(peer) }
             membership?.peerConnected(peer, advertised: advertised)
         case let .peerDisconnected(peer):
             router.onPeerDisconnected(peer, now: now())
             awaitingAddresses.remove(peer)
-            syncThrottle.forget(peer)
-        case let .memberDead(member):
+            sync?.peerDisconnected(peer)
+        case let .memberDead(member, departed):
             // A confirmed death closes the member's session (the router's heartbeat refills its mesh
             // slots) and stops dialing it; suspicion alone never drops a link (Specs/membership.md §10).
-            perform(manager.onMemberDead(member, now: now()))
+            // A member that left closes its sessions itself, with its reason.
+            perform(manager.onMemberDead(member, closingSession: !departed, now: now()))
         case let .memberAlive(member, address):
             perform(manager.onMemberAlive(member, address: address, now: now()))
+        case let .statementAccepted(statement):
+            routeToEpochs(statement)
+        case let .statementsStored(committed):
+            sync?.stored(committed)
         }
     }
 }

@@ -111,34 +111,6 @@ extension Node {
         performGossip(router.onRPC(rpc, from: peer, now: now()))
     }
 
-    /// The router's validation: ingest the statement (or verify it when the node keeps no store).
-    private func validate(_ message: GossipMessage) -> ValidationResult {
-        do {
-            guard let statements else {
-                epochStatementArrived(try UnverifiedStatement(decoding: message.payload, policy: statementPolicy).verified())
-                return .accept
-            }
-            guard case let .take(budgeted) = admit(message.payload, epochBound: latestAcceptedEpoch(), now: now()) else {
-                return .ignore
-            }
-            let outcome = try ingestSynchronously(statements, [message.payload]).first
-            if let author = budgeted, outcome?.isStored != true {
-                statementBudget.refund(author, size: message.payload.count)
-            }
-            switch outcome {
-            case .stored?:
-                routeToEpochs(message.payload)
-                return .accept
-            case .duplicate?: return .ignore
-            case let .rejected(error)?: throw error
-            case nil: return .reject
-            }
-        } catch {
-            logger.debug("rejected gossiped statement", metadata: ["id": "\(message.id.hex.prefix(16))", "error": "\(error)"])
-            return .reject
-        }
-    }
-
     /// The last epoch a statement may name: the next one (a correct node's clock may run a little
     /// ahead). nil when the node follows no epochs or genesis has not come.
     func latestAcceptedEpoch() -> UInt64? {
@@ -148,61 +120,25 @@ extension Node {
         return position.epoch + 1
     }
 
-    /// What to do with a statement before it is ingested.
-    enum Admission {
-        /// Neither stored nor forwarded (counted).
-        case ignore
-        /// Ingest it; `budgeted` is the weightless author already charged (refund it if not stored).
-        case take(budgeted: Ed25519.PublicKey?)
-    }
-
-    /// Decides on one statement from its header, decoded once for both checks. A statement naming an
-    /// epoch beyond `epochBound` (`latestAcceptedEpoch`, computed once per batch by the caller) is
-    /// ignored, so a peer cannot make the node keep statements for epochs that will not come for
-    /// ages (2^64 − 1 once was accepted; sync offers it again once its epoch is near, Specs/gossip.md
-    /// §4). A weightless author's statement is taken only within its budget (StatementBudget), and
-    /// charged now. What does not decode is taken: ingest refuses it with the reason.
-    func admit(_ encoded: [UInt8], epochBound: UInt64?, now: MonotonicTime) -> Admission {
-        guard let header = try? UnverifiedStatement(decoding: encoded, policy: statementPolicy) else { return .take(budgeted: nil) }
-        if let epochBound, header.epoch > epochBound {
-            counters.futureStatements += 1
-            return .ignore
-        }
-        guard let author = budgetedAuthor(header.author) else { return .take(budgeted: nil) }
-        guard statementBudget.allows(author, size: encoded.count, now: now) else {
-            counters.overBudget += 1
-            return .ignore
-        }
-        statementBudget.charge(author, size: encoded.count, now: now)
-        return .take(budgeted: author)
-    }
-
-    /// `author` when its statements count against the budget of weightless authors
-    /// (StatementBudget); nil for a participant of the last final table (or a genesis participant
+    /// Whether `author`'s statements count against the budget of weightless authors
+    /// (StatementBudget): false for a participant of the last final table (or a genesis participant
     /// before any) and for this node itself.
-    func budgetedAuthor(_ author: Ed25519.PublicKey) -> Ed25519.PublicKey? {
-        guard author != publicKey else { return nil }
+    func isBudgeted(_ author: Ed25519.PublicKey) -> Bool {
+        guard author != publicKey else { return false }
         if let state = epochs {
             if let last = state.finalTables.keys.max(), let table = state.finalTables[last]?.table {
-                if table.entry(author.raw) != nil { return nil }
+                if table.entry(author.raw) != nil { return false }
             } else if state.engine.parameters.genesisParticipants.contains(where: { $0.id == author.raw }) {
-                return nil
+                return false
             }
         }
-        return author
+        return true
     }
 
-    /// Hands a freshly stored statement to the epoch engine when it is one of its types (verified
-    /// again here: the store keeps bytes, the engine wants the typed statement).
-    func routeToEpochs(_ encoded: [UInt8]) {
-        guard epochs != nil, let unverified = try? UnverifiedStatement(decoding: encoded, policy: statementPolicy),
-              Self.epochStatementTypes.contains(unverified.type), let statement = try? unverified.verified() else { return }
+    /// Hands a verified statement to the epoch engine when it is one of its types.
+    func routeToEpochs(_ statement: SignedStatement) {
+        guard epochs != nil, Self.epochStatementTypes.contains(statement.type) else { return }
         epochStatementArrived(statement)
-    }
-
-    /// `StatementStore.ingest` runs an LMDB read transaction on the calling thread, here the loop.
-    private nonisolated func ingestSynchronously(_ store: StatementStore, _ batch: [[UInt8]]) throws -> [StatementStore.Outcome] {
-        try store.ingest(batch)
     }
 
     // MARK: - Directives
@@ -223,8 +159,13 @@ extension Node {
                     priority = .control
                 }
                 send(rpc.encoded(), tag: Self.gossipTag, to: peer, priority: priority)
-            case let .validate(message, _):
-                performGossip(router.onValidation(id: message.id, result: validate(message), now: now()))
+            case let .validate(message, from):
+                // Verified off the loop (Services/Intake); the router waits for the verdict.
+                intake.validate(message.payload, from: from) { [weak self] result in
+                    self?.assumeIsolated { node in
+                        node.performGossip(node.router.onValidation(id: message.id, result: result, now: node.now()))
+                    }
+                }
             case let .deliver(message, from):
                 journal.delivered(message, from: from, at: GossipJournal.unixNanos())
             case let .disconnect(peer, reason):

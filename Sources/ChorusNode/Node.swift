@@ -3,6 +3,7 @@ import ChorusLoop
 import ChorusMesh
 import ChorusStore
 import ChorusWire
+import Foundation
 import Logging
 
 /// The node shell: runs the pure connection rules (`ConnectionManager`) on one libuv loop, carries
@@ -66,22 +67,21 @@ public actor Node {
     var epochTimer: LoopTimer?
     /// PoC (Node+PoC.swift, Node+Proofs.swift, Node+Validation.swift): nil without a worker.
     var poc: PoCState?
-    /// Anti-entropy (Node+Sync.swift).
-    var syncTimer: LoopTimer?
-    let reconciler = RangeReconciler()
-    /// Bytes of statements the node stores for authors without weight (Gossip/StatementBudget.swift).
-    var statementBudget = StatementBudget()
-    /// Reconcile messages each peer may make this node answer (Node+Sync.swift).
-    var syncThrottle = SyncThrottle()
-    /// The local scopes read for the last reconcile message, reused for a second (Node+Sync.swift).
-    var scopeSnapshot: (at: MonotonicTime, scopes: [SyncScope: [Bytes32]])?
+    /// Anti-entropy (Services/Sync); nil until started or without a store.
+    var sync: SyncService?
+    /// Where statements from peers are verified (off the loop), admitted and stored (Services/Intake).
+    private(set) lazy var intake = StatementIntake(
+        host: serviceHost, store: statements, policy: statementPolicy, localIdentity: publicKey,
+        epochBound: { [unowned self] in assumeIsolated { $0.latestAcceptedEpoch() } },
+        isBudgeted: { [unowned self] author in assumeIsolated { $0.isBudgeted(author) } })
     let startedAt = ContinuousClock.now
     /// SWIM failure detection (Services/Membership); nil until started or without a UDP socket.
     var membership: MembershipService?
     /// The UDP sockets membership sends and receives on, one per listen address.
     var udpSockets: [UDPSocket] = []
     /// What services call to reach sessions, sockets and timers.
-    private(set) lazy var serviceHost = LoopServiceHost(node: self)
+    private(set) lazy var serviceHost = LoopServiceHost(
+        node: self, pool: VerificationPool(threads: configuration.verificationThreads ?? ProcessInfo.processInfo.activeProcessorCount))
 
     /// How often the connection rules get a tick (handshake deadlines, re-dials, keepalive).
     static let tickInterval: Duration = .milliseconds(100)
@@ -210,8 +210,7 @@ public actor Node {
         peerStore?.saveScores(router.scores)
         saveAnchors()
         saveAddressBook()
-        syncTimer?.close()
-        syncTimer = nil
+        stopSync()
         epochTimer?.close()
         epochTimer = nil
         if poc != nil {
@@ -221,6 +220,7 @@ public actor Node {
         }
         statements?.flush()
         stopMembership()
+        serviceHost.shutdown()
         listeners.forEach { $0.close() }
         listeners = []
         controlServer?.close()
@@ -250,6 +250,13 @@ public actor Node {
         let queued = link.send(message, priority: priority)
         if queued { counters.messagesSent += 1 } else { counters.sendDrops += 1 }
         return queued
+    }
+
+    /// Stops or resumes reading from `peer`'s session (back-pressure while its statements wait for
+    /// verification; TCP flow control then slows the peer down).
+    func setReading(from peer: Ed25519.PublicKey, _ on: Bool) {
+        guard let id = manager.establishedPeers[peer], let link = links[id] else { return }
+        if on { link.connection.startReading() } else { link.connection.stopReading() }
     }
 
     /// The identities of every established session.
@@ -311,7 +318,7 @@ public actor Node {
             inbound: established(.inbound), outbound: established(.outbound),
             connecting: manager.connections.count - manager.establishedPeers.count,
             knownAddresses: manager.knownAddresses.count,
-            uptimeSeconds: Self.seconds(startedAt.duration(to: .now)), counters: counters,
+            uptimeSeconds: Self.seconds(startedAt.duration(to: .now)), counters: currentCounters,
             meshPeers: router.mesh.values.reduce(0) { $0 + $1.count }, delivered: router.counters.firstDeliveries,
             duplicates: router.counters.duplicates, invalid: router.counters.invalid, role: peerRole, poc: pocStatus(),
             members: membershipCounts())
@@ -334,8 +341,14 @@ public actor Node {
         }
     }
 
-    /// Connection counters (closes by reason, handshakes, drops).
-    public var currentCounters: NodeCounters { counters }
+    /// Connection and intake counters (closes by reason, handshakes, drops, refused statements).
+    public var currentCounters: NodeCounters {
+        var all = counters
+        all.futureStatements = intake.counters.futureStatements
+        all.overBudget = intake.counters.overBudget
+        all.verificationRefused = intake.counters.refusedByPool + intake.counters.unreadableStore
+        return all
+    }
 
     private func established(_ direction: ConnectionManager.Direction) -> Int {
         manager.establishedPeers.values.filter { links[$0]?.direction == direction }.count

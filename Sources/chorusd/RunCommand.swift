@@ -59,6 +59,11 @@ struct RunCommand: AsyncParsableCommand {
         discussion: "Refused unless the network id ends in -devnet, and with --verify-only (an auditor has nothing to fake)."))
     var fault: [String] = []
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Epochs of statements kept before the current one (default: the config's statements.retention_epochs, else 8; at least 2).",
+        discussion: "Older statements are deleted and no longer reconciled; final tables and certificates are kept. `chorus epoch export N` needs epochs N and N-1."))
+    var retentionEpochs: UInt64?
+
     @Option(name: .long, help: "Log format: text or json (one object per line on stderr).")
     var logFormat: LogFormat = .text
 
@@ -97,6 +102,12 @@ struct RunCommand: AsyncParsableCommand {
         do { configuration = try ConfigFile.load(directory.configFile) } catch { throw DaemonFailure.failed("\(error)") }
         if !listen.isEmpty { configuration.listen = listen }
         configuration.seeds += seed
+        if let retentionEpochs {
+            guard retentionEpochs >= NodeConfiguration.minimumRetentionEpochs else {
+                throw DaemonFailure.failed("--retention-epochs \(retentionEpochs): at least \(NodeConfiguration.minimumRetentionEpochs) (an epoch's tally reads the epoch before it)")
+            }
+            configuration.retentionEpochs = retentionEpochs
+        }
         // The network file's seeds and address policy apply to every node of the network.
         var network: (parameters: NetworkParameters, bootstrap: NetworkBootstrap)?
         if let path = networkFile {

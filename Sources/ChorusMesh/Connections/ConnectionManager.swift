@@ -258,10 +258,12 @@ public struct ConnectionManager: Sendable {
         return closeConnection(id, reason: reason, now: now)
     }
 
-    /// SWIM confirmed `identity` dead: its session is closed (its mesh slots go to others) and it is
+    /// SWIM confirmed `identity` dead: its session is closed (its mesh slots go to others) unless
+    /// `closingSession` is false (a member that announced its departure closes its own), and it is
     /// not dialed until `onMemberAlive`. A session it opens itself is still accepted: a member wrongly
     /// declared dead that reconnects gets its membership synced over the new session and refutes.
-    public mutating func onMemberDead(_ identity: Ed25519.PublicKey, now: MonotonicTime) -> [Directive] {
+    public mutating func onMemberDead(_ identity: Ed25519.PublicKey, closingSession: Bool = true,
+                                      now: MonotonicTime) -> [Directive] {
         guard identity != localIdentity else { return [] }
         if deadMembers[identity] == nil, deadMembers.count >= Self.maxDeadMembers,
            let oldest = deadMembers.min(by: { ($0.value, $0.key) < ($1.value, $1.key) })?.key {
@@ -269,7 +271,7 @@ public struct ConnectionManager: Sendable {
         }
         deadMembers[identity] = now
         var directives: [Directive] = []
-        if let id = sessions[identity] { directives += closeConnection(id, reason: .memberDead, now: now) }
+        if closingSession, let id = sessions[identity] { directives += closeConnection(id, reason: .memberDead, now: now) }
         directives += dialIfNeeded(now: now)
         return directives
     }

@@ -113,6 +113,7 @@ extension Membership {
 
     private mutating func applyDead(_ update: MemberUpdate, now: MonotonicTime, _ out: inout [Directive]) {
         guard let m = members[update.member], m.status != .dead, update.incarnation >= m.incarnation else { return }
+        members[update.member]?.departed = update.source == update.member
         setStatus(update.member, .dead, incarnation: update.incarnation, now: now, &out)
         enqueue(update, urgent: true)
     }

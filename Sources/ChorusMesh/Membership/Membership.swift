@@ -38,6 +38,9 @@ public struct Membership: Sendable {
         public internal(set) var incarnation: UInt64
         /// When this node last changed the member's status.
         public internal(set) var statusSince: MonotonicTime
+        /// Dead by its own announcement (it left and closes its sessions itself), not by a failed
+        /// suspicion. Cleared when it is alive again.
+        public internal(set) var departed = false
     }
 
     /// Counters the shell exports as metrics.
@@ -383,6 +386,7 @@ public struct Membership: Sendable {
         guard var m = members[id] else { return }
         let old = m.status
         m.incarnation = incarnation
+        if status != .dead { m.departed = false }
         if old != status {
             m.status = status
             m.statusSince = now

@@ -55,6 +55,13 @@ public enum ConfigFile {
         keepalive_interval_ms = 5000 # ping period; also measures the round-trip time
         idle_timeout_ms = 20000      # a session that receives nothing this long is closed
 
+        [statements]
+        # With a network file: statements of epochs before (current - retention_epochs) are deleted
+        # (final tables and their certificates are kept) and no longer reconciled with peers.
+        # At least 2. `chorus epoch export N` needs epochs N and N-1 to be kept.
+        retention_epochs = \(NodeConfiguration.defaultRetentionEpochs)
+        sync_index_max_ids = \(NodeConfiguration.defaultSyncIndexCapacity)  # ids anti-entropy keeps in memory (32 bytes each)
+
         """
     }
 
@@ -75,7 +82,7 @@ public enum ConfigFile {
         }
         let reader = Reader(file: file)
         try reader.allowOnly(["network", "listen", "advertise", "seeds", "topics", "allow_private_addresses",
-                              "connections", "session", "worker_url", "worker_token_file", "models"], in: root, prefix: "")
+                              "connections", "session", "statements", "worker_url", "worker_token_file", "models"], in: root, prefix: "")
 
         var config = NodeConfiguration(networkID: try reader.string("network", in: root))
         config.listen = try reader.strings("listen", in: root) ?? config.listen
@@ -120,6 +127,15 @@ public enum ConfigFile {
             config.maxMessageSize = try reader.int("max_message_bytes", in: table, prefix: "session.", range: 1024...(256 << 20)) ?? config.maxMessageSize
             config.keepaliveInterval = try reader.milliseconds("keepalive_interval_ms", in: table, prefix: "session.") ?? config.keepaliveInterval
             config.idleTimeout = try reader.milliseconds("idle_timeout_ms", in: table, prefix: "session.") ?? config.idleTimeout
+        }
+        if let table = try reader.table("statements", in: root) {
+            try reader.allowOnly(["retention_epochs", "sync_index_max_ids"], in: table, prefix: "statements.")
+            let minimum = Int(NodeConfiguration.minimumRetentionEpochs)
+            if let epochs = try reader.int("retention_epochs", in: table, prefix: "statements.", range: minimum...1_000_000_000) {
+                config.retentionEpochs = UInt64(epochs)
+            }
+            config.syncIndexCapacity = try reader.int("sync_index_max_ids", in: table, prefix: "statements.", range: 1...(1 << 30))
+                ?? config.syncIndexCapacity
         }
         return config
     }

@@ -36,6 +36,12 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var servedModels: [String] = []
     /// How often stored statements are reconciled with every peer (also on each new session).
     public var syncInterval: Duration = .seconds(30)
+    /// Epochs of statements kept before the current one: older ones are deleted, and only the
+    /// current epoch, these and the next are reconciled (Specs/gossip.md §4, "Retention"). At least
+    /// 2: an epoch's tally reads the previous epoch's statements.
+    public var retentionEpochs: UInt64 = NodeConfiguration.defaultRetentionEpochs
+    /// Statement ids anti-entropy keeps in memory at most (Specs/gossip.md §4, "The index").
+    public var syncIndexCapacity = NodeConfiguration.defaultSyncIndexCapacity
     /// The PoC worker: nil runs the built-in in-process worker; else an HTTP worker's base URL.
     public var workerURL: String?
     /// The file holding the HTTP worker's bearer token (`worker serve --token-file`); relative paths
@@ -47,6 +53,8 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var membership = MembershipSettings()
     /// SWIM senders tracked for replay at most; when full, the oldest non-member makes room.
     public var membershipSenders = 16_384
+    /// Threads that verify received statements (Services/Intake/VerificationPool.swift); nil: one per core.
+    public var verificationThreads: Int?
 
     public init(networkID: String, listen: [String] = ["127.0.0.1:7700"], advertise: String? = nil,
                 seeds: [String] = [], connections: ConnectionSettings = ConnectionSettings(),
@@ -68,6 +76,14 @@ public struct NodeConfiguration: Sendable, Equatable {
 
     /// The topic every node joins by default; `chorus publish` uses it unless told otherwise.
     public static let defaultTopic = "statements"
+
+    /// Statements of the current epoch and the 8 before it are kept: an epoch's tally needs the one
+    /// before it, `chorus epoch export N` needs N and N − 1, and a node away for up to 7 epochs can
+    /// still fetch what it missed from its peers.
+    public static let defaultRetentionEpochs: UInt64 = 8
+    public static let minimumRetentionEpochs: UInt64 = 2
+    /// About 32 MiB of ids (plus a few bytes of overhead each).
+    public static let defaultSyncIndexCapacity = 1_000_000
 
     /// The default network of `chorusd init`.
     public static let defaultNetworkID = "chorus-devnet"

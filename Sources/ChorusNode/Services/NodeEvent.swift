@@ -1,5 +1,6 @@
 import ChorusCrypto
 import ChorusMesh
+import ChorusWire
 
 /// What one service tells the others, through the composition (`Node.route`): the only place that
 /// knows who reacts to what. A service emits an event and never calls another service directly.
@@ -9,8 +10,14 @@ enum NodeEvent {
     case peerConnected(Ed25519.PublicKey, outbound: Bool, remote: NetAddress?, advertised: NetAddress?)
     /// The session with `peer` ended.
     case peerDisconnected(Ed25519.PublicKey)
-    /// SWIM confirmed `member` dead (suspicion alone is not an event).
-    case memberDead(Ed25519.PublicKey)
+    /// SWIM confirmed `member` dead (suspicion alone is not an event); `departed` when it announced
+    /// its own departure (it closes its sessions itself, telling why).
+    case memberDead(Ed25519.PublicKey, departed: Bool)
     /// A member seen dead before is alive again, reachable at `address` when known.
     case memberAlive(Ed25519.PublicKey, address: NetAddress?)
+    /// A statement from a peer was verified and taken: stored (queued for the next group commit)
+    /// when the node keeps a store, handed on otherwise.
+    case statementAccepted(SignedStatement)
+    /// The store committed these statements (gossiped, synced or the node's own), now durable.
+    case statementsStored([StatementStore.Committed])
 }

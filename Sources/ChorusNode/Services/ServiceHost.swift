@@ -23,6 +23,12 @@ protocol ServiceHost: AnyObject {
     func isConnected(_ peer: Ed25519.PublicKey) -> Bool
     /// Closes the session with `peer` and bans it for a while (its bytes showed abuse).
     func disconnect(_ peer: Ed25519.PublicKey, because reason: String)
+    /// Runs `work` on a verification thread (`VerificationPool`), then `then` with its result back on
+    /// the host's executor. `cost` counts statements against the pool's bounds, `peer`'s share
+    /// included; false, and nothing runs, when the pool refuses it. A peer whose share passes half
+    /// stops being read until its work drains (back-pressure through TCP flow control).
+    func offload<Result: Sendable>(cost: Int, peer: Ed25519.PublicKey?, _ work: @escaping @Sendable () -> Result,
+                                   then: @escaping (Result) -> Void) -> Bool
     /// A timer on the host's executor.
     func makeTimer() -> any ServiceTimer
     /// Tells the composition (`Node+Composition.swift`) that something happened.

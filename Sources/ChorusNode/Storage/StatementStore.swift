@@ -36,6 +36,10 @@ public final class StatementStore: Sendable {
     private let inFlight = Mutex<Set<Bytes32>>([])
     /// Accepted statements waiting for the next group commit, and who waits for their durability.
     private let pending = Mutex<(statements: [SignedStatement], waiters: [@Sendable (Result<Void, StoreError>) -> Void])>(([], []))
+    /// Told about every commit (`onCommit`).
+    private let commitObserver = Mutex<(@Sendable ([Committed]) -> Void)?>(nil)
+    /// Reads of the scope index (`scopes`, `ids`), for tests that check what reads no store.
+    private let scopeReads = Atomic<Int>(0)
 
     public init(environment: StoreEnvironment, writer: StorageWriter, policy: StatementPolicy,
                 flushThreshold: Int = 4096) throws(StoreError) {
@@ -47,46 +51,84 @@ public final class StatementStore: Sendable {
         byScope = try environment.table(NodeSchema.statementsByScope)
     }
 
+    /// What verification found about one encoded statement (`verify`).
+    public enum Verdict: Sendable {
+        /// Decoded, new to this store, signature valid: ready for `commit`.
+        case fresh(SignedStatement)
+        case duplicate(Bytes32)
+        /// Refused by the caller's `admit` from the decoded header; not verified.
+        case ignored(Bytes32)
+        case rejected(WireError)
+    }
+
     /// Ingests encoded statements and returns one outcome per input, in order (repeats inside the
-    /// batch are stored once). The accepted ones join the next group commit; `completion` runs on
-    /// the storage thread once they are durable (or failed; then none of that commit is stored),
-    /// at once when this call accepted nothing.
+    /// batch are stored once): `verify` then `commit` on the calling thread. The accepted ones join
+    /// the next group commit; `completion` runs on the storage thread once they are durable (or
+    /// failed; then none of that commit is stored), at once when this call accepted nothing.
     @available(*, noasync, message: "runs an LMDB read transaction; call from a thread, not a task")
     public func ingest(_ batch: [[UInt8]],
                        completion: @escaping @Sendable (Result<Void, StoreError>) -> Void = { _ in }) throws(StoreError) -> [Outcome] {
-        var outcomes: [Outcome] = []
-        outcomes.reserveCapacity(batch.count)
-        var accepted: [SignedStatement] = []
+        let verdicts = try verify(batch)
+        let fresh = verdicts.compactMap { if case let .fresh(s) = $0 { s } else { nil } }
+        var taken = commit(fresh, completion: completion).makeIterator()
+        return verdicts.map { verdict in
+            switch verdict {
+            case let .fresh(s): return taken.next() == true ? .stored(s.id) : .duplicate(s.id)
+            case let .duplicate(id), let .ignored(id): return .duplicate(id)
+            case let .rejected(error): return .rejected(error)
+            }
+        }
+    }
+
+    /// Decodes, deduplicates and verifies `batch` on the calling thread (the node runs it on a
+    /// verification thread); stores nothing. A statement whose decoded header `admit` refuses is
+    /// not verified (`.ignored`). Deduplication comes before verification, so a replayed statement
+    /// costs a hash and a lookup, not an Ed25519 verification.
+    @available(*, noasync, message: "runs an LMDB read transaction; call from a thread, not a task")
+    public func verify(_ batch: [[UInt8]],
+                       admit: (UnverifiedStatement) -> Bool = { _ in true }) throws(StoreError) -> [Verdict] {
+        var verdicts: [Verdict] = []
+        verdicts.reserveCapacity(batch.count)
         try environment.read { (txn: borrowing ReadTransaction) throws(StoreError) in
             for bytes in batch {
                 let unverified: UnverifiedStatement
                 do throws(WireError) { unverified = try UnverifiedStatement(decoding: bytes, policy: policy) } catch {
-                    outcomes.append(.rejected(error))
+                    verdicts.append(.rejected(error))
                     continue
                 }
                 let id = unverified.id
-                let stored = try byID.contains(id, in: txn)
-                if stored || inFlight.withLock({ $0.contains(id) }) {
-                    outcomes.append(.duplicate(id))
+                if try byID.contains(id, in: txn) || inFlight.withLock({ $0.contains(id) }) {
+                    verdicts.append(.duplicate(id))
                     continue
                 }
-                do throws(WireError) {
-                    let statement = try unverified.verified()
-                    // Claim the id; a concurrent ingest of the same statement loses the race cleanly.
-                    guard inFlight.withLock({ $0.insert(id).inserted }) else {
-                        outcomes.append(.duplicate(id))
-                        continue
-                    }
-                    accepted.append(statement)
-                    outcomes.append(.stored(id))
-                } catch {
-                    outcomes.append(.rejected(error))
+                guard admit(unverified) else {
+                    verdicts.append(.ignored(id))
+                    continue
+                }
+                do throws(WireError) { verdicts.append(.fresh(try unverified.verified())) } catch {
+                    verdicts.append(.rejected(error))
                 }
             }
         }
+        return verdicts
+    }
+
+    /// Queues verified statements for the next group commit and returns, per statement, whether it
+    /// was taken (false: the same statement was committed or queued meanwhile, by a concurrent
+    /// ingest or earlier in `statements`). `completion` runs on the storage thread once the taken
+    /// ones are durable, at once when none was taken. Touches no LMDB page: cheap on the loop.
+    public func commit(_ statements: [SignedStatement],
+                       completion: @escaping @Sendable (Result<Void, StoreError>) -> Void = { _ in }) -> [Bool] {
+        var accepted: [SignedStatement] = []
+        let taken = statements.map { statement in
+            // Claim the id; a concurrent ingest of the same statement loses the race cleanly.
+            let claimed = inFlight.withLock { $0.insert(statement.id).inserted }
+            if claimed { accepted.append(statement) }
+            return claimed
+        }
         guard !accepted.isEmpty else {
             completion(.success(()))
-            return outcomes
+            return taken
         }
         let due = pending.withLock { p -> Bool in
             p.statements += accepted
@@ -94,7 +136,7 @@ public final class StatementStore: Sendable {
             return p.statements.count >= flushThreshold
         }
         if due { flush() }
-        return outcomes
+        return taken
     }
 
     /// Commits every pending statement now. `completion` runs on the storage thread once they, and
@@ -111,10 +153,12 @@ public final class StatementStore: Sendable {
             write.put(Self.scopeKey(type: s.type, epoch: s.epoch, id: s.id), [UInt8](), into: byScope)
         }
         let ids = statements.map(\.id)
+        let committed = statements.map { Committed(type: $0.type, epoch: $0.epoch, id: $0.id) }
         // Even an empty batch goes through the writer: completions run in submission order, so
         // this one also reports that earlier flushes are durable.
         writer.submit(write) { result in
             self.inFlight.withLock { inFlight in for id in ids { inFlight.remove(id) } }
+            if case .success = result, !committed.isEmpty, let observer = self.commitObserver.withLock({ $0 }) { observer(committed) }
             for waiter in waiters { waiter(result) }
             completion(result)
         }
@@ -129,6 +173,7 @@ public final class StatementStore: Sendable {
     /// Ids of the stored statements of `type` in `epoch`, ascending: the set anti-entropy reconciles.
     @available(*, noasync)
     public func ids(type: StatementType, epoch: UInt64) throws(StoreError) -> [Bytes32] {
+        scopeReads.add(1, ordering: .relaxed)
         let prefix = Self.scopePrefix(type: type, epoch: epoch)
         var out: [Bytes32] = []
         try environment.read { (txn: borrowing ReadTransaction) throws(StoreError) in
@@ -143,6 +188,7 @@ public final class StatementStore: Sendable {
     /// scope to scope, so it costs one lookup per scope, not per statement.
     @available(*, noasync)
     public func scopes() throws(StoreError) -> [(type: StatementType, epoch: UInt64)] {
+        scopeReads.add(1, ordering: .relaxed)
         var out: [(type: StatementType, epoch: UInt64)] = []
         try environment.read { (txn: borrowing ReadTransaction) throws(StoreError) in
             var lower: [UInt8]? = nil
@@ -166,6 +212,80 @@ public final class StatementStore: Sendable {
 
     /// Number of accepted statements waiting for the next group commit.
     public var pendingCount: Int { pending.withLock { $0.statements.count } }
+
+    // MARK: - Commits and retention
+
+    /// A statement the store committed: its scope and id.
+    public struct Committed: Sendable, Hashable {
+        public let type: StatementType
+        public let epoch: UInt64
+        public let id: Bytes32
+
+        public init(type: StatementType, epoch: UInt64, id: Bytes32) {
+            self.type = type
+            self.epoch = epoch
+            self.id = id
+        }
+    }
+
+    /// Sets (nil: clears) what is told about the statements of every commit from now on, once they
+    /// are durable, on the storage thread: whatever path stored them (gossip, sync, the node's own).
+    /// Anti-entropy's in-memory index follows the store with it (Services/Sync/SyncService.swift).
+    /// It must be quick and must not wait for the writer: hand the list to another thread.
+    public func onCommit(_ observer: (@Sendable ([Committed]) -> Void)?) {
+        commitObserver.withLock { $0 = observer }
+    }
+
+    /// Deletes every statement of an epoch before `epoch` whose type is not in `keeping`, from both
+    /// tables in one write transaction on the storage thread (after every flush submitted before).
+    /// It walks the scope index type by type, from that type's first epoch up to `epoch`: one seek
+    /// per stored type plus one step per deleted statement, never a walk over what is kept.
+    /// `completion` runs on the storage thread with the number deleted. Statements accepted but not
+    /// committed yet are not deleted (a later prune takes them).
+    public func prune(before epoch: UInt64, keeping: Set<StatementType> = [],
+                      completion: @escaping @Sendable (Result<Int, StoreError>) -> Void = { _ in }) {
+        let byID = byID, byScope = byScope
+        writer.submit({ (txn: borrowing WriteTransaction) throws(StoreError) -> Int in
+            var doomed: [[UInt8]] = []
+            var lower: [UInt8]? = nil
+            while true {
+                var next: [UInt8]?
+                try byScope.scan(from: lower, to: nil, in: txn) { (key: [UInt8], _: [UInt8]) -> ScanControl in
+                    next = key
+                    return .stop
+                }
+                guard let key = next else { break }
+                guard let (type, first) = Self.scope(of: key) else {
+                    lower = key + [0]  // not a scope key: step over it
+                    continue
+                }
+                if first < epoch && !keeping.contains(type) {
+                    try byScope.scan(from: key, to: Self.scopePrefix(type: type, epoch: epoch), in: txn) {
+                        (key: [UInt8], _: [UInt8]) -> ScanControl in
+                        doomed.append(key)
+                        return .continue
+                    }
+                }
+                // Past every key of this type: the prefix of its last epoch, 32 0xff bytes, plus one.
+                lower = Self.scopePrefix(type: type, epoch: .max) + [UInt8](repeating: 0xff, count: 32) + [0]
+            }
+            for key in doomed {
+                _ = try byScope.delete(key, in: txn)
+                if let id = Bytes32(key.suffix(32)) { _ = try byID.delete(id, in: txn) }
+            }
+            return doomed.count
+        }, completion: completion)
+    }
+
+    /// Calls of `scopes()` and `ids(type:epoch:)` so far: what reads the scope index.
+    public var scopeIndexReads: Int { scopeReads.load(ordering: .relaxed) }
+
+    /// The type and epoch of a scope-index key, nil when it is not one.
+    static func scope(of key: [UInt8]) -> (type: StatementType, epoch: UInt64)? {
+        guard let nameLength = key.first.map(Int.init), key.count == 1 + nameLength + 8 + 32,
+              let type = try? StatementType(String(decoding: key[1..<(1 + nameLength)], as: UTF8.self)) else { return nil }
+        return (type, key[(1 + nameLength)..<(1 + nameLength + 8)].reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+    }
 
     /// Number of stored (committed) statements.
     @available(*, noasync)

@@ -31,6 +31,9 @@ public struct NodeCounters: Sendable, Equatable, Codable {
     public var reconcilesThrottled = 0
     /// Statements of weightless authors ignored because their byte budget was spent.
     public var overBudget = 0
+    /// Received statements not verified: the verification pool (or the sender's share of it) was
+    /// full, or the store could not be read. Anti-entropy offers them again.
+    public var verificationRefused = 0
 
     public init() {}
 
@@ -55,5 +58,6 @@ public struct NodeCounters: Sendable, Equatable, Codable {
         case futureStatements = "future_statements"
         case reconcilesThrottled = "reconciles_throttled"
         case overBudget = "over_budget"
+        case verificationRefused = "verification_refused"
     }
 }

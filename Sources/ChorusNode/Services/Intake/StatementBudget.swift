@@ -9,10 +9,11 @@ import ChorusMesh
 /// statements decide tables, so every node must take the same ones, and they have weight at stake.
 ///
 /// A statement over budget is ignored (not stored, not forwarded, not held against the relaying
-/// peer: an honest relay may have taken it within its own budget). Bytes are charged before the
-/// statement is ingested (so a sync batch cannot overrun the budget between its checks) and
-/// refunded in the same call when it was not stored, so forged statements cannot drain an
-/// author's budget.
+/// peer: an honest relay may have taken it within its own budget). The intake checks and charges a
+/// statement only after its signature verified and just before committing it, one statement at a
+/// time on the loop: a forged statement cannot drain an author's budget, and a sync batch cannot
+/// overrun it between checks. (Verifying first costs an Ed25519 check per over-budget statement;
+/// the verification pool's per-peer share bounds that work.)
 /// Pure: time comes in. At most `maxAuthors` buckets; the longest unused makes room.
 struct StatementBudget {
     var authorBurst = 1 << 20
@@ -58,12 +59,6 @@ struct StatementBudget {
         all.refill(burst: sharedBurst, perSecond: sharedPerSecond, now: now)
         all.bytes -= Double(size)
         shared = all
-    }
-
-    /// Gives back a charge whose statement was not stored (a duplicate, or one that failed to verify).
-    mutating func refund(_ author: Ed25519.PublicKey, size: Int) {
-        authors[author]?.bytes += Double(size)
-        shared?.bytes += Double(size)
     }
 
     var trackedAuthors: Int { authors.count }

@@ -138,7 +138,7 @@ final class MembershipService {
                     logger.info("member status changed", metadata: metadata)
                 }
                 if new == .dead {
-                    host.emit(.memberDead(id))
+                    host.emit(.memberDead(id, departed: machine.member(id)?.departed ?? false))
                 } else if new == .alive, old == .dead {
                     host.emit(.memberAlive(id, address: machine.address(of: id) ?? addresses[id]))
                 }

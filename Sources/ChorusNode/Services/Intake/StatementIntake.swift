@@ -1,0 +1,161 @@
+import ChorusCrypto
+import ChorusMesh
+import ChorusWire
+
+/// The path of every statement a peer sends (README "Architecture"): decoded, deduplicated and
+/// verified once on the verification pool, admitted on the loop (epoch bound, budget of weightless
+/// authors), committed to the store, and handed on as a typed `SignedStatement` with
+/// `NodeEvent.statementAccepted` — to the epoch engine and anti-entropy's index through the
+/// composition. The gossip router gets its verdict from the same pass.
+///
+/// A node without a store verifies only: accepted statements are handed on, nothing is kept.
+final class StatementIntake {
+    /// Statements verified per pool job: a 4,096-statement sync batch becomes 16 jobs spread over
+    /// the threads, and the loop commits each chunk as it comes back (no long stall anywhere).
+    static let chunkSize = 256
+
+    /// What became of one sync batch.
+    struct BatchResult: Equatable {
+        var stored = 0
+        var rejected = 0
+        /// Not verified because the pool (or this peer's share of it) was full.
+        var refused = 0
+    }
+
+    private unowned let host: any ServiceHost
+    private let store: StatementStore?
+    private let policy: StatementPolicy
+    private let localIdentity: Ed25519.PublicKey
+    /// The last epoch a statement may name (`Node.latestAcceptedEpoch`); nil: no bound.
+    private let epochBound: () -> UInt64?
+    /// Whether statements of an author count against the weightless budget (`Node.budgetedAuthor`).
+    private let isBudgeted: (Ed25519.PublicKey) -> Bool
+    private var budget = StatementBudget()
+    private(set) var counters = IntakeCounters()
+
+    init(host: any ServiceHost, store: StatementStore?, policy: StatementPolicy, localIdentity: Ed25519.PublicKey,
+         epochBound: @escaping () -> UInt64?, isBudgeted: @escaping (Ed25519.PublicKey) -> Bool) {
+        self.host = host
+        self.store = store
+        self.policy = policy
+        self.localIdentity = localIdentity
+        self.epochBound = epochBound
+        self.isBudgeted = isBudgeted
+    }
+
+    // MARK: - Gossip
+
+    /// Verifies a gossiped statement off the loop; `done` gets the router's verdict on the loop.
+    func validate(_ payload: [UInt8], from peer: Ed25519.PublicKey?, done: @escaping (ValidationResult) -> Void) {
+        verify([payload], from: peer) { [weak self] verdicts in
+            guard let self, let verdicts else { return done(.ignore) }  // refused: the router forgets it
+            switch verdicts.first {
+            case let .fresh(statement)?: done(take(statement) ? .accept : .ignore)
+            case .duplicate?, .ignored?: done(.ignore)
+            case .rejected?, nil: done(.reject)
+            }
+        }
+    }
+
+    // MARK: - Sync
+
+    /// Verifies a batch from anti-entropy in chunks off the loop; `done` runs once, on the loop,
+    /// after the last chunk was committed.
+    func ingest(_ batch: [[UInt8]], from peer: Ed25519.PublicKey, done: @escaping (BatchResult) -> Void) {
+        guard !batch.isEmpty else { return done(BatchResult()) }
+        var result = BatchResult()
+        var outstanding = (batch.count + Self.chunkSize - 1) / Self.chunkSize
+        for start in stride(from: 0, to: batch.count, by: Self.chunkSize) {
+            let chunk = Array(batch[start..<min(start + Self.chunkSize, batch.count)])
+            verify(chunk, from: peer) { [weak self] verdicts in
+                if let self, let verdicts {
+                    for verdict in verdicts {
+                        switch verdict {
+                        case let .fresh(statement): if take(statement) { result.stored += 1 }
+                        case .rejected: result.rejected += 1
+                        case .duplicate, .ignored: break
+                        }
+                    }
+                } else {
+                    result.refused += chunk.count
+                }
+                outstanding -= 1
+                if outstanding == 0 { done(result) }
+            }
+        }
+    }
+
+    // MARK: - Internals
+
+    /// Runs the store's verification (or a bare decode-and-verify without a store) on the pool;
+    /// `then` gets nil when the pool refused the work (counted).
+    private func verify(_ batch: [[UInt8]], from peer: Ed25519.PublicKey?,
+                        then: @escaping ([StatementStore.Verdict]?) -> Void) {
+        let bound = epochBound()
+        let store = self.store, policy = self.policy
+        let queued = host.offload(cost: batch.count, peer: peer, {
+            Self.verdicts(batch, store: store, policy: policy, epochBound: bound)
+        }, then: { [weak self] verdicts in
+            if verdicts == nil { self?.counters.unreadableStore += batch.count }
+            self?.counters.futureStatements += verdicts?.count { if case .ignored = $0 { true } else { false } } ?? 0
+            then(verdicts)
+        })
+        if !queued {
+            counters.refusedByPool += batch.count
+            then(nil)
+        }
+    }
+
+    /// Decode, epoch bound, deduplication, signature: what runs on a verification thread. nil when
+    /// the store cannot be read (nothing is held against the peer; anti-entropy offers it again).
+    private static func verdicts(_ batch: [[UInt8]], store: StatementStore?, policy: StatementPolicy,
+                                 epochBound: UInt64?) -> [StatementStore.Verdict]? {
+        // A statement naming an epoch beyond the bound is ignored, so a peer cannot make the node
+        // keep statements for epochs that will not come for ages (Specs/gossip.md §4).
+        let admit: (UnverifiedStatement) -> Bool = { header in epochBound.map { header.epoch <= $0 } ?? true }
+        if let store {
+            return try? store.verify(batch, admit: admit)
+        }
+        return batch.map { bytes in
+            do throws(WireError) {
+                let unverified = try UnverifiedStatement(decoding: bytes, policy: policy)
+                guard admit(unverified) else { return .ignored(unverified.id) }
+                return .fresh(try unverified.verified())
+            } catch {
+                return .rejected(error)
+            }
+        }
+    }
+
+    /// Admits a verified statement on the loop and commits it; true when it was taken (stored, or
+    /// handed on without a store) and announced to the composition.
+    private func take(_ statement: SignedStatement) -> Bool {
+        let size = statement.encoded.count
+        let budgeted = statement.author != localIdentity && isBudgeted(statement.author)
+        if budgeted {
+            guard budget.allows(statement.author, size: size, now: host.now()) else {
+                counters.overBudget += 1
+                return false
+            }
+        }
+        if let store, store.commit([statement]).first != true { return false }
+        if budgeted { budget.charge(statement.author, size: size, now: host.now()) }
+        host.emit(.statementAccepted(statement))
+        return true
+    }
+}
+
+@available(*, unavailable, message: "StatementIntake is confined to its host's executor")
+extension StatementIntake: Sendable {}
+
+/// What the intake dropped, by reason (`chorus status --json`, `counters`).
+struct IntakeCounters: Equatable {
+    /// Statements of authors without weight beyond their budget.
+    var overBudget = 0
+    /// Statements not verified because the pool was full (anti-entropy offers them again).
+    var refusedByPool = 0
+    /// Statements naming an epoch beyond the next one (ignored, not verified).
+    var futureStatements = 0
+    /// Statements not verified because the store could not be read.
+    var unreadableStore = 0
+}
