@@ -10,15 +10,20 @@ import Testing
     @Test func insertsInAnyOrderAndReadsSortedUnique() {
         var index = SyncIndex(capacity: 1000)
         let scope = SyncScope(topic: "text", epoch: 3)
-        var rng = SystemRandomNumberGenerator()
+        var rng = SplitMix64(seed: 5)
         let ids = (0..<200).map(Self.id)
-        for id in ids.shuffled(using: &rng) { #expect(index.insert(id, into: scope)) }
-        // Half of them again, some while others are still unsorted.
-        #expect(index.ids(of: scope) == ids.sorted())
-        for id in ids.prefix(100) { #expect(!index.insert(id, into: scope)) }
+        let inserted = ids.shuffled(using: &rng).map { index.insert($0, into: scope) }
+        #expect(inserted.allSatisfy { $0 })
+        let sorted = index.ids(of: scope)
+        #expect(sorted == ids.sorted())
+        // Some again, some new while others are still unsorted.
+        let again = ids.prefix(100).map { index.insert($0, into: scope) }
+        #expect(again.allSatisfy { !$0 })
         for n in 200..<210 { index.insert(Self.id(n), into: scope) }
-        #expect(!index.insert(Self.id(205), into: scope))
-        #expect(index.ids(of: scope) == (0..<210).map(Self.id).sorted())
+        let repeated = index.insert(Self.id(205), into: scope)
+        #expect(!repeated)
+        let all = index.ids(of: scope)
+        #expect(all == (0..<210).map(Self.id).sorted())
         #expect(index.count == 210 && index.count(of: scope) == 210)
         #expect(index.contains(Self.id(7), in: scope) && !index.contains(Self.id(7), in: SyncScope(topic: "text", epoch: 4)))
     }
@@ -33,7 +38,8 @@ import Testing
         index.insert(Self.id(50), into: scope)
         let second = index.summary(of: scope)
         #expect(second.count == 51 && second.fingerprint == RangeReconciler.fingerprint((0...50).map(Self.id).sorted()[...]))
-        #expect(index.summary(of: SyncScope(topic: "none", epoch: 0)).count == 0)
+        let none = index.summary(of: SyncScope(topic: "none", epoch: 0))
+        #expect(none.count == 0)
     }
 
     @Test func aFullIndexDropsOtherTopicsFirstThenOlderEpochs() {
@@ -46,9 +52,9 @@ import Testing
         for n in 80..<100 { index.insert(Self.id(n), into: textNew) }
         #expect(index.count == 100 && index.dropped.isEmpty)
         // One more: the oldest scope of a non-priority topic goes, whole.
-        #expect(index.insert(Self.id(100), into: textNew))
+        do { let r = index.insert(Self.id(100), into: textNew); #expect(r) }
         #expect(index.dropped == [textOld] && index.count == 81)
-        #expect(!index.insert(Self.id(101), into: textOld))  // a dropped scope takes nothing
+        do { let r = index.insert(Self.id(101), into: textOld); #expect(!r) }  // a dropped scope takes nothing
         // Priority scopes give way only when nothing else is left.
         for n in 200..<240 { index.insert(Self.id(n), into: votesNew) }
         #expect(index.dropped == [textOld, textNew])
@@ -63,14 +69,15 @@ import Testing
     @Test func loadTakesWholeScopesThatFitAndRemoveForgetsThem() {
         var index = SyncIndex(capacity: 10)
         let a = SyncScope(topic: "text", epoch: 1), b = SyncScope(topic: "text", epoch: 2), c = SyncScope(topic: "vote", epoch: 2)
-        #expect(index.load((0..<6).map(Self.id).sorted(), into: a))
-        #expect(!index.load((10..<15).map(Self.id).sorted(), into: b))  // 11 > 10: dropped unread
-        #expect(index.load((20..<24).map(Self.id).sorted(), into: c))
+        do { let r = index.load((0..<6).map(Self.id).sorted(), into: a); #expect(r) }
+        do { let r = index.load((10..<15).map(Self.id).sorted(), into: b); #expect(!r) }  // 11 > 10: dropped unread
+        do { let r = index.load((20..<24).map(Self.id).sorted(), into: c); #expect(r) }
         #expect(index.count == 10 && index.isDropped(b))
-        #expect(index.remove { $0.epoch < 2 } == 6)
+        let removed = index.remove { $0.epoch < 2 }
+        #expect(removed == 6)
         #expect(index.count == 4 && index.heldScopes == [c] && index.isDropped(b))
         index.remove { $0.epoch == 2 }
         #expect(index.count == 0 && index.dropped.isEmpty)
-        #expect(index.insert(Self.id(10), into: b))  // forgotten, so indexed again
+        do { let r = index.insert(Self.id(10), into: b); #expect(r) }  // forgotten, so indexed again
     }
 }

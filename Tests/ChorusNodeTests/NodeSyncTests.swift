@@ -1,5 +1,6 @@
 import ChorusCrypto
 import ChorusMesh
+import ChorusProtocol
 import ChorusStore
 import ChorusWire
 import Foundation
@@ -44,6 +45,56 @@ import Testing
         // And the other way round: B's own statements reach A by the periodic reconciliation too.
         let own = try await b.node.publish(topic: "other-topic", body: [1], type: .text, epoch: 9)
         #expect(await eventually(timeout: .seconds(5)) { Self.ids(storeA).contains(own.id) })
+    }
+
+    /// Retention (Specs/gossip.md §4): a node at epoch 20 with `retention_epochs = 4` deletes its
+    /// statements older than epoch 16 and reconciles epochs 16-21 only. From a peer that keeps
+    /// everything (it follows no epochs) it takes the recent statements and none of the old or
+    /// future ones, and an old statement it still stores is never offered to that peer.
+    @Test func epochsBeyondRetentionAreDeletedAndNotExchanged() async throws {
+        let dirA = temporaryDirectory("retention-a"), dirB = temporaryDirectory("retention-b")
+        defer { for d in [dirA, dirB] { try? FileManager.default.removeItem(atPath: d) } }
+        let a = try await NodeHarnessForTests(storeDirectory: dirA)
+        defer { Task { await a.shutdown() } }
+        func publish(_ node: NodeHarnessForTests, _ epochs: [UInt64]) async throws -> Set<Bytes32> {
+            var ids: Set<Bytes32> = []
+            for epoch in epochs { ids.insert(try await node.node.publish(topic: "statements", body: Array("at \(epoch)".utf8), epoch: epoch).id) }
+            return ids
+        }
+        let old = try await publish(a, [1, 2, 15]), recent = try await publish(a, [16, 19, 20, 21]), future = try await publish(a, [22])
+        let publishedAt = ContinuousClock.now
+
+        var configuration = NodeHarnessForTests.testConfiguration()
+        configuration.retentionEpochs = 4
+        let key = Ed25519.SigningKey.generate()
+        let b = try await NodeHarnessForTests(configuration: configuration, key: key, storeDirectory: dirB)
+        defer { Task { await b.shutdown() } }
+        let storeA = try #require(a.statements), storeB = try #require(b.statements)
+        let before = try await publish(b, [3])  // stored while b follows no epochs yet
+        #expect(await eventually { Self.ids(storeB) == before })
+
+        // b follows epoch 20 of 4-minute epochs (the window cannot move during the test).
+        var p = try NodeEpochTests.parameters(participants: [key])
+        p.stages = StageDurations(generationMs: 60_000, validationMs: 60_000, tallyMs: 60_000, inferenceMs: 60_000, beaconRevealMs: 500)
+        p.genesisUnixMs = Int64(Date().timeIntervalSince1970 * 1000) - 19 * 240_000 - 120_000
+        await b.node.attachEpochs(EpochEngine(parameters: p, key: key, configuration: .init(servedModels: []),
+                                              beaconSecret: { _ in Blake2b.hash256([1]) }))
+        #expect(await eventually { Self.ids(storeB).isDisjoint(with: before) })  // pruned at the next round
+        let straggler = try await publish(b, [9])  // stored after the prune: kept until the next one, never offered
+        #expect(await b.node.syncReport()?.floor == 16)
+        #expect(await b.node.syncReport()?.ceiling == 21)
+
+        // Connect once a's gossip cache no longer announces its statements (IHAVE covers ~2 s): what
+        // b gets comes from anti-entropy.
+        try await Task.sleep(until: publishedAt + .seconds(5))
+        try await b.node.addPeers([a.address])
+        #expect(await eventually(timeout: .seconds(15)) { Self.ids(storeB).isSuperset(of: recent) })
+        try await Task.sleep(for: .seconds(1))  // more rounds
+        let inB = Self.ids(storeB), inA = Self.ids(storeA)
+        #expect(inB.isDisjoint(with: old.union(future)))
+        #expect(inB.isSuperset(of: straggler))
+        #expect(inA.isDisjoint(with: before.union(straggler)))
+        #expect(inA.isSuperset(of: old.union(recent).union(future)))
     }
 
     @Test func scopesJumpFromScopeToScope() async throws {
