@@ -13,6 +13,6 @@ struct ChorusBench: AsyncParsableCommand {
               swift build -c release --product chorus-bench
               .build/release/chorus-bench crypto --json
             """,
-        subcommands: [CryptoBench.self, TransportCommand.self, TransportRawCommand.self, SimCommand.self, WorkerBench.self]
+        subcommands: [CryptoBench.self, IngestBench.self, TransportCommand.self, TransportRawCommand.self, SimCommand.self, WorkerBench.self]
     )
 }

@@ -9,17 +9,17 @@ import ChorusWire
 /// composition. The gossip router gets its verdict from the same pass.
 ///
 /// A node without a store verifies only: accepted statements are handed on, nothing is kept.
-final class StatementIntake {
+package final class StatementIntake {
     /// Statements verified per pool job: a 4,096-statement sync batch becomes 16 jobs spread over
     /// the threads, and the loop commits each chunk as it comes back (no long stall anywhere).
     static let chunkSize = 256
 
     /// What became of one sync batch.
-    struct BatchResult: Equatable {
-        var stored = 0
-        var rejected = 0
+    package struct BatchResult: Equatable, Sendable {
+        package var stored = 0
+        package var rejected = 0
         /// Not verified because the pool (or this peer's share of it) was full.
-        var refused = 0
+        package var refused = 0
     }
 
     private unowned let host: any ServiceHost

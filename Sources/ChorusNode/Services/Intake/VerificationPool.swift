@@ -1,5 +1,8 @@
 import ChorusCrypto
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A fixed set of threads that decode, deduplicate and verify statements, so that no Ed25519
 /// verification runs on the loop thread (where SWIM probes, keepalives and every session share it).
@@ -8,6 +11,10 @@ import Foundation
 /// any one peer, so a peer sending sync batches as fast as it can takes at most its share and a
 /// full queue refuses work instead of growing (the caller drops it and counts it; anti-entropy
 /// fetches what was dropped in a later round). Jobs run in submission order.
+///
+/// The threads run at a lower scheduling priority (nice +`niceness`) than the loop: with as many
+/// threads as cores, the loop thread would otherwise wait for a core behind verification, and SWIM
+/// probes and keepalives with it (measured by `chorus-bench ingest`, `loop_lag_p99_ms`).
 ///
 /// `@unchecked Sendable` invariant: `queue`, `queued`, `perPeer` and `stopped` are read and written
 /// only while `condition` is locked; the threads hold the pool strongly until `shutdown`.
@@ -18,6 +25,8 @@ final class VerificationPool: @unchecked Sendable {
         let work: @Sendable () -> Void
     }
 
+    /// How much lower than the loop's the threads' priority is (Linux per-thread nice).
+    static let niceness: Int32 = 10
     let threadCount: Int
     let maxQueued: Int
     let maxQueuedPerPeer: Int
@@ -29,14 +38,22 @@ final class VerificationPool: @unchecked Sendable {
     private var stopped = false
 
     /// - Parameter threads: defaults to the machine's active cores.
-    init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, maxQueued: Int = 32_768, maxQueuedPerPeer: Int = 8_192) {
+    /// Statements queued at most by default: eight 4,096-statement sync batches.
+    static let defaultMaxQueued = 32_768
+    /// One peer's share by default: two sync batches (one verifying, the next waiting).
+    static let defaultMaxQueuedPerPeer = 8_192
+
+    init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, maxQueued: Int = defaultMaxQueued,
+         maxQueuedPerPeer: Int = defaultMaxQueuedPerPeer) {
         self.threadCount = max(1, threads)
         self.maxQueued = max(1, maxQueued)
         self.maxQueuedPerPeer = max(1, min(maxQueuedPerPeer, maxQueued))
         for index in 0..<threadCount {
-            let thread = Thread { [self] in run() }
-            thread.name = "chorus-verify-\(index)"
-            thread.start()
+            // Named from inside: the name then reaches the OS thread (top -H, debuggers).
+            Thread { [self] in
+                Thread.current.name = "chorus-verify-\(index)"
+                run()
+            }.start()
         }
     }
 
@@ -82,6 +99,11 @@ final class VerificationPool: @unchecked Sendable {
     }
 
     private func run() {
+        #if os(Linux)
+        // Under Linux/NPTL the nice value is per thread, and `who = 0` names the calling thread
+        // (setpriority(2), NOTES): this lowers the priority of this thread only.
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)
+        #endif
         while true {
             condition.lock()
             while head == queue.count && !stopped { condition.wait() }
