@@ -113,17 +113,20 @@ public struct RangeReconciler: Sendable {
     }
 
     /// Splits a differing range into up to `branching` sub-ranges with equal shares of our ids.
+    /// Part k holds exactly our ids from the first id of part k (the range's lower bound for the
+    /// first part) up to the first id of part k+1, so each part's ids are a sub-slice of `mine`.
     private func split(_ scope: SyncScope, _ range: IDRange, _ mine: ArraySlice<Bytes32>) -> [ReconcileItem] {
         let parts = min(branching, mine.count)
         var items: [ReconcileItem] = []
         var lower = range.lower
+        var start = mine.startIndex
         for k in 0..<parts {
             let end = mine.startIndex + (mine.count * (k + 1)) / parts
             let upper: Bytes32? = k == parts - 1 ? range.upper : mine[end]
-            let sub = IDRange(lower: lower, upper: upper)
-            let ids = Self.slice(Array(mine), sub)
-            items.append(.fingerprint(scope, sub, count: UInt32(ids.count), fingerprint: Self.fingerprint(ids)))
+            let ids = mine[start..<end]
+            items.append(.fingerprint(scope, IDRange(lower: lower, upper: upper), count: UInt32(ids.count), fingerprint: Self.fingerprint(ids)))
             if let upper { lower = upper }
+            start = end
         }
         return items
     }

@@ -170,6 +170,23 @@ public final class StatementStore: Sendable {
         try environment.read { (txn: borrowing ReadTransaction) throws(StoreError) in try byID.get(id, in: txn) }
     }
 
+    /// The stored statements with `ids`, in order, skipping those not stored, until the next would
+    /// pass `maxBytes` in all: an answer to an anti-entropy fetch, read in one transaction.
+    @available(*, noasync)
+    public func statements(_ ids: [Bytes32], maxBytes: Int) throws(StoreError) -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        var bytes = 0
+        try environment.read { (txn: borrowing ReadTransaction) throws(StoreError) in
+            for id in ids {
+                guard let encoded = try byID.get(id, in: txn) else { continue }
+                if bytes + encoded.count > maxBytes { break }
+                bytes += encoded.count
+                out.append(encoded)
+            }
+        }
+        return out
+    }
+
     /// Ids of the stored statements of `type` in `epoch`, ascending: the set anti-entropy reconciles.
     @available(*, noasync)
     public func ids(type: StatementType, epoch: UInt64) throws(StoreError) -> [Bytes32] {

@@ -139,13 +139,10 @@ final class SyncService {
             }
             answer(received, from: peer)
         case let .fetch(ids):
-            var batch: [[UInt8]] = []
-            var bytes = 0
-            for id in ids {
-                guard let encoded = (try? store.statement(id)) ?? nil else { continue }
-                if bytes + encoded.count > Self.maxBatchBytes { break }
-                bytes += encoded.count
-                batch.append(encoded)
+            let batch: [[UInt8]]
+            do { batch = try store.statements(ids, maxBytes: Self.maxBatchBytes) } catch {
+                logger.error("cannot read statements a peer asked for", metadata: ["error": "\(error)"])
+                return
             }
             if !batch.isEmpty { host.send(SyncMessage.statements(batch).encoded(), tag: Self.tag, to: peer, priority: .lazy) }
         case let .statements(batch):
