@@ -314,6 +314,17 @@ final class SyncSide {
         #expect(side.host.disconnected.count == 1 && side.host.disconnected[0].hasPrefix("malformed sync message"))
     }
 
+    /// `[statements]` in config.toml: the retention and the index bound, with their limits.
+    @Test func theConfigFileSetsRetentionAndTheIndexBound() throws {
+        let defaults = try ConfigFile.parse(ConfigFile.template(networkID: "n", listen: "127.0.0.1:0"), file: "c.toml")
+        #expect(defaults.retentionEpochs == 8 && defaults.syncIndexCapacity == 1_000_000)
+        let set = try ConfigFile.parse("network = \"n\"\n[statements]\nretention_epochs = 3\nsync_index_max_ids = 5000\n", file: "c.toml")
+        #expect(set.retentionEpochs == 3 && set.syncIndexCapacity == 5000)
+        #expect(throws: ConfigError.self) { try ConfigFile.parse("network = \"n\"\n[statements]\nretention_epochs = 1\n", file: "c.toml") }
+        #expect(throws: ConfigError.self) { try ConfigFile.parse("network = \"n\"\n[statements]\nsync_index_max_ids = 0\n", file: "c.toml") }
+        #expect(throws: ConfigError.self) { try ConfigFile.parse("network = \"n\"\n[statements]\nretention = 3\n", file: "c.toml") }
+    }
+
     static func parameters() throws -> NetworkParameters {
         let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Network/devnet/network.toml").path
