@@ -64,10 +64,11 @@ extension StatementStore {
             #expect(try store.ingestDurably([b.encoded]) == [.duplicate(b.id)])
             #expect(try store.statement(a.id) == a.encoded)
             // A copy of a stored statement with a damaged signature has the same id (the id covers the
-            // signed bytes, not the signature): it is dropped as a duplicate and the stored copy stays.
+            // signed bytes, not the signature): it is verified, rejected (so a node never forwards it
+            // as a duplicate), and the stored copy stays.
             var damaged = a.encoded
             damaged[damaged.count - 1] ^= 1
-            #expect(try store.ingestDurably([damaged]) == [.duplicate(a.id)])
+            #expect(try store.ingestDurably([damaged]) == [.rejected(.badSignature)])
             #expect(try store.statement(a.id) == a.encoded)
         }
     }

@@ -97,8 +97,21 @@ public final class StatementStore: Sendable {
                     continue
                 }
                 let id = unverified.id
-                if try byID.contains(id, in: txn) || inFlight.withLock({ $0.contains(id) }) {
+                // The id leaves the signature out, so bytes with this id may still carry a forged
+                // signature: only a byte-for-byte copy of the stored statement skips verification
+                // (a node that accepted a forged copy as a duplicate would forward it).
+                let identical = try byID.withValue(id, in: txn) { $0.elementsEqual(bytes) }
+                if identical == true {
                     verdicts.append(.duplicate(id))
+                    continue
+                }
+                if identical == false || inFlight.withLock({ $0.contains(id) }) {
+                    do throws(WireError) {
+                        _ = try unverified.verified()
+                        verdicts.append(.duplicate(id))
+                    } catch {
+                        verdicts.append(.rejected(error))
+                    }
                     continue
                 }
                 guard admit(unverified) else {

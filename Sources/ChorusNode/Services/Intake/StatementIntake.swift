@@ -5,8 +5,9 @@ import ChorusWire
 /// The path of every statement a peer sends (README "Architecture"): decoded, deduplicated and
 /// verified once on the verification pool, admitted on the loop (epoch bound, budget of weightless
 /// authors), committed to the store, and handed on as a typed `SignedStatement` with
-/// `NodeEvent.statementAccepted` — to the epoch engine and anti-entropy's index through the
-/// composition. The gossip router gets its verdict from the same pass.
+/// `NodeEvent.statementAccepted` to the epoch engine through the composition (anti-entropy's index
+/// learns of every commit from the store itself, `NodeEvent.statementsStored`). The gossip router
+/// gets its verdict from the same pass.
 ///
 /// A node without a store verifies only: accepted statements are handed on, nothing is kept.
 package final class StatementIntake {
@@ -50,8 +51,18 @@ package final class StatementIntake {
         verify([payload], from: peer) { [weak self] verdicts in
             guard let self, let verdicts else { return done(.ignore) }  // refused: the router forgets it
             switch verdicts.first {
-            case let .fresh(statement)?: done(take(statement) ? .accept : .ignore)
-            case .duplicate?, .ignored?: done(.ignore)
+            case let .fresh(statement)?:
+                switch take(statement) {
+                case .taken, .alreadyTaken: done(.accept)
+                case .overBudget: done(.ignore)
+                }
+            case .duplicate?:
+                // Stored already (it came by anti-entropy, or another copy won the race): valid,
+                // and new to the router, so it is delivered and forwarded like any first copy. An
+                // `.ignore` here once left a node that had synced a statement before its gossip
+                // arrived without the delivery (1 of 9,900 in the lab's propagation run).
+                done(.accept)
+            case .ignored?: done(.ignore)
             case .rejected?, nil: done(.reject)
             }
         }
@@ -71,7 +82,7 @@ package final class StatementIntake {
                 if let self, let verdicts {
                     for verdict in verdicts {
                         switch verdict {
-                        case let .fresh(statement): if take(statement) { result.stored += 1 }
+                        case let .fresh(statement): if take(statement) == .taken { result.stored += 1 }
                         case .rejected: result.rejected += 1
                         case .duplicate, .ignored: break
                         }
@@ -127,21 +138,24 @@ package final class StatementIntake {
         }
     }
 
-    /// Admits a verified statement on the loop and commits it; true when it was taken (stored, or
-    /// handed on without a store) and announced to the composition.
-    private func take(_ statement: SignedStatement) -> Bool {
+    /// What `take` did with a verified statement.
+    private enum Taking { case taken, alreadyTaken, overBudget }
+
+    /// Admits a verified statement on the loop and commits it; announces it to the composition when
+    /// this call took it (stored, or handed on without a store).
+    private func take(_ statement: SignedStatement) -> Taking {
         let size = statement.encoded.count
         let budgeted = statement.author != localIdentity && isBudgeted(statement.author)
         if budgeted {
             guard budget.allows(statement.author, size: size, now: host.now()) else {
                 counters.overBudget += 1
-                return false
+                return .overBudget
             }
         }
-        if let store, store.commit([statement]).first != true { return false }
+        if let store, store.commit([statement]).first != true { return .alreadyTaken }
         if budgeted { budget.charge(statement.author, size: size, now: host.now()) }
         host.emit(.statementAccepted(statement))
-        return true
+        return .taken
     }
 }
 
