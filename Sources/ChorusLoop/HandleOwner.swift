@@ -11,7 +11,8 @@ protocol HandleOwner: AnyObject {
     func handleDidClose()
 }
 
-// Memory rules for every handle (see swift-style.md §2.2):
+// Memory rules for every handle. libuv keeps the handle's address and may call back through it
+// until the close callback has run, so the memory must neither move nor be freed before then:
 // - handles are heap-allocated with `EventLoop.allocateHandle` and never move;
 // - `data` is read and written only through libuv's accessors (`uv_handle_get_data`/`set_data`), so
 //   Swift never reads a `uv_tcp_t` through a `uv_handle_t` pointer itself;

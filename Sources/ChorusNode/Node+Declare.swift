@@ -25,20 +25,6 @@ extension Node {
         return DeclareResult(statementID: statement.id.hex, epoch: statement.epoch, effectiveEpoch: statement.epoch + 1,
                              seq: statement.seq, model: model, action: name, target: target)
     }
-
-    /// Parses the control request's `action` (delegate, refuse, intent) and `target`.
-    static func delegationAction(_ params: [String: String]) throws(NodeError) -> DelegationAction {
-        switch params["action"] {
-        case "delegate":
-            guard let hex = params["target"], let key = try? Ed25519.PublicKey(hex: hex) else {
-                throw .invalidRequest("delegate needs params.target: the participant's public key as 64 hex digits")
-            }
-            return .delegate(to: key.raw)
-        case "refuse": return .refuse
-        case "intent": return .intent
-        default: throw .invalidRequest("params.action must be delegate, refuse or intent")
-        }
-    }
 }
 
 /// `declare`: the signed declaration.

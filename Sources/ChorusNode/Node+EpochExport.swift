@@ -8,6 +8,10 @@ extension Node {
         guard let state = epochs else { throw .invalidRequest("this node does not follow epochs (start it with --network-file)") }
         guard let statements else { throw .invalidRequest("this node keeps no statement store; nothing to export") }
         guard epoch >= 1 else { throw .invalidRequest("epoch 0 is the genesis table; export epochs from 1") }
+        // An export carries the epoch before's beacon commits and confirmations too.
+        if let floor = sync?.floor, floor > 0, epoch <= floor {
+            throw .invalidRequest("epoch \(epoch - 1)'s statements were deleted here (retention_epochs keeps epochs from \(floor)); export epoch \(floor + 1) or later, or raise retention_epochs")
+        }
         let parameters = state.engine.parameters
         let previous: WeightTable
         if epoch == 1 {

@@ -83,6 +83,13 @@ import Testing
         let straggler = try await publish(b, [9])  // stored after the prune: kept until the next one, never offered
         #expect(await b.node.syncReport()?.floor == 16)
         #expect(await b.node.syncReport()?.ceiling == 21)
+        // Exports need the epoch before's statements: epochs up to the floor are refused, saying why.
+        await #expect(throws: NodeError.self) { try await b.node.exportEpoch(16) }
+        do {
+            _ = try await b.node.exportEpoch(16)
+        } catch {
+            #expect(error.description.contains("retention_epochs"), "\(error)")
+        }
 
         // Connect once a's gossip cache no longer announces its statements (IHAVE covers ~2 s): what
         // b gets comes from anti-entropy.
