@@ -50,6 +50,7 @@ class Lab:
         self.nodes = {i: nodes.Node(i, self.work, self.chorusd, self.relayed) for i in range(1, self.n + 1)}
         self.faults = {i: faults.NodeFaults(i) for i in self.nodes}
         self.relay = None
+        self.hogs = []           # CPU hog processes (starve), killed by stop_hog and on every exit
         self.poller = None
         self.first_start = None
         self.all_started = None
@@ -88,6 +89,7 @@ class Lab:
 
     def __exit__(self, kind, value, traceback):
         log("cleaning up")
+        self.stop_hog()
         if self.poller:
             self.poller.stop()
         for node in self.nodes.values():   # SIGTERM all first, then wait: stops in parallel
@@ -129,7 +131,7 @@ class Lab:
         os.makedirs(STATE_DIR, exist_ok=True)
         with open(self.state_file, "w") as f:
             json.dump({"lab_pid": os.getpid(), "relay_pid": self.relay.pid if self.relay else None,
-                       "work": self.work}, f)
+                       "hog_pids": [p.pid for p in self.hogs], "work": self.work}, f)
 
     def seeds_for(self, i):
         """Node i's seeds: the first --seeds nodes, plus --random-seeds random earlier nodes."""
@@ -152,6 +154,38 @@ class Lab:
             node.wait_ready(timeout=30)
         self.all_started = time.time()
         log(f"{self.n} nodes started in {self.all_started - self.first_start:.1f} s")
+
+    # -- CPU hog (starve) -----------------------------------------------------------------------
+
+    def start_hog(self, count):
+        """Starts `count` busy-looping processes (chorus_lab/hog.py) at normal priority, each in a
+        session of its own (a Ctrl-C in the terminal reaches only the lab, which kills them)."""
+        for _ in range(count):
+            self.hogs.append(subprocess.Popen([sys.executable, "-m", "chorus_lab.hog"], cwd=NETWORK_DIR,
+                                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                              stderr=subprocess.DEVNULL, start_new_session=True))
+        self._save_state()
+        log(f"CPU hog: {count} busy-looping processes (pids {', '.join(str(p.pid) for p in self.hogs)})")
+
+    def stop_hog(self):
+        """Kills every hog process (SIGKILL: they hold no state) and waits for them."""
+        if not self.hogs:
+            return
+        for p in self.hogs:
+            if p.poll() is None:
+                try:
+                    p.kill()
+                except OSError:
+                    pass
+        for p in self.hogs:
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                log(f"hog pid {p.pid} did not exit after SIGKILL")
+        log(f"CPU hog stopped ({len(self.hogs)} processes killed)")
+        self.hogs = []
+        if os.path.exists(self.state_file):
+            self._save_state()
 
     # -- helpers for scenarios ------------------------------------------------------------------
 
@@ -205,7 +239,7 @@ def _alive(pid, marker):
 
 
 def clean():
-    """Removes what labs left behind: each run whose lab process is gone (its relay, its
+    """Removes what labs left behind: each run whose lab process is gone (its relay and CPU hogs, its
     namespaces with the processes inside them, interfaces, nftables tables), and namespaces named
     like a lab run (clab<4 hex>-...) that have no state file. Runs whose lab is still running are
     left alone, as is everything not named by this lab."""
@@ -221,6 +255,9 @@ def clean():
             continue
         if _alive(state.get("relay_pid"), b"chorus_lab.relay"):
             os.kill(state["relay_pid"], signal.SIGKILL)
+        for pid in state.get("hog_pids", []):
+            if _alive(pid, b"chorus_lab.hog"):
+                os.kill(pid, signal.SIGKILL)
         names = topology.destroy(run)
         path = os.path.join(STATE_DIR, f"{run}.json")
         if os.path.exists(path):

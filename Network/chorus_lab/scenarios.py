@@ -8,6 +8,9 @@ pause        --pause-fraction of the nodes SIGSTOPped for --pause-s every --peri
              and SWIM false deaths (a node declared dead while it was only paused; target 0)
 crash        kill -9 --kills nodes one at a time; time until every other node's SWIM reports the victim
              dead (p50 <= 5 s, p99 <= 8 s across all observers)
+starve       a CPU hog (--hog-procs busy loops) holds the load >= --load-target for --duration-s while
+             messages are published: SWIM false deaths and links closed by SWIM (target 0 each),
+             propagation latency and delivery under starvation, the load reached
 """
 
 import collections
@@ -290,6 +293,34 @@ def _missed_detail(lab, mid, author, i):
     return detail
 
 
+def _deliveries(lab, topic, published):
+    """Every other node's delivery of each published (gossip id, author) message: the latencies (ms,
+    from the author's own delivery; all namespaces share one clock), the deliveries missing, those
+    later than 2 s, and details of up to 20 missing ones."""
+    received = {}    # (id, node) -> unix ns
+    for i, node in lab.nodes.items():
+        try:
+            for m in _messages(node, topic):
+                received[(m["id"], i)] = m["received_unix_ns"]
+        except (OSError, ValueError, control.ControlError) as error:
+            log(f"messages from node {i} failed: {error}")
+    latencies, missing, late, missed = [], 0, 0, []
+    for mid, author in published:
+        t0 = received.get((mid, author))
+        for i in lab.nodes:
+            if i == author:
+                continue
+            t = received.get((mid, i))
+            if t is None or t0 is None:
+                missing += 1
+                if len(missed) < 20:
+                    missed.append(_missed_detail(lab, mid, author, i))
+                continue
+            latencies.append((t - t0) / 1e6)
+            late += (t - t0) > 2e9
+    return latencies, missing, late, missed
+
+
 def propagation(lab, o):
     wait_connected(lab, o)
     log(f"warming up the gossip mesh for {o.warmup_s} s")
@@ -309,27 +340,7 @@ def propagation(lab, o):
     log(f"published {len(published)} messages of {o.size} B at {o.rate}/s; settling {o.settle_s} s")
     time.sleep(o.settle_s + o.poll_s * 2)
     after = _gossip_totals(lab.poller.snapshot())
-    received = {}    # (id, node) -> unix ns
-    for i, node in lab.nodes.items():
-        try:
-            for m in _messages(node, o.topic):
-                received[(m["id"], i)] = m["received_unix_ns"]
-        except (OSError, ValueError, control.ControlError) as error:
-            log(f"messages from node {i} failed: {error}")
-    latencies, missing, late, missed = [], 0, 0, []
-    for mid, author in published:
-        t0 = received.get((mid, author))
-        for i in lab.nodes:
-            if i == author:
-                continue
-            t = received.get((mid, i))
-            if t is None or t0 is None:
-                missing += 1
-                if len(missed) < 20:
-                    missed.append(_missed_detail(lab, mid, author, i))
-                continue
-            latencies.append((t - t0) / 1e6)
-            late += (t - t0) > 2e9
+    latencies, missing, late, missed = _deliveries(lab, o.topic, published)
     pairs = len(published) * (lab.n - 1)
     duplicates = after["duplicates"] - before["duplicates"]
     dup_per = round(duplicates / pairs, 3) if pairs else None
@@ -416,14 +427,18 @@ def pause(lab, o):
     return results, {"sessions_lost_to_pauses": check(lost, 0), "swim_false_deaths": check(false_deaths, 0)}
 
 
-def _swim_totals(lab):
-    """Sum of every node's SWIM counters (deaths declared, suspicions, refutations), or None."""
+def _swim_totals(lab, timeout=2.0, attempts=1):
+    """Sum of every node's SWIM counters (deaths declared, suspicions, refutations), or None when a
+    node does not answer (each node is asked up to `attempts` times)."""
     totals = collections.Counter()
     for node in lab.nodes.values():
-        try:
-            m = node.members(timeout=2.0)
-        except (OSError, ValueError, control.ControlError):
-            return None
+        for attempt in range(attempts):
+            try:
+                m = node.members(timeout=timeout)
+                break
+            except (OSError, ValueError, control.ControlError):
+                if attempt == attempts - 1:
+                    return None
         for k in ("deaths_declared", "suspicions_raised", "refutations"):
             totals[k] += m.get(k, 0)
     return totals
@@ -434,12 +449,15 @@ def _diff(after, before, key):
 
 
 class _DeathWatcher:
-    """Polls every node's `members` in a thread; remembers which nodes anyone reported dead."""
+    """Polls every node's `members` in a thread; remembers which nodes anyone reported dead, and
+    each node's highest Lifeguard local health multiplier seen."""
 
-    def __init__(self, lab, interval_s=0.5):
+    def __init__(self, lab, interval_s=0.5, timeout_s=0.3):
         import threading
-        self.lab, self.interval_s = lab, interval_s
+        self.lab, self.interval_s, self.timeout_s = lab, interval_s, timeout_s
         self.pairs, self.victims = set(), set()
+        self.health_max = {}     # node -> highest local_health seen
+        self.rounds = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._key_to_node = {}
@@ -457,11 +475,16 @@ class _DeathWatcher:
             for i, node in list(self.lab.nodes.items()):
                 if node.paused:
                     continue
-                view = _members(node, 0.3)
-                for key, state in (view or {}).items():
-                    if state == "dead" and key in self._key_to_node:
-                        self.pairs.add((i, key))
-                        self.victims.add(self._key_to_node[key])
+                try:
+                    answer = node.members(timeout=self.timeout_s)
+                except (OSError, ValueError, control.ControlError):
+                    continue
+                self.health_max[i] = max(self.health_max.get(i, 0), answer.get("local_health", 0))
+                for m in answer["members"]:
+                    if m["state"] == "dead" and m["public_key"] in self._key_to_node:
+                        self.pairs.add((i, m["public_key"]))
+                        self.victims.add(self._key_to_node[m["public_key"]])
+            self.rounds += 1
             self._stop.wait(self.interval_s)
 
 
@@ -545,5 +568,196 @@ def crash(lab, o):
                      "crash_false_deaths": check(false_deaths, 0)}
 
 
+# -- starve (CPU starvation) ----------------------------------------------------------------------
+
+class _LoadSampler:
+    """Samples os.getloadavg() every second in a thread; each sample carries the scenario's phase."""
+
+    def __init__(self, interval_s=1.0):
+        import threading
+        self.interval_s = interval_s
+        self.phase = "before"
+        self.samples = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self._thread.start()
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self):
+        while not self._stop.is_set():
+            one, five, _ = os.getloadavg()
+            self.samples.append({"t": round(time.time(), 2), "phase": self.phase,
+                                 "load_1m": round(one, 2), "load_5m": round(five, 2)})
+            self._stop.wait(self.interval_s)
+
+    def summary(self, *phases):
+        values = [s["load_1m"] for s in self.samples if s["phase"] in phases]
+        if not values:
+            return None
+        return {"n": len(values), "min": min(values), "p50": metrics.percentile(values, 50), "max": max(values)}
+
+
+def _statuses(lab, timeout=5.0, attempts=3):
+    """{node: `status` answer}, asking each node directly (not the poller's 0.3 s polls, which a
+    starved node may miss); nodes that never answer are left out."""
+    out = {}
+    for i, node in lab.nodes.items():
+        for _ in range(attempts):
+            try:
+                out[i] = node.status(timeout=timeout)
+                break
+            except (OSError, ValueError, control.ControlError):
+                time.sleep(0.2)
+    return out
+
+
+def _closes_between(before, after):
+    """Sessions closed between two `_statuses`, by reason, over the nodes present in both."""
+    total = collections.Counter()
+    for i in set(before) & set(after):
+        b = before[i].get("counters", {}).get("closes", {})
+        for reason, n in after[i].get("counters", {}).get("closes", {}).items():
+            if n - b.get(reason, 0):
+                total[reason] += n - b.get(reason, 0)
+    return total
+
+
+def _publish_for(lab, o, seconds):
+    """Publishes a --size message from a random node every 1/--rate s for `seconds`; a slow call does
+    not cause a burst (the schedule skips ahead). Returns [(gossip id, author)], failures, call times."""
+    published, failed, call_ms = [], 0, []
+    t_end = time.time() + seconds
+    next_at = time.time()
+    k = 0
+    while time.time() < t_end:
+        author = lab.rng.choice(sorted(lab.nodes))
+        began = time.time()
+        try:
+            answer = control.call(lab.nodes[author].control_socket, "publish",
+                                  {"topic": o.topic, "data": _payload(k, o.size, lab.rng)}, timeout=5)
+            published.append((answer["id"], author))
+            call_ms.append((time.time() - began) * 1000)
+        except (OSError, ValueError, control.ControlError) as error:
+            failed += 1
+            if failed <= 10:
+                log(f"publish {k} on node {author} failed: {error}")
+        k += 1
+        next_at = max(next_at + 1 / o.rate, time.time())
+        time.sleep(max(0.0, min(next_at, t_end) - time.time()))
+    return published, failed, call_ms
+
+
+def _lowest_peers(lab, t_from, t_to):
+    """Each node's lowest peer count in metrics.jsonl between two times (answered polls only)."""
+    lowest = {}
+    with open(os.path.join(lab.work, "metrics.jsonl")) as f:
+        for line in f:
+            r = json.loads(line)
+            if t_from <= r["t"] <= t_to and r.get("ok"):
+                lowest[r["node"]] = min(lowest.get(r["node"], 1 << 30), r["peers"])
+    return lowest
+
+
+def starve(lab, o):
+    """Nobody is killed or paused: the only fault is a CPU hog. Any SWIM death is false, and any
+    session closed as `member_dead` was closed because of a false death."""
+    wait_connected(lab, o)
+    converged = wait_members(lab, o, timeout_s=o.connect_timeout_s)
+    log(f"membership converged in {converged} s")
+    sampler = _LoadSampler()
+    sampler.start()
+    log(f"warming up the gossip mesh for {o.warmup_s} s")
+    time.sleep(o.warmup_s)
+    swim_before = _swim_totals(lab, timeout=5.0, attempts=3)
+    status_before = _statuses(lab)
+    watcher = _DeathWatcher(lab, interval_s=1.0, timeout_s=1.0)
+    watcher.start()
+    resources_before = lab.resources()
+    load_at_start = round(os.getloadavg()[0], 2)
+    t_hog = time.time()
+    sampler.phase = "ramp"
+    lab.start_hog(o.hog_procs)
+    # The 1-minute load average follows the hog with a 1-minute time constant: the measured period
+    # starts once it has reached --load-target (or after --hog-ramp-s, reported as not reached).
+    while time.time() - t_hog < o.hog_ramp_s and os.getloadavg()[0] < o.load_target:
+        time.sleep(1)
+    ramp_s = round(time.time() - t_hog, 1)
+    reached = os.getloadavg()[0] >= o.load_target
+    log(f"load {os.getloadavg()[0]:.2f} after {ramp_s} s of hog "
+        f"({'reached' if reached else 'below'} {o.load_target}); publishing at {o.rate}/s for {o.duration_s} s")
+    sampler.phase = "hog"
+    t_window = time.time()
+    published, publish_failed, publish_ms = _publish_for(lab, o, o.duration_s)
+    t_stop = time.time()
+    resources_hog = lab.resources()
+    lab.stop_hog()
+    sampler.phase = "settle"
+    log(f"published {len(published)} messages ({publish_failed} failed); watching SWIM and deliveries "
+        f"for {o.hog_settle_s} s after the hog")
+    time.sleep(o.hog_settle_s)
+    watcher.stop()
+    t_end = time.time()
+    swim_after = _swim_totals(lab, timeout=5.0, attempts=3)
+    status_after = _statuses(lab)
+    sampler.stop()
+    closes = _closes_between(status_before, status_after)
+    unread = sorted(set(lab.nodes) - (set(status_before) & set(status_after)))
+    links_closed = None if unread else closes.get("member_dead", 0)
+    duplicates = sum(status_after[i].get("duplicates", 0) - status_before[i].get("duplicates", 0)
+                     for i in set(status_before) & set(status_after))
+    latencies, missing, late, missed = _deliveries(lab, o.topic, published)
+    pairs = len(published) * (lab.n - 1)
+    lowest = _lowest_peers(lab, t_hog, t_end)
+    with open(os.path.join(lab.work, "load.jsonl"), "w") as f:
+        f.writelines(json.dumps(s) + "\n" for s in sampler.samples)
+    with open(os.path.join(lab.work, "latencies-ms.json"), "w") as f:
+        json.dump(sorted(round(x, 2) for x in latencies), f)
+    hog_s = t_stop - t_hog
+    cpu = cpu_between(resources_before, resources_hog)
+    deaths = _diff(swim_after, swim_before, "deaths_declared")
+    false_deaths = None if deaths is None else max(deaths, len(watcher.victims))
+    load = sampler.summary("hog")
+    results = {
+        "hog_procs": o.hog_procs, "hog_s": round(hog_s, 1), "hog_ramp_s": ramp_s,
+        "load_target_reached_in_ramp": reached, "measured_s": round(t_stop - t_window, 1),
+        "load_1m_at_hog_start": load_at_start,
+        "load_1m_during_measured": load,
+        "load_1m_during_ramp": sampler.summary("ramp"),
+        "node_cpu_pct_all_nodes_during_hog": round(100 * cpu / hog_s, 1),
+        "membership_converged_s": converged,
+        "swim_deaths_declared": deaths,
+        "swim_nodes_seen_dead": sorted(watcher.victims),
+        "swim_dead_observations": len(watcher.pairs),
+        "swim_suspicions_raised": _diff(swim_after, swim_before, "suspicions_raised"),
+        "swim_refutations": _diff(swim_after, swim_before, "refutations"),
+        "swim_local_health_max": max(watcher.health_max.values(), default=None),
+        "swim_nodes_local_health_raised": sum(1 for v in watcher.health_max.values() if v > 0),
+        "death_watch_rounds": watcher.rounds,
+        "links_closed_by_swim": links_closed,
+        "sessions_closed": sum(closes.values()), "closes_by_reason": dict(closes),
+        "nodes_unreadable": unread,
+        "lowest_peers_any_node": min(lowest.values(), default=None),
+        "nodes_below_min_peers": sum(1 for v in lowest.values() if v < min_peers(lab, o)),
+        "messages": len(published), "publish_failed": publish_failed, "rate_per_s": o.rate,
+        "message_bytes": o.size, "publish_call_ms": _summary(publish_ms, 1),
+        "deliveries_expected": pairs, "missing": missing,
+        "delivered_fraction": round((pairs - missing) / pairs, 5) if pairs else None,
+        "later_than_2s": late,
+        "delivered_within_2s_fraction": round((pairs - missing - late) / pairs, 5) if pairs else None,
+        "latency_ms": _summary(latencies, 1),
+        "duplicates_per_message_per_node": round(duplicates / pairs, 3) if pairs else None,
+        "missed": missed,
+        "timeline": "load.jsonl",
+    }
+    return results, {"swim_false_deaths": check(false_deaths, 0),
+                     "links_closed_by_swim": check(links_closed, 0),
+                     "hog_load_1m_min": check(load["min"] if load else None, o.load_target, lower_is_better=False)}
+
+
 SCENARIOS = {"connect": connect, "restart": restart, "partition": partition, "propagation": propagation,
-             "pause": pause, "crash": crash}
+             "pause": pause, "crash": crash, "starve": starve}
