@@ -7,15 +7,12 @@ extension Node {
     func route(_ event: NodeEvent) {
         switch event {
         case let .peerConnected(peer, outbound, remote, advertised):
-            // Loopback peers (devnets, the lab's relays) share one "IP" without being colocated:
-            // no colocation penalty for them, as no per-group connection limit either.
-            let address = remote.flatMap { $0.isLoopback ? nil : $0 }
-            performGossip(router.onPeerConnected(peer, outbound: outbound, address: address, now: now()))
+            gossip.peerConnected(peer, outbound: outbound, remote: remote)
             sync?.peerConnected(peer)
             if outbound { askForAddresses(peer) }
             membership?.peerConnected(peer, advertised: advertised)
         case let .peerDisconnected(peer):
-            router.onPeerDisconnected(peer, now: now())
+            gossip.peerDisconnected(peer)
             awaitingAddresses.remove(peer)
             sync?.peerDisconnected(peer)
         case let .memberDead(member, departed):
@@ -29,6 +26,8 @@ extension Node {
             routeToEpochs(statement)
         case let .statementsStored(committed):
             sync?.stored(committed)
+        case let .gossipScores(scores):
+            peerStore?.saveScores(scores)
         }
     }
 }

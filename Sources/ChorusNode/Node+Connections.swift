@@ -200,6 +200,13 @@ extension Node {
         }
     }
 
+    /// Closes the session with `peer` and bans it for a while (its score or its bytes showed abuse).
+    func misbehaved(_ peer: Ed25519.PublicKey, because reason: String) {
+        guard let id = manager.establishedPeers[peer] else { return }
+        logger.warning("disconnecting misbehaving peer", metadata: ["peer": "\(peer.hex.prefix(16))", "reason": "\(reason)"])
+        perform(manager.onMisbehaviour(id, reason: .protocolViolation(reason), now: now()))
+    }
+
     func tick() {
         guard isRunning else { return }
         ticks += 1

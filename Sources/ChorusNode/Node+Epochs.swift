@@ -47,6 +47,36 @@ extension Node {
         performEpoch(epochs!.engine.onStatement(statement, now: Self.unixMillis()))
     }
 
+    /// The last epoch a statement may name: the next one (a correct node's clock may run a little
+    /// ahead). nil when the node follows no epochs or genesis has not come.
+    func latestAcceptedEpoch() -> UInt64? {
+        guard let state = epochs, let position = try? EpochClock(state.engine.parameters).position(atUnixMs: Self.unixMillis()) else {
+            return nil
+        }
+        return position.epoch + 1
+    }
+
+    /// Whether `author`'s statements count against the budget of weightless authors
+    /// (StatementBudget): false for a participant of the last final table (or a genesis participant
+    /// before any) and for this node itself.
+    func isBudgeted(_ author: Ed25519.PublicKey) -> Bool {
+        guard author != publicKey else { return false }
+        if let state = epochs {
+            if let last = state.finalTables.keys.max(), let table = state.finalTables[last]?.table {
+                if table.entry(author.raw) != nil { return false }
+            } else if state.engine.parameters.genesisParticipants.contains(where: { $0.id == author.raw }) {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Hands a verified statement to the epoch engine when it is one of its types.
+    func routeToEpochs(_ statement: SignedStatement) {
+        guard epochs != nil, Self.epochStatementTypes.contains(statement.type) else { return }
+        epochStatementArrived(statement)
+    }
+
     func performEpoch(_ directives: [EngineDirective]) {
         guard epochs != nil else { return }
         for directive in directives {
@@ -93,12 +123,8 @@ extension Node {
 
     /// Stores and gossips a statement this node already signed (the engine's).
     func publish(signed statement: SignedStatement) throws(NodeError) {
-        let message = GossipMessage(topic: NodeConfiguration.defaultTopic, payload: statement.encoded)
         if let statements { _ = try? ingestOwn(statements, statement.encoded) }
-        let now = GossipJournal.unixNanos()
-        journal.received(message.id, from: nil, at: now)
-        journal.delivered(message, from: nil, at: now)
-        performGossip(router.publish(message, now: self.now()).directives, ownMessage: message.id)
+        gossip.publish(statement, on: NodeConfiguration.defaultTopic)
     }
 
     private nonisolated func ingestOwn(_ store: StatementStore, _ encoded: [UInt8]) throws -> [StatementStore.Outcome] {

@@ -40,17 +40,14 @@ public actor Node {
     /// The address announced in handshakes, once listening.
     var advertisedAddress: String?
     var isRunning = false
-    /// Gossip (Node+Gossip.swift): the pure router, its heartbeat, and what the CLI can ask about.
-    var router: GossipRouter
-    var heartbeatTimer: LoopTimer?
-    var heartbeats = 0
-    var journal = GossipJournal()
+    /// Gossip (Services/Gossip): the router, its heartbeat, what the CLI can ask about, and the
+    /// `seq` of own statements.
+    let gossipSeed: UInt64
+    private(set) lazy var gossip = makeGossip()
     /// Where gossiped statements are ingested (validation is ingestion); nil verifies only.
     let statements: StatementStore?
     /// The policy statements are validated against when there is no store.
     let statementPolicy: StatementPolicy
-    /// The last `seq` used for an own statement (they rise strictly, also across restarts).
-    var lastSeq: UInt64 = 0
     /// Discovery (Node+Discovery.swift).
     let addressStore: AddressBookStore?
     var addressBook: AddressBook
@@ -106,9 +103,7 @@ public actor Node {
         logger[metadataKey: "node"] = "\(signingKey.publicKey.hex.prefix(8))"
         self.logger = logger
         self.manager = ConnectionManager(localIdentity: signingKey.publicKey, settings: configuration.connections, seed: seed)
-        var gossip = configuration.gossip
-        gossip.maxPayload = min(gossip.maxPayload, configuration.maxMessageSize - 1024)
-        self.router = GossipRouter(settings: gossip, seed: seed ^ 0x9e37_79b9_7f4a_7c15)
+        self.gossipSeed = seed ^ 0x9e37_79b9_7f4a_7c15
         self.statements = statements
         self.addressStore = addressStore
         self.addressBook = AddressBook(key: SecureRandom.bytes32())
@@ -159,7 +154,7 @@ public actor Node {
                     if let address = try? NetAddress(parsing: peer.address) { candidates.append((address, peer.identity)) }
                 }
                 logger.info("loaded remembered peers", metadata: ["count": "\(peers.count)"])
-                router.restoreScores(try loadScores(peerStore))
+                gossip.restoreScores(try loadScores(peerStore))
             } catch {
                 logger.error("cannot read remembered peers; continuing with seeds only", metadata: ["error": "\(error)"])
             }
@@ -205,9 +200,7 @@ public actor Node {
         isRunning = false
         tickTimer?.close()
         tickTimer = nil
-        heartbeatTimer?.close()
-        heartbeatTimer = nil
-        peerStore?.saveScores(router.scores)
+        stopGossip()
         saveAnchors()
         saveAddressBook()
         stopSync()
@@ -319,8 +312,8 @@ public actor Node {
             connecting: manager.connections.count - manager.establishedPeers.count,
             knownAddresses: manager.knownAddresses.count,
             uptimeSeconds: Self.seconds(startedAt.duration(to: .now)), counters: currentCounters,
-            meshPeers: router.mesh.values.reduce(0) { $0 + $1.count }, delivered: router.counters.firstDeliveries,
-            duplicates: router.counters.duplicates, invalid: router.counters.invalid, role: peerRole, poc: pocStatus(),
+            meshPeers: gossip.router.mesh.values.reduce(0) { $0 + $1.count }, delivered: gossip.router.counters.firstDeliveries,
+            duplicates: gossip.router.counters.duplicates, invalid: gossip.router.counters.invalid, role: peerRole, poc: pocStatus(),
             members: membershipCounts())
     }
 

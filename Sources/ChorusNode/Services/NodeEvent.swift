@@ -20,4 +20,7 @@ enum NodeEvent {
     case statementAccepted(SignedStatement)
     /// The store committed these statements (gossiped, synced or the node's own), now durable.
     case statementsStored([StatementStore.Committed])
+    /// The gossip router's peer scores, to be remembered across restarts (every 15 heartbeats and
+    /// at stop), so a restart does not forgive misbehaviour.
+    case gossipScores([Ed25519.PublicKey: PeerScore])
 }

@@ -1,7 +1,6 @@
 import ChorusCrypto
 import ChorusMesh
 import ChorusWire
-import Foundation
 
 /// What the node remembers about gossip for the CLI: the messages delivered per topic (for
 /// `chorus messages`) and every copy received of each message, from whom and when (for `chorus
@@ -9,6 +8,8 @@ import Foundation
 /// only, at most `maxReceiptsPerMessage` (one message in 64 copies per RPC, resent for 10 s, once
 /// grew one trace to a gigabyte), and the deliveries of a topic keep at most
 /// `maxDeliveryBytesPerTopic` of rendered data.
+///
+/// Times are Unix nanoseconds the gossip service passes in (it reads no clock itself).
 struct GossipJournal {
     static let maxDeliveriesPerTopic = 10_000
     static let maxDeliveryBytesPerTopic = 32 << 20
@@ -80,8 +81,6 @@ struct GossipJournal {
     static func render(_ bytes: ArraySlice<UInt8>) -> String {
         String(validating: bytes, as: UTF8.self) ?? "hex:" + Hex.encode(Array(bytes))
     }
-
-    static func unixNanos() -> UInt64 { UInt64(max(0, Date().timeIntervalSince1970 * 1e9)) }
 }
 
 /// `messages`: one message delivered to this node (or published by it: `from` is absent).
