@@ -76,8 +76,9 @@ let package = Package(
             name: "ChorusNode",
             dependencies: [
                 "ChorusCrypto", "ChorusWire", "ChorusStore", "ChorusMesh", "ChorusLoop", "ChorusProtocol",
-                // The built-in in-process PoC worker and the worker protocol's types (WorkerAPI).
-                "ChorusCompute",
+                // The worker protocol (WorkerAPI and its messages); never the engine: chorusd hands the node
+                // an in-process WorkerService or a WorkerHTTPClient.
+                "ChorusWorkerAPI",
                 .product(name: "Logging", package: "swift-log"),
                 "ChorusTOML",
             ],
@@ -86,13 +87,17 @@ let package = Package(
         .testTarget(
             name: "ChorusNodeTests",
             dependencies: ["ChorusNode", "ChorusMesh", "ChorusLoop", "ChorusProtocol", "ChorusNetworkFile", "ChorusCompute", "ChorusStore",
-                           .product(name: "Logging", package: "swift-log")],
+                           "ChorusWorkerAPI", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
 
+        // MARK: - Worker API (pure: Specs/worker.md's messages, errors and JSON, the WorkerAPI protocol, PoC vectors)
+        // What a client of a worker needs, without the engine.
+        .target(name: "ChorusWorkerAPI", dependencies: ["ChorusCrypto"], swiftSettings: strict),
+
         // MARK: - Compute (the built-in CPU worker engine: GGUF, Llama forward, tokenizer, generation)
-        .target(name: "ChorusCompute", dependencies: ["COpenBLAS", "ChorusCrypto"], swiftSettings: strict),
-        .testTarget(name: "ChorusComputeTests", dependencies: ["ChorusCompute", "ChorusCrypto"], swiftSettings: strict),
+        .target(name: "ChorusCompute", dependencies: ["COpenBLAS", "ChorusCrypto", "ChorusWorkerAPI"], swiftSettings: strict),
+        .testTarget(name: "ChorusComputeTests", dependencies: ["ChorusCompute", "ChorusWorkerAPI", "ChorusCrypto"], swiftSettings: strict),
 
         // MARK: - Test kit (deterministic simulator; used only by tests and benchmarks)
         .target(name: "ChorusTestKit", dependencies: ["ChorusMesh", "ChorusCrypto"], swiftSettings: strict),
@@ -102,6 +107,8 @@ let package = Package(
         .target(
             name: "ChorusWorkerHTTP",
             dependencies: [
+                "ChorusWorkerAPI",
+                // The server serves the in-process engine.
                 "ChorusCompute",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -115,7 +122,7 @@ let package = Package(
         .testTarget(
             name: "ChorusWorkerHTTPTests",
             dependencies: [
-                "ChorusWorkerHTTP", "ChorusCompute", "ChorusCrypto",
+                "ChorusWorkerHTTP", "ChorusWorkerAPI", "ChorusCompute", "ChorusCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -135,7 +142,9 @@ let package = Package(
                 "ChorusProtocol",
                 "ChorusStore",
                 "ChorusWire",
+                // The in-process worker `chorusd run` hands the node when no --worker URL is given.
                 "ChorusCompute",
+                "ChorusWorkerAPI",
                 // `chorusd run --worker URL` (client) and `chorusd worker serve` (server).
                 "ChorusWorkerHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -153,6 +162,7 @@ let package = Package(
                 "ChorusProtocol",
                 "ChorusNetworkFile",
                 "ChorusCompute",
+                "ChorusWorkerAPI",
                 "ChorusWorkerHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -181,7 +191,8 @@ let package = Package(
         .systemLibrary(name: "CFuzzerDriver"),
         .target(
             name: "ChorusFuzzTargets",
-            dependencies: ["ChorusCrypto", "ChorusWire", "ChorusMesh", "ChorusProtocol", "ChorusNetworkFile", "ChorusCompute", "ChorusNode"],
+            dependencies: ["ChorusCrypto", "ChorusWire", "ChorusMesh", "ChorusProtocol", "ChorusNetworkFile", "ChorusCompute",
+                           "ChorusWorkerAPI", "ChorusNode"],
             swiftSettings: strict
         ),
         .executableTarget(name: "chorus-fuzz", dependencies: ["CFuzzerDriver", "ChorusFuzzTargets"], swiftSettings: strict),

@@ -2,6 +2,7 @@ import ChorusCompute
 import ChorusNetworkFile
 import ChorusNode
 import ChorusProtocol
+import ChorusWorkerAPI
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -48,7 +49,7 @@ enum FileTargets {
         check((try? JSONDecoder().decode(ControlRequest.self, from: again)) == request, "control request round trip")
     }
 
-    /// The worker's request bodies, decoded by the protocol's own `WorkerJSON.decode` (ChorusCompute).
+    /// The worker's request bodies, decoded by the protocol's own `WorkerJSON.decode` (ChorusWorkerAPI).
     static func workerDecode<T: Decodable>(_ type: T.Type, _ data: Data) {
         _ = try? WorkerJSON.decode(T.self, from: data)
     }

@@ -1,7 +1,7 @@
-import ChorusCompute
 import ChorusCrypto
 import ChorusLoop
 import ChorusProtocol
+import ChorusWorkerAPI
 import Foundation
 import Logging
 

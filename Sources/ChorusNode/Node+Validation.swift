@@ -1,6 +1,6 @@
-import ChorusCompute
 import ChorusCrypto
 import ChorusProtocol
+import ChorusWorkerAPI
 import Foundation
 import Logging
 
@@ -101,7 +101,7 @@ extension Node {
         var verified: [MerkleProof] = []
         for index in wanted {
             guard let p = proofs[index], (try? p.verify(root: commit.body.root, count: commit.body.count, depth: commit.body.depth,
-                                                         artifactLength: PoCKernel.vectorBytes)) != nil else { continue }
+                                                         artifactLength: PoCVector.byteCount)) != nil else { continue }
             verified.append(p)
         }
         var mismatches = wanted.count - verified.count

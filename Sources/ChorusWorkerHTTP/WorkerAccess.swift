@@ -1,4 +1,4 @@
-public import ChorusCompute
+public import ChorusWorkerAPI
 import Foundation
 
 /// Who may use a served worker, and which files a client may make it read (Specs/worker.md §2).

@@ -1,4 +1,4 @@
-public import ChorusCompute
+public import ChorusWorkerAPI
 
 /// Why a call to a remote worker failed. The node needs to tell a worker that refused a request
 /// (its answer is meaningful: fix the request) from a worker that is unhealthy (hangs, crashes

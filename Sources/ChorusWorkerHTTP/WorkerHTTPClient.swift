@@ -1,5 +1,5 @@
-public import ChorusCompute
 import AsyncHTTPClient
+public import ChorusWorkerAPI
 import Foundation
 import NIOCore
 import NIOHTTP1

@@ -1,4 +1,5 @@
 import ChorusCompute
+import ChorusWorkerAPI
 import Foundation
 import Hummingbird
 import NIOCore

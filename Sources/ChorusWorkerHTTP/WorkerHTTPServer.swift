@@ -1,4 +1,5 @@
 public import ChorusCompute
+public import ChorusWorkerAPI
 import Foundation
 import Hummingbird
 import Logging

@@ -7,6 +7,7 @@ import ChorusNode
 import ChorusProtocol
 import ChorusStore
 import ChorusWire
+import ChorusWorkerAPI
 import ChorusWorkerHTTP
 import Foundation
 import Logging

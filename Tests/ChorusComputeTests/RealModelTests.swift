@@ -1,3 +1,4 @@
+import ChorusWorkerAPI
 import Foundation
 import Testing
 @testable import ChorusCompute

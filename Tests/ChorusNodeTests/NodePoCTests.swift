@@ -3,6 +3,7 @@ import ChorusCrypto
 import ChorusNetworkFile
 import ChorusProtocol
 import ChorusWire
+import ChorusWorkerAPI
 import Foundation
 import Testing
 @testable import ChorusNode

@@ -1,6 +1,6 @@
-import ChorusCompute
 import ChorusCrypto
 import ChorusProtocol
+import ChorusWorkerAPI
 import Foundation
 import Testing
 @testable import ChorusNode

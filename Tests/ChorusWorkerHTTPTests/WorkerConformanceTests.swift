@@ -1,4 +1,5 @@
 import ChorusCompute
+import ChorusWorkerAPI
 import ChorusWorkerHTTP
 import Foundation
 import Testing

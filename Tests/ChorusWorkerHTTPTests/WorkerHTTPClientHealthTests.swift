@@ -1,4 +1,4 @@
-import ChorusCompute
+import ChorusWorkerAPI
 import ChorusWorkerHTTP
 import Foundation
 import Testing

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import ChorusCompute
 import ChorusCrypto
+import ChorusWorkerAPI
 import ChorusWorkerHTTP
 import Foundation
 import NIOCore

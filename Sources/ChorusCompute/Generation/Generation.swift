@@ -1,4 +1,5 @@
 import ChorusCrypto
+public import ChorusWorkerAPI
 /// One prompt to continue.
 public struct GenerationRequest: Sendable, Equatable {
     public var promptTokens: [Int]
@@ -33,15 +34,6 @@ public struct GeneratedToken: Sendable, Equatable, Hashable, Codable {
         self.logprob = logprob
         self.top = top
     }
-}
-
-public enum FinishReason: String, Sendable, Equatable, Codable {
-    /// A stop token was generated.
-    case stop
-    /// `maxTokens` or the context length was reached.
-    case length
-    /// The streaming callback asked to stop.
-    case cancelled
 }
 
 public struct GenerationResult: Sendable, Equatable {

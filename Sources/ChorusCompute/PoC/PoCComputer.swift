@@ -1,4 +1,5 @@
 import ChorusCrypto
+public import ChorusWorkerAPI
 
 /// Computes PoC artifacts of one task on one resident model: random input embeddings per nonce,
 /// a batched forward pass with the Householder reflection hooked in after every block, and the

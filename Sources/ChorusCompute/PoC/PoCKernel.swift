@@ -1,4 +1,5 @@
 public import ChorusCrypto
+public import ChorusWorkerAPI
 
 /// The integer-exact parts of the PoC kernel `chorus-poc/1` (Specs/poc-kernel.md): derived keys,
 /// inputs, Householder vectors, picks, rotations and the projection of a final hidden state to
@@ -6,9 +7,9 @@ public import ChorusCrypto
 public enum PoCKernel {
     public static let spec = "chorus-poc/1"
     /// Coordinates kept per artifact (fixed in this version).
-    public static let kDim = 12
+    public static let kDim = PoCVector.dimensions
     public static let rotations = 12
-    public static let vectorBytes = 2 * kDim
+    public static let vectorBytes = PoCVector.byteCount
     /// Unit vectors stay exact (Σ C² < 2^53) up to this length.
     public static let maximumHiddenSize = 58_000
     /// The protocol's `max_seq_len` (Specs/worker.md §9).

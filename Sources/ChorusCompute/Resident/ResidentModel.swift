@@ -1,3 +1,5 @@
+public import ChorusWorkerAPI
+
 /// Why a model could not be loaded into the registry.
 public enum ModelLoadError: Error, Equatable, Sendable, CustomStringConvertible {
     case gguf(GGUFError)

@@ -1,4 +1,5 @@
 public import ChorusCrypto
+public import ChorusWorkerAPI
 
 extension LlamaConfig {
     /// The devnet's second PoC model (Specs/poc-kernel.md §9): hidden 256, 8 layers, 8 heads /
@@ -8,12 +9,23 @@ extension LlamaConfig {
         vocabularySize: 256, contextLength: 512, ropeBase: 10_000, rmsEpsilon: 1e-5, tiedEmbeddings: true)
 }
 
+extension SyntheticPreset {
+    /// The configuration the preset names.
+    public var config: LlamaConfig {
+        switch self {
+        case .tiny: .syntheticTiny
+        case .devnet: .syntheticDevnet
+        }
+    }
+}
+
 extension SyntheticModel {
     /// Presets by the names the worker protocol uses (`synthetic.preset`).
-    public static let presets: [String: LlamaConfig] = ["tiny": .syntheticTiny, "devnet": .syntheticDevnet]
+    public static let presets: [String: LlamaConfig] =
+        Dictionary(uniqueKeysWithValues: SyntheticPreset.allCases.map { ($0.rawValue, $0.config) })
 
     /// The seed the devnet and the test vectors use: bytes 00 01 … 1f.
-    public static let devnetSeed = Bytes32(Array(0..<32).map { UInt8($0) })!
+    public static let devnetSeed = SyntheticPreset.devnetSeed
 
     /// The model's identity (Specs/poc-kernel.md §7.2): BLAKE2b-256 over the resolved
     /// configuration and the seed, which fully determine every weight, written `blake2b:<hex>`.

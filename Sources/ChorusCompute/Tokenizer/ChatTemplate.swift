@@ -1,13 +1,4 @@
-/// One chat turn.
-public struct ChatMessage: Sendable, Equatable, Hashable, Codable {
-    public var role: String
-    public var content: String
-
-    public init(role: String, content: String) {
-        self.role = role
-        self.content = content
-    }
-}
+public import ChorusWorkerAPI
 
 /// Renders chat messages into a prompt the way the model's `tokenizer.chat_template` (a Jinja
 /// template) would. Rather than a Jinja interpreter, the template is recognised: ChatML templates

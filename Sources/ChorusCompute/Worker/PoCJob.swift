@@ -1,3 +1,4 @@
+import ChorusWorkerAPI
 import Dispatch
 import Synchronization
 #if canImport(Glibc)

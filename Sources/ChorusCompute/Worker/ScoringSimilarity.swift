@@ -1,3 +1,5 @@
+public import ChorusWorkerAPI
+
 /// Gonka's inference-validation metric (vllm `logprobs_validation.py`; Specs/worker.md §6.2): how
 /// closely a validator's teacher-forced top-k logprobs match the executor's, 1 for identical
 /// distributions. The node compares it with the model's `validation_threshold`.

@@ -1,3 +1,4 @@
+import ChorusWorkerAPI
 import Dispatch
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,5 @@
 import ChorusCrypto
+public import ChorusWorkerAPI
 
 extension WorkerService {
     /// Checks that every id of `tokens` is in the vocabulary, naming the first bad one.

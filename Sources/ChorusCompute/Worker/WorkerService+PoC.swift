@@ -1,4 +1,5 @@
 import ChorusCrypto
+public import ChorusWorkerAPI
 
 extension WorkerService {
     /// Validates the kernel inputs every PoC request carries and builds the computer for them.

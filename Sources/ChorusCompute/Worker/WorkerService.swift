@@ -1,4 +1,5 @@
 import ChorusCrypto
+public import ChorusWorkerAPI
 import Synchronization
 
 /// The built-in CPU worker behind the worker protocol (Specs/worker.md): keeps models resident,

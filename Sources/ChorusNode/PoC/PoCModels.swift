@@ -1,5 +1,5 @@
-public import ChorusCompute
 public import ChorusProtocol
+public import ChorusWorkerAPI
 import Foundation
 
 /// Which models a node serves and how its worker loads them. A model must be in the network file,
@@ -21,8 +21,8 @@ public enum PoCModels {
         }
         if path == nil, id.hasPrefix("chorus/synthetic-") {
             let preset = String(id.dropFirst("chorus/synthetic-".count))
-            guard SyntheticModel.presets[preset] != nil else { throw .noSource(id, "no synthetic preset \"\(preset)\"") }
-            return LoadModelRequest(id: id, digest: model.digest, synthetic: .init(preset: preset, seed: SyntheticModel.devnetSeed.hex))
+            guard SyntheticPreset(rawValue: preset) != nil else { throw .noSource(id, "no synthetic preset \"\(preset)\"") }
+            return LoadModelRequest(id: id, digest: model.digest, synthetic: .init(preset: preset, seed: SyntheticPreset.devnetSeed.hex))
         }
         let file = path ?? defaultPath()
         guard FileManager.default.fileExists(atPath: file) else {

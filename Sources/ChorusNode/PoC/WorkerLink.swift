@@ -1,4 +1,4 @@
-public import ChorusCompute
+public import ChorusWorkerAPI
 import Foundation
 import Synchronization
 

@@ -1,4 +1,4 @@
-public import ChorusCompute
+public import ChorusWorkerAPI
 import Foundation
 
 /// The models the CLIs know by short name, and how to load each into a worker:
@@ -56,10 +56,10 @@ public struct WorkerModelCatalog: Sendable {
         if name.hasPrefix("synthetic:") || name.hasPrefix("chorus/synthetic-") {
             let rest = name.hasPrefix("synthetic:") ? String(name.dropFirst("synthetic:".count)) : String(name.dropFirst("chorus/synthetic-".count))
             let parts = rest.split(separator: ":", maxSplits: 1).map(String.init)
-            guard let preset = parts.first, SyntheticModel.presets[preset] != nil else {
+            guard let preset = parts.first, SyntheticPreset(rawValue: preset) != nil else {
                 throw .unknownName(name, reason: "use synthetic:tiny or synthetic:devnet (optionally :SEEDHEX)")
             }
-            let seed = parts.count > 1 ? parts[1] : SyntheticModel.devnetSeed.hex
+            let seed = parts.count > 1 ? parts[1] : SyntheticPreset.devnetSeed.hex
             let id = "chorus/synthetic-" + preset
             return WorkerModelCatalog(id: id, load: LoadModelRequest(id: id, synthetic: .init(preset: preset, seed: seed)), defaultSeqLen: 16)
         }

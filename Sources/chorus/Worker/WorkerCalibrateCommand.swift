@@ -1,5 +1,5 @@
 import ArgumentParser
-import ChorusCompute
+import ChorusWorkerAPI
 import ChorusWorkerHTTP
 import Foundation
 

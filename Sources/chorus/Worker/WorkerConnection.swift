@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChorusCompute
+import ChorusWorkerAPI
 import ChorusWorkerHTTP
 import Foundation
 

@@ -1,5 +1,5 @@
 import ArgumentParser
-import ChorusCompute
+import ChorusWorkerAPI
 
 /// `chorus worker info`: what a worker is and holds.
 struct WorkerInfoCommand: AsyncParsableCommand {

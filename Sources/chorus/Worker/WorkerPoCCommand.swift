@@ -1,5 +1,5 @@
 import ArgumentParser
-import ChorusCompute
+import ChorusWorkerAPI
 import ChorusWorkerHTTP
 
 /// `chorus worker poc`: PoC artifacts of a nonce range (a worker job over the range).
@@ -66,7 +66,7 @@ struct WorkerPoCCommand: AsyncParsableCommand {
 
     /// The names `--model` knows, for messages.
     static var knownNames: [String] {
-        ["smollm2-135m"] + SyntheticModel.presets.keys.sorted().map { "synthetic:\($0)" } + ["ID=PATH (a GGUF file)"]
+        ["smollm2-135m"] + SyntheticPreset.allCases.map(\.rawValue).sorted().map { "synthetic:\($0)" } + ["ID=PATH (a GGUF file)"]
     }
 
     /// `--model NAME` is neither a catalog name nor a model the worker holds (exit 2).

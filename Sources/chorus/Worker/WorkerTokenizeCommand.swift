@@ -1,5 +1,5 @@
 import ArgumentParser
-import ChorusCompute
+import ChorusWorkerAPI
 import ChorusWorkerHTTP
 
 /// `chorus worker tokenize`: text to token ids with the model's tokenizer.

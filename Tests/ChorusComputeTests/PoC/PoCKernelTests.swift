@@ -1,4 +1,5 @@
 import ChorusCrypto
+import ChorusWorkerAPI
 import Foundation
 import Testing
 @testable import ChorusCompute

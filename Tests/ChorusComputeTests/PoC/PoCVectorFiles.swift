@@ -1,4 +1,5 @@
 import ChorusCrypto
+import ChorusWorkerAPI
 import Foundation
 @testable import ChorusCompute
 

@@ -1,3 +1,4 @@
+import ChorusWorkerAPI
 import Testing
 @testable import ChorusCompute
 

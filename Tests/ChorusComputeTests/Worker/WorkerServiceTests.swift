@@ -1,4 +1,5 @@
 import ChorusCrypto
+import ChorusWorkerAPI
 import Synchronization
 import Foundation
 import Testing

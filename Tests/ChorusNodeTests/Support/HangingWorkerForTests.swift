@@ -1,4 +1,5 @@
 import ChorusCompute
+import ChorusWorkerAPI
 import Synchronization
 
 /// A test double of the worker protocol: the built-in `WorkerService`, except that while `hanging`

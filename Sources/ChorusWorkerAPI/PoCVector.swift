@@ -2,26 +2,32 @@ import ChorusCrypto
 
 /// A PoC artifact vector: 12 IEEE binary16 values, little-endian, 24 bytes
 /// (Specs/poc-kernel.md §5 step 6). Compact enough to commit millions per epoch, and decoded
-/// exactly to fp32 for the distance check.
+/// exactly to fp32 for the distance check. The worker sends it as 48 hex characters (`vector` of
+/// an artifact, Specs/worker.md §5); the kernel that computes it is ChorusCompute's `PoCKernel`.
 public struct PoCVector: Sendable, Hashable, CustomStringConvertible {
+    /// Coordinates kept per artifact: chorus-poc/1's `k_dim` (fixed in this version).
+    public static let dimensions = 12
+    /// The artifact's length in bytes: one binary16 per coordinate.
+    public static let byteCount = 2 * dimensions
+
     public let bytes: [UInt8]
 
-    /// `bytes` must be exactly `PoCKernel.vectorBytes` long.
+    /// `bytes` must be exactly `PoCVector.byteCount` long.
     public init?(bytes: [UInt8]) {
-        guard bytes.count == PoCKernel.vectorBytes else { return nil }
+        guard bytes.count == Self.byteCount else { return nil }
         self.bytes = bytes
     }
 
     /// 48 hex characters.
     public init?(hex: some StringProtocol) {
-        guard hex.utf8.count == 2 * PoCKernel.vectorBytes, let raw = try? Hex.decode(hex) else { return nil }
+        guard hex.utf8.count == 2 * Self.byteCount, let raw = try? Hex.decode(hex) else { return nil }
         self.init(bytes: raw)
     }
 
     /// Encodes the renormalized 12 values: binary64 → binary32 → binary16, each round-to-nearest-even.
-    init(encoding z: [Double]) {
+    package init(encoding z: [Double]) {
         var out: [UInt8] = []
-        out.reserveCapacity(PoCKernel.vectorBytes)
+        out.reserveCapacity(Self.byteCount)
         for value in z {
             let bits = Float16(Float(value)).bitPattern
             out.append(UInt8(truncatingIfNeeded: bits))
@@ -32,7 +38,7 @@ public struct PoCVector: Sendable, Hashable, CustomStringConvertible {
 
     /// The 12 values widened exactly to fp32.
     public var values: [Float] {
-        (0..<PoCKernel.kDim).map { i in
+        (0..<Self.dimensions).map { i in
             Float(Float16(bitPattern: UInt16(bytes[2 * i]) | UInt16(bytes[2 * i + 1]) << 8))
         }
     }
@@ -48,7 +54,7 @@ public struct PoCVector: Sendable, Hashable, CustomStringConvertible {
         let a = values, b = other.values
         guard isFinite, other.isFinite else { return nil }
         var total = 0.0
-        for i in 0..<PoCKernel.kDim {
+        for i in 0..<Self.dimensions {
             let d = Double(a[i]) - Double(b[i])
             total += d * d
         }

@@ -1,6 +1,6 @@
 // The JSON messages of the worker protocol v1 (Specs/worker.md). Property names are the
 // protocol's field names in camelCase: encode with `.convertToSnakeCase` and decode with
-// `.convertFromSnakeCase` (WorkerJSON in ChorusWorkerHTTP does). Optional request fields take the
+// `.convertFromSnakeCase` (WorkerJSON does). Optional request fields take the
 // defaults the spec lists.
 
 /// A model's shape as the protocol writes it (§4.4 CONFIG).
@@ -31,27 +31,21 @@ public struct ModelConfigMessage: Codable, Sendable, Equatable {
         init?(intValue: Int) { nil }
     }
 
-    public init(_ c: LlamaConfig) {
-        hiddenSize = c.hiddenSize
-        layerCount = c.layerCount
-        headCount = c.headCount
-        kvHeadCount = c.kvHeadCount
-        feedForwardSize = c.feedForwardSize
-        vocabSize = c.vocabularySize
-        contextLength = c.contextLength
-        headDim = c.headDimension
-        ropeBase = Double(c.ropeBase)
-        ropeDimensions = c.ropeDimensions
-        rmsEpsilon = Double(c.rmsEpsilon)
-        tiedEmbeddings = c.tiedEmbeddings
-    }
-
-    /// The engine configuration, with the spec's defaults for absent optional fields.
-    public var llamaConfig: LlamaConfig {
-        LlamaConfig(hiddenSize: hiddenSize, layerCount: layerCount, headCount: headCount, kvHeadCount: kvHeadCount,
-                    headDimension: headDim, feedForwardSize: feedForwardSize, vocabularySize: vocabSize,
-                    contextLength: contextLength, ropeBase: Float(ropeBase ?? 10_000), ropeDimensions: ropeDimensions,
-                    rmsEpsilon: Float(rmsEpsilon ?? 1e-5), tiedEmbeddings: tiedEmbeddings ?? true)
+    public init(hiddenSize: Int, layerCount: Int, headCount: Int, kvHeadCount: Int, feedForwardSize: Int, vocabSize: Int,
+                contextLength: Int, headDim: Int? = nil, ropeBase: Double? = nil, ropeDimensions: Int? = nil,
+                rmsEpsilon: Double? = nil, tiedEmbeddings: Bool? = nil) {
+        self.hiddenSize = hiddenSize
+        self.layerCount = layerCount
+        self.headCount = headCount
+        self.kvHeadCount = kvHeadCount
+        self.feedForwardSize = feedForwardSize
+        self.vocabSize = vocabSize
+        self.contextLength = contextLength
+        self.headDim = headDim
+        self.ropeBase = ropeBase
+        self.ropeDimensions = ropeDimensions
+        self.rmsEpsilon = rmsEpsilon
+        self.tiedEmbeddings = tiedEmbeddings
     }
 }
 
@@ -62,6 +56,13 @@ public struct ModelSourceMessage: Codable, Sendable, Equatable {
     public var path: String?
     public var config: ModelConfigMessage?
     public var seed: String?
+
+    public init(kind: String, path: String? = nil, config: ModelConfigMessage? = nil, seed: String? = nil) {
+        self.kind = kind
+        self.path = path
+        self.config = config
+        self.seed = seed
+    }
 }
 
 /// MODEL (§4.1).
@@ -75,6 +76,19 @@ public struct ModelMessage: Codable, Sendable, Equatable {
     public var chatTemplate: Bool
     public var eosId: Int?
     public var loadedAt: Double
+
+    public init(id: String, digest: String, source: ModelSourceMessage, config: ModelConfigMessage, parameters: Int,
+                tokenizer: Bool, chatTemplate: Bool, eosId: Int? = nil, loadedAt: Double) {
+        self.id = id
+        self.digest = digest
+        self.source = source
+        self.config = config
+        self.parameters = parameters
+        self.tokenizer = tokenizer
+        self.chatTemplate = chatTemplate
+        self.eosId = eosId
+        self.loadedAt = loadedAt
+    }
 }
 
 public struct WorkerLimits: Codable, Sendable, Equatable {
@@ -96,19 +110,60 @@ public struct WorkerLimits: Codable, Sendable, Equatable {
 
 /// `GET /v1/info`.
 public struct InfoMessage: Codable, Sendable, Equatable {
-    public struct Worker: Codable, Sendable, Equatable { public var name: String; public var version: String }
-    public struct Backend: Codable, Sendable, Equatable { public var name: String; public var device: String; public var dtype: String }
-    public struct PoC: Codable, Sendable, Equatable { public var specs: [String]; public var kDim: Int; public var defaultBatchSize: Int }
+    public struct Worker: Codable, Sendable, Equatable {
+        public var name: String
+        public var version: String
+
+        public init(name: String, version: String) {
+            self.name = name
+            self.version = version
+        }
+    }
+    public struct Backend: Codable, Sendable, Equatable {
+        public var name: String
+        public var device: String
+        public var dtype: String
+
+        public init(name: String, device: String, dtype: String) {
+            self.name = name
+            self.device = device
+            self.dtype = dtype
+        }
+    }
+    public struct PoC: Codable, Sendable, Equatable {
+        public var specs: [String]
+        public var kDim: Int
+        public var defaultBatchSize: Int
+
+        public init(specs: [String], kDim: Int, defaultBatchSize: Int) {
+            self.specs = specs
+            self.kDim = kDim
+            self.defaultBatchSize = defaultBatchSize
+        }
+    }
     public var `protocol`: Int
     public var worker: Worker
     public var backend: Backend
     public var poc: PoC
     public var limits: WorkerLimits
     public var models: [ModelMessage]
+
+    public init(`protocol`: Int, worker: Worker, backend: Backend, poc: PoC, limits: WorkerLimits, models: [ModelMessage]) {
+        self.`protocol` = `protocol`
+        self.worker = worker
+        self.backend = backend
+        self.poc = poc
+        self.limits = limits
+        self.models = models
+    }
 }
 
 public struct ModelsMessage: Codable, Sendable, Equatable {
     public var models: [ModelMessage]
+
+    public init(models: [ModelMessage]) {
+        self.models = models
+    }
 }
 
 /// `GET /v1/state`: the health check a node polls.
@@ -118,23 +173,50 @@ public struct StateMessage: Codable, Sendable, Equatable {
         public var verifying: Int
         public var serving: Int
         public var pocJobsRunning: Int
+
+        public init(loading: Int, verifying: Int, serving: Int, pocJobsRunning: Int) {
+            self.loading = loading
+            self.verifying = verifying
+            self.serving = serving
+            self.pocJobsRunning = pocJobsRunning
+        }
     }
     public struct Job: Codable, Sendable, Equatable {
         public var id: String
         public var state: String
         public var model: String
         public var noncesDone: UInt64
+
+        public init(id: String, state: String, model: String, noncesDone: UInt64) {
+            self.id = id
+            self.state = state
+            self.model = model
+            self.noncesDone = noncesDone
+        }
     }
     public var state: String
     public var since: Double
     public var activities: Activities
     public var jobs: [Job]
     public var models: [String]
+
+    public init(state: String, since: Double, activities: Activities, jobs: [Job], models: [String]) {
+        self.state = state
+        self.since = since
+        self.activities = activities
+        self.jobs = jobs
+        self.models = models
+    }
 }
 
 public struct StopMessage: Codable, Sendable, Equatable {
     public var stoppedJobs: [String]
     public var cancelledRequests: Int
+
+    public init(stoppedJobs: [String], cancelledRequests: Int) {
+        self.stoppedJobs = stoppedJobs
+        self.cancelledRequests = cancelledRequests
+    }
 }
 
 /// `POST /v1/models/load`: a file (`path`) or a synthetic model (`synthetic`).
@@ -185,6 +267,10 @@ public struct LoadModelRequest: Codable, Sendable, Equatable {
 
 public struct UnloadMessage: Codable, Sendable, Equatable {
     public var unloaded: String
+
+    public init(unloaded: String) {
+        self.unloaded = unloaded
+    }
 }
 
 /// The kernel inputs every PoC request carries (§5).
@@ -270,10 +356,40 @@ public struct JobStatusMessage: Codable, Sendable, Equatable {
         try c.encode(finished, forKey: .finished)
         try c.encode(lastSeq, forKey: .lastSeq)
     }
+
+    public init(id: String, state: String, error: String? = nil, model: String, spec: String, seed: String, participant: String,
+                params: PoCParamsMessage, nonceOffset: UInt64, nonceStride: UInt64, nonceCount: UInt64? = nil, batchSize: Int,
+                noncesDone: UInt64, artifactsTotal: UInt64, skippedTotal: UInt64, backlog: Int, noncesPerSecond: Double,
+                created: Double, finished: Double? = nil, lastSeq: UInt64) {
+        self.id = id
+        self.state = state
+        self.error = error
+        self.model = model
+        self.spec = spec
+        self.seed = seed
+        self.participant = participant
+        self.params = params
+        self.nonceOffset = nonceOffset
+        self.nonceStride = nonceStride
+        self.nonceCount = nonceCount
+        self.batchSize = batchSize
+        self.noncesDone = noncesDone
+        self.artifactsTotal = artifactsTotal
+        self.skippedTotal = skippedTotal
+        self.backlog = backlog
+        self.noncesPerSecond = noncesPerSecond
+        self.created = created
+        self.finished = finished
+        self.lastSeq = lastSeq
+    }
 }
 
 public struct JobsMessage: Codable, Sendable, Equatable {
     public var jobs: [JobStatusMessage]
+
+    public init(jobs: [JobStatusMessage]) {
+        self.jobs = jobs
+    }
 }
 
 /// One nonce's artifact; `vector` (48 hex) is nil when it has none.
@@ -290,6 +406,12 @@ public struct ArtifactBatchMessage: Codable, Sendable, Equatable {
     public var seq: UInt64
     public var artifacts: [ArtifactMessage]
     public var skipped: [UInt64]
+
+    public init(seq: UInt64, artifacts: [ArtifactMessage], skipped: [UInt64]) {
+        self.seq = seq
+        self.artifacts = artifacts
+        self.skipped = skipped
+    }
 }
 
 /// `GET /v1/poc/jobs/{id}/artifacts`.
@@ -297,12 +419,24 @@ public struct ArtifactsMessage: Codable, Sendable, Equatable {
     public var job: JobStatusMessage
     public var batches: [ArtifactBatchMessage]
     public var cursor: UInt64
+
+    public init(job: JobStatusMessage, batches: [ArtifactBatchMessage], cursor: UInt64) {
+        self.job = job
+        self.batches = batches
+        self.cursor = cursor
+    }
 }
 
 public struct DeleteJobMessage: Codable, Sendable, Equatable {
     public var deleted: String
     public var state: String
     public var noncesDone: UInt64
+
+    public init(deleted: String, state: String, noncesDone: UInt64) {
+        self.deleted = deleted
+        self.state = state
+        self.noncesDone = noncesDone
+    }
 }
 
 /// `POST /v1/poc/verify`.
@@ -338,6 +472,13 @@ public struct VerifyMessage: Codable, Sendable, Equatable {
         try c.encode(model, forKey: .model)
         try c.encode(artifacts, forKey: .artifacts)
         try c.encodeIfPresent(distances, forKey: .distances)
+    }
+
+    public init(spec: String, model: String, artifacts: [ArtifactMessage], distances: [Double?]? = nil) {
+        self.spec = spec
+        self.model = model
+        self.artifacts = artifacts
+        self.distances = distances
     }
 }
 
@@ -427,6 +568,16 @@ public struct UsageMessage: Codable, Sendable, Equatable {
     }
 }
 
+/// Why a generation ended: `finish_reason` of its reply or last stream line.
+public enum FinishReason: String, Sendable, Equatable, Codable {
+    /// A stop token was generated.
+    case stop
+    /// `maxTokens` or the context length was reached.
+    case length
+    /// The streaming callback asked to stop.
+    case cancelled
+}
+
 /// The last line of a generation stream.
 public struct GenerateEndMessage: Codable, Sendable, Equatable {
     public var finishReason: String
@@ -481,12 +632,35 @@ public struct ScoredTokenMessage: Codable, Sendable, Equatable {
     public var id: Int
     public var logprob: Double
     public var top: [TopEntry]
+
+    public init(id: Int, logprob: Double, top: [TopEntry]) {
+        self.id = id
+        self.logprob = logprob
+        self.top = top
+    }
 }
 
 public struct ScoreMessage: Codable, Sendable, Equatable {
     public var model: String
     public var tokens: [ScoredTokenMessage]
     public var usage: UsageMessage
+
+    public init(model: String, tokens: [ScoredTokenMessage], usage: UsageMessage) {
+        self.model = model
+        self.tokens = tokens
+        self.usage = usage
+    }
+}
+
+/// One chat turn (`messages` of a tokenize request; rendered by the model's chat template).
+public struct ChatMessage: Sendable, Equatable, Hashable, Codable {
+    public var role: String
+    public var content: String
+
+    public init(role: String, content: String) {
+        self.role = role
+        self.content = content
+    }
 }
 
 /// `POST /v1/tokenize`: `text`, or chat `messages` rendered with the model's template.
@@ -511,6 +685,12 @@ public struct TokenizeMessage: Codable, Sendable, Equatable {
     public var model: String
     public var tokens: [Int]
     public var text: String?
+
+    public init(model: String, tokens: [Int], text: String? = nil) {
+        self.model = model
+        self.tokens = tokens
+        self.text = text
+    }
 }
 
 public struct DetokenizeRequest: Codable, Sendable, Equatable {
@@ -527,4 +707,9 @@ public struct DetokenizeRequest: Codable, Sendable, Equatable {
 public struct DetokenizeMessage: Codable, Sendable, Equatable {
     public var model: String
     public var text: String
+
+    public init(model: String, text: String) {
+        self.model = model
+        self.text = text
+    }
 }

@@ -11,6 +11,9 @@ import Darwin
 /// run work (seen as a `chorusd` that stopped cleanly but never exited after PoC jobs). The
 /// executables have closed their stores and sockets before they get here, so nothing is lost by
 /// skipping destructors; stdio buffers are flushed first.
+///
+/// It lives with the engine because the engine is what links OpenBLAS: a process that does not
+/// link ChorusCompute has no such destructor and can exit normally.
 public enum ProcessExit {
     public static func now(_ status: Int32) -> Never {
         fflush(nil)

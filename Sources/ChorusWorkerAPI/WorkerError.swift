@@ -18,15 +18,17 @@ public struct WorkerError: Error, Equatable, Sendable, Codable, CustomStringConv
         "\(code) (HTTP \(status))" + (field.map { " at \($0)" } ?? "") + ": \(message)"
     }
 
-    static func invalid(_ field: String, _ message: String) -> WorkerError {
+    // Shorthands for this package's workers (ChorusCompute's WorkerService, ChorusWorkerHTTP's server).
+
+    package static func invalid(_ field: String, _ message: String) -> WorkerError {
         WorkerError(status: 400, code: "invalid_request", message: message, field: field)
     }
 
-    static func unknownModel(_ id: String, field: String = "model") -> WorkerError {
+    package static func unknownModel(_ id: String, field: String = "model") -> WorkerError {
         WorkerError(status: 404, code: "unknown_model", message: "no resident model with id '\(id)'; load it first", field: field)
     }
 
-    static func internalError(_ message: String) -> WorkerError {
+    package static func internalError(_ message: String) -> WorkerError {
         WorkerError(status: 500, code: "internal", message: message)
     }
 
