@@ -9,11 +9,11 @@ extension Node {
         case let .peerConnected(peer, outbound, remote, advertised):
             gossip.peerConnected(peer, outbound: outbound, remote: remote)
             sync?.peerConnected(peer)
-            if outbound { askForAddresses(peer) }
+            discovery.peerConnected(peer, outbound: outbound, remote: remote)
             membership?.peerConnected(peer, advertised: advertised)
         case let .peerDisconnected(peer):
             gossip.peerDisconnected(peer)
-            awaitingAddresses.remove(peer)
+            discovery.peerDisconnected(peer)
             sync?.peerDisconnected(peer)
         case let .memberDead(member, departed):
             // A confirmed death closes the member's session (the router's heartbeat refills its mesh
@@ -26,8 +26,15 @@ extension Node {
             routeToEpochs(statement)
         case let .statementsStored(committed):
             sync?.stored(committed)
+        case let .dialCandidates(addresses):
+            manager.addCandidates(addresses)
+        case let .peerRecordForged(peer):
+            gossip.penalize(peer)
         case let .gossipScores(scores):
             peerStore?.saveScores(scores)
         }
     }
+
+    /// The signed peer records membership offers as members (Services/Membership), from discovery's book.
+    func peerRecordsForMembership() -> [PeerRecord] { discovery.peerRecords.all }
 }

@@ -60,17 +60,14 @@ extension Node {
 
     private func temporaryLinkMessage(_ link: PeerLink, _ bytes: ArraySlice<UInt8>) {
         guard bytes.first == Self.peerExchangeTag, let identity = link.remote?.identity,
-              case let .request(own)? = try? PeerExchangeMessage(decoding: bytes.dropFirst()) else { return }
-        // File the newcomer's record, so this node (and whoever it tells) can dial it later.
-        if let own, own.publicKey == identity, let source = link.remoteAddress?.host { consider([own], from: identity, source: source) }
-        let answer = PeerExchangeMessage.records(recordsToShare(with: identity))
-        link.send([Self.peerExchangeTag] + answer.encoded(), priority: .control)
+              let answer = discovery.answerTemporary(bytes.dropFirst(), from: identity, source: link.remoteAddress?.host) else { return }
+        link.send([Self.peerExchangeTag] + answer, priority: .control)
         link.close(.inboundLimit)
     }
 
     func dial(_ id: PeerLink.ID, _ address: NetAddress) {
         counters.dialsAttempted += 1
-        addressBook.attempt(address, now: now())
+        discovery.attempted(address)
         guard let socket = try? SocketAddress(parsing: address.description) else {
             counters.dialsFailed += 1
             perform(manager.onDialFailed(id, now: now()))
@@ -94,7 +91,7 @@ extension Node {
             link.start()
         case let .failure(error):
             counters.dialsFailed += 1
-            addressBook.failed(address, now: now())
+            discovery.failed(address)
             logger.debug("dial failed", metadata: ["address": "\(address)", "error": "\(error)"])
             guard isRunning else { return }
             perform(manager.onDialFailed(id, now: now()))
@@ -120,7 +117,7 @@ extension Node {
             counters.handshakesCompleted += 1
             // No room for it, but its address goes into the book, so others learn of it by exchange.
             if let advertised = proof.listenAddress.flatMap({ try? NetAddress(parsing: $0) }) {
-                learnAddresses([(advertised, proof.identity)], from: link.remoteAddress?.host ?? advertised.host)
+                discovery.learn([(advertised, proof.identity)], from: link.remoteAddress?.host ?? advertised.host)
             }
         case let .message(bytes) where link.isTemporary:
             temporaryLinkMessage(link, bytes)
@@ -154,7 +151,7 @@ extension Node {
             }
             guard isRunning, !link.isTemporary else { return }
             if let c = manager.connections[link.id], c.direction == .outbound, !wasEstablished(c) {
-                addressBook.failed(c.address, now: now())
+                discovery.failed(c.address)
             }
             perform(reason.isMisbehaviour
                     ? manager.onMisbehaviour(link.id, reason: reason, now: now())
@@ -187,7 +184,7 @@ extension Node {
                 logger.info("peer disconnected", metadata: ["peer": "\(identity.hex.prefix(16))", "reason": "\(reason)"])
                 route(.peerDisconnected(identity))
             case let .rememberAddress(identity, address):
-                addressWorked(address, identity: identity)
+                discovery.addressWorked(address, identity: identity)
                 let peer = KnownPeer(identity: identity, address: address.description,
                                      lastConnected: UInt64(max(0, Date().timeIntervalSince1970)))
                 let logger = self.logger
@@ -209,9 +206,7 @@ extension Node {
 
     func tick() {
         guard isRunning else { return }
-        ticks += 1
-        if ticks % Self.topUpTicks == 0 { topUpFromAddressBook() }
-        if ticks % Self.saveTicks == 0 { saveAddressBook() }
+        discovery.tick()
         perform(manager.onTick(now: now()))
         // Statements accepted since the last tick become durable in one group commit.
         if let statements, statements.pendingCount > 0 { statements.flush() }

@@ -28,8 +28,8 @@ extension Node {
         membership = MembershipService(
             host: serviceHost, signingKey: signingKey, networkID: configuration.networkID,
             address: advertisedAddress.flatMap { try? NetAddress(parsing: $0) }, settings: configuration.membership,
-            maxSenders: configuration.membershipSenders, seed: discoveryRNG.next(), counter: GossipJournal.unixNanos(),
-            logger: logger, records: { [unowned self] in assumeIsolated { $0.peerRecords.all } })
+            maxSenders: configuration.membershipSenders, seed: discovery.drawSeed(), counter: GossipJournal.unixNanos(),
+            logger: logger, records: { [unowned self] in assumeIsolated { $0.peerRecordsForMembership() } })
         logger.info("membership running", metadata: ["udp": "\(udpSockets.map { "\($0.localAddress)" })"])
     }
 

@@ -48,17 +48,10 @@ public actor Node {
     let statements: StatementStore?
     /// The policy statements are validated against when there is no store.
     let statementPolicy: StatementPolicy
-    /// Discovery (Node+Discovery.swift).
+    /// Discovery (Services/Discovery): the address book, peer exchange and signed peer records.
     let addressStore: AddressBookStore?
-    var addressBook: AddressBook
-    var savedAddresses: Set<NetAddress> = []
-    var discoveryRNG: SplitMix64
-    var awaitingAddresses: Set<Ed25519.PublicKey> = []
-    /// Signed peer records heard of (newest per key), and this node's own (nil without an address).
-    var peerRecords: PeerRecordBook
-    var ownRecord: PeerRecord?
-    var lastAddressAnswer: [Ed25519.PublicKey: ContinuousClock.Instant] = [:]
-    var ticks = 0
+    let discoverySeed: UInt64
+    private(set) lazy var discovery = makeDiscovery()
     /// Epochs (Node+Epochs.swift): nil until `attachEpochs`.
     var epochs: EpochState?
     var epochTimer: LoopTimer?
@@ -106,10 +99,7 @@ public actor Node {
         self.gossipSeed = seed ^ 0x9e37_79b9_7f4a_7c15
         self.statements = statements
         self.addressStore = addressStore
-        self.addressBook = AddressBook(key: SecureRandom.bytes32())
-        self.discoveryRNG = SplitMix64(seed: seed ^ 0x5851_f42d_4c95_7f2d)
-        self.peerRecords = PeerRecordBook(localIdentity: signingKey.publicKey, settings: .init(
-            networkID: configuration.networkID, allowPrivateAddresses: configuration.allowPrivateAddresses))
+        self.discoverySeed = seed ^ 0x5851_f42d_4c95_7f2d
         self.statementPolicy = statements?.policy ?? StatementPolicy(networkID: configuration.networkID, allowedTypes: nil)
     }
 
@@ -143,8 +133,7 @@ public actor Node {
             let host = listener.localAddress.host
             return host == "0.0.0.0" || host == "::" ? nil : listener.localAddress.description
         }
-        loadAddressBook()
-        publishOwnRecord()
+        startDiscovery()
         var candidates: [(NetAddress, Ed25519.PublicKey?)] = []
         if let peerStore {
             do {
@@ -161,10 +150,8 @@ public actor Node {
         }
         candidates += seeds
         manager.addCandidates(candidates)
-        loadAnchors()
-        for (address, identity) in candidates {
-            addressBook.add(address, identity: identity, source: address.host, now: now())
-        }
+        dialAnchors()
+        discovery.learnDialable(candidates)
         isRunning = true
         let timer = LoopTimer(on: loop)
         timer.schedule(after: .zero, repeatingEvery: Self.tickInterval) { [weak self] in
@@ -173,7 +160,6 @@ public actor Node {
         tickTimer = timer
         startGossip()
         startSync()
-        startPeerExchange()
         startMembership()
     }
 
@@ -201,8 +187,7 @@ public actor Node {
         tickTimer?.close()
         tickTimer = nil
         stopGossip()
-        saveAnchors()
-        saveAddressBook()
+        stopDiscovery()
         stopSync()
         epochTimer?.close()
         epochTimer = nil
@@ -340,6 +325,7 @@ public actor Node {
         all.futureStatements = intake.counters.futureStatements
         all.overBudget = intake.counters.overBudget
         all.verificationRefused = intake.counters.refusedByPool + intake.counters.unreadableStore
+        discovery.counters.add(to: &all)
         return all
     }
 

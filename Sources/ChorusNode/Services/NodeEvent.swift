@@ -20,6 +20,11 @@ enum NodeEvent {
     case statementAccepted(SignedStatement)
     /// The store committed these statements (gossiped, synced or the node's own), now durable.
     case statementsStored([StatementStore.Committed])
+    /// Addresses the connection rules should dial: drawn from the address book while outbound
+    /// slots are missing, or an incumbent tested as a feeler before a new address evicts it.
+    case dialCandidates([(NetAddress, Ed25519.PublicKey?)])
+    /// `peer` relayed a peer record whose signature does not verify (or another's record as its own).
+    case peerRecordForged(Ed25519.PublicKey)
     /// The gossip router's peer scores, to be remembered across restarts (every 15 heartbeats and
     /// at stop), so a restart does not forgive misbehaviour.
     case gossipScores([Ed25519.PublicKey: PeerScore])
