@@ -36,9 +36,8 @@ final class GossipService {
     /// The largest gossip RPC a peer may send (the session's message limit).
     private let maxMessageSize: Int
     private let logger: Logger
-    /// The pure router. Read for the node's status; the node's transitional `router` accessor
-    /// (Node+GossipService.swift) is the only writer outside this type.
-    var router: GossipRouter
+    /// The pure router (read for the node's status and `meshStatus`).
+    private(set) var router: GossipRouter
     private var journal = GossipJournal()
     /// The last `seq` used for an own statement (they rise strictly, also across restarts).
     private var lastSeq: UInt64 = 0

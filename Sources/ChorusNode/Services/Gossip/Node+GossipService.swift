@@ -96,21 +96,8 @@ extension Node {
 
     public func meshStatus() -> MeshStatus { gossip.meshStatus() }
 
-    // MARK: - Transitional
-
-    /// The gossip service's router, for code not yet moved into a service: Node+Discovery.swift
-    /// penalises a peer that relayed a forged record with `performGossip(router.penalize(peer))`
-    /// (the discovery service will emit `NodeEvent.peerRecordForged`, routed to
-    /// `gossip.penalize`), and tests read scores. Services never use it.
-    var router: GossipRouter {
-        get { gossip.router }
-        set { gossip.router = newValue }
-    }
-
-    /// Carries out router directives through the gossip service (see `router`).
-    func performGossip(_ directives: [GossipRouter.Directive]) {
-        gossip.perform(directives)
-    }
+    /// The gossip service's router, as it stands (tests read peer scores from it).
+    var router: GossipRouter { gossip.router }
 }
 
 extension GossipJournal {
