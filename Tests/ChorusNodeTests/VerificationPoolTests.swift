@@ -41,11 +41,21 @@ import Testing
         defer { pool.shutdown() }
         let names = Mutex<Set<String>>([])
         for _ in 0..<8 {
-            #expect(pool.submit(cost: 1, peer: nil) { names.withLock { _ = $0.insert(Thread.current.name ?? "?") } })
+            #expect(pool.submit(cost: 1, peer: nil) { names.withLock { _ = $0.insert(Self.currentThreadName()) } })
         }
         #expect(await eventually(timeout: .seconds(5)) { pool.queuedCost == 0 })
         let seen = names.withLock { $0 }
         #expect(!seen.isEmpty && seen.allSatisfy { $0.hasPrefix("chorus-verify-") }, "ran on \(seen)")
+    }
+
+    /// The OS thread's name (what top -H shows).
+    private static func currentThreadName() -> String {
+        #if os(Linux)
+        let comm = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "?"
+        return comm.trimmingCharacters(in: .whitespacesAndNewlines)
+        #else
+        return Thread.current.name ?? "?"
+        #endif
     }
 
     @Test func aShutDownPoolTakesNothing() {

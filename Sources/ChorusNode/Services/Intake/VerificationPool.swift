@@ -49,11 +49,7 @@ final class VerificationPool: @unchecked Sendable {
         self.maxQueued = max(1, maxQueued)
         self.maxQueuedPerPeer = max(1, min(maxQueuedPerPeer, maxQueued))
         for index in 0..<threadCount {
-            // Named from inside: the name then reaches the OS thread (top -H, debuggers).
-            Thread { [self] in
-                Thread.current.name = "chorus-verify-\(index)"
-                run()
-            }.start()
+            Thread { [self] in run(name: "chorus-verify-\(index)") }.start()
         }
     }
 
@@ -98,8 +94,12 @@ final class VerificationPool: @unchecked Sendable {
         condition.unlock()
     }
 
-    private func run() {
+    private func run(name: String) {
         #if os(Linux)
+        // Named by the thread itself through /proc (top -H, debuggers): a new Linux thread starts
+        // with its creator's name, and Foundation's `Thread.name` does not always reach the OS
+        // thread (pthread_setname_np and prctl are not visible to Swift here).
+        try? Data(name.utf8.prefix(15)).write(to: URL(fileURLWithPath: "/proc/thread-self/comm"))
         // Under Linux/NPTL the nice value is per thread, and `who = 0` names the calling thread
         // (setpriority(2), NOTES): this lowers the priority of this thread only.
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)
