@@ -52,7 +52,7 @@ package final class StatementIntake {
             guard let self, let verdicts else { return done(.ignore) }  // refused: the router forgets it
             switch verdicts.first {
             case let .fresh(statement)?:
-                switch take(statement) {
+                switch take([statement])[0] {
                 case .taken, .alreadyTaken: done(.accept)
                 case .overBudget: done(.ignore)
                 }
@@ -80,13 +80,15 @@ package final class StatementIntake {
             let chunk = Array(batch[start..<min(start + Self.chunkSize, batch.count)])
             verify(chunk, from: peer) { [weak self] verdicts in
                 if let self, let verdicts {
+                    var fresh: [SignedStatement] = []
                     for verdict in verdicts {
                         switch verdict {
-                        case let .fresh(statement): if take(statement) == .taken { result.stored += 1 }
+                        case let .fresh(statement): fresh.append(statement)
                         case .rejected: result.rejected += 1
                         case .duplicate, .ignored: break
                         }
                     }
+                    result.stored += take(fresh).count { $0 == .taken }
                 } else {
                     result.refused += chunk.count
                 }
@@ -141,21 +143,32 @@ package final class StatementIntake {
     /// What `take` did with a verified statement.
     private enum Taking { case taken, alreadyTaken, overBudget }
 
-    /// Admits a verified statement on the loop and commits it; announces it to the composition when
-    /// this call took it (stored, or handed on without a store).
-    private func take(_ statement: SignedStatement) -> Taking {
-        let size = statement.encoded.count
-        let budgeted = statement.author != localIdentity && isBudgeted(statement.author)
-        if budgeted {
-            guard budget.allows(statement.author, size: size, now: host.now()) else {
-                counters.overBudget += 1
-                return .overBudget
+    /// Admits verified statements on the loop, one at a time against the budget, and commits the
+    /// admitted ones in one call; announces to the composition each one this call took (stored, or
+    /// handed on without a store).
+    private func take(_ statements: [SignedStatement]) -> [Taking] {
+        let now = host.now()
+        var outcome = [Taking](repeating: .overBudget, count: statements.count)
+        var admitted: [Int] = []
+        for (i, statement) in statements.enumerated() {
+            let size = statement.encoded.count
+            if statement.author != localIdentity, isBudgeted(statement.author) {
+                guard budget.allows(statement.author, size: size, now: now) else {
+                    counters.overBudget += 1
+                    continue
+                }
+                // Charged now, so later statements of this batch see it; a statement committed
+                // meanwhile by another path is charged all the same (it was stored for this author).
+                budget.charge(statement.author, size: size, now: now)
             }
+            admitted.append(i)
         }
-        if let store, store.commit([statement]).first != true { return .alreadyTaken }
-        if budgeted { budget.charge(statement.author, size: size, now: host.now()) }
-        host.emit(.statementAccepted(statement))
-        return .taken
+        let taken = store.map { $0.commit(admitted.map { statements[$0] }) } ?? admitted.map { _ in true }
+        for (i, wasTaken) in zip(admitted, taken) {
+            outcome[i] = wasTaken ? .taken : .alreadyTaken
+            if wasTaken { host.emit(.statementAccepted(statements[i])) }
+        }
+        return outcome
     }
 }
 
