@@ -49,7 +49,7 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var workerTokenFile: String?
     /// Network model ids (or `ID=PATH`) the node loads and runs PoC for.
     public var models: [String] = []
-    /// SWIM failure detection over UDP on the listen addresses (Node+Membership.swift).
+    /// SWIM failure detection over UDP on the listen addresses (Services/Membership).
     public var membership = MembershipSettings()
     /// SWIM senders tracked for replay at most; when full, the oldest non-member makes room.
     public var membershipSenders = 16_384

@@ -3,7 +3,7 @@ import ChorusProtocol
 
 /// Where the sync service (`SyncService.swift`) meets the node: session messages of tag 2 feed it,
 /// the store's commits reach its index through the composition (`NodeEvent.statementsStored`), and
-/// statements it receives go to the node's intake (`ingestSynced`, Node+Intake.swift).
+/// statements it receives go to the node's intake (`ingestSynced`, Services/Intake/Node+Intake.swift).
 extension Node {
     /// The session-message protocol tag of sync messages.
     public static let syncTag: UInt8 = SyncService.tag
