@@ -142,6 +142,29 @@ private func dials(_ ds: [ConnectionManager.Directive]) -> [(ConnectionManager.C
         #expect(m.onMemberAlive(peer, address: nil, now: .seconds(602)).isEmpty)
     }
 
+    /// After a partition the slots of the members that were dead are taken by others: a returning
+    /// member is dialed beyond the target, up to `returningMemberSlots`, so the halves reconnect.
+    @Test func returningMembersGetSlotsBeyondTheTarget() {
+        var settings = ConnectionSettings()
+        settings.outboundTarget = 2
+        settings.returningMemberSlots = 1
+        var m = ConnectionManager(localIdentity: me, settings: settings, seed: 3)
+        let gone = identity(20), alsoGone = identity(21)
+        _ = m.onMemberDead(gone, now: .zero)
+        _ = m.onMemberDead(alsoGone, now: .zero)
+        m.addCandidates([(addr("10.1.0.1:4000"), identity(10)), (addr("10.1.0.2:4000"), identity(11)),
+                         (addr("10.2.0.1:4000"), gone), (addr("10.2.0.2:4000"), alsoGone)])
+        // The two slots go to live peers.
+        for (id, a) in dials(m.onTick(now: .zero)) {
+            _ = m.onDialConnected(id, now: .zero)
+            _ = m.onHandshakeComplete(id, identity: a == addr("10.1.0.1:4000") ? identity(10) : identity(11), advertised: nil, now: .zero)
+        }
+        #expect(m.count(.outbound) == 2)
+        let back = dials(m.onMemberAlive(gone, address: nil, now: .seconds(1)))
+        #expect(back.map(\.1) == [addr("10.2.0.1:4000")], "one slot beyond the target")
+        #expect(dials(m.onMemberAlive(alsoGone, address: nil, now: .seconds(1))).isEmpty, "no more than returningMemberSlots")
+    }
+
     @Test func deadMembersAreBoundedOldestVerdictFirst() {
         var m = ConnectionManager(localIdentity: me, seed: 5)
         let count = ConnectionManager.maxDeadMembers + 10

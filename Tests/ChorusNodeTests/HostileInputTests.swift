@@ -41,13 +41,13 @@ import Testing
     }
 
     /// An initiator handshake of a well-behaved client with its own identity.
-    static func initiator(network: String = "test-net", key: Ed25519.SigningKey = .generate()) -> NoiseHandshake {
+    static func initiator(network: String = NodeHarnessForTests.networkID, key: Ed25519.SigningKey = .generate()) -> NoiseHandshake {
         NoiseHandshake(role: .initiator, networkID: network, identity: key, localStatic: .generate(), ephemeral: .generate())
     }
 
     /// Completes a real handshake with the target and returns the session.
     static func handshake(_ peer: RawPeerForTests, maxMessageSize: Int = 4 << 20,
-                          key: Ed25519.SigningKey = .generate(), network: String = "test-net") async throws -> NoiseSession {
+                          key: Ed25519.SigningKey = .generate(), network: String = NodeHarnessForTests.networkID) async throws -> NoiseSession {
         var handshake = initiator(network: network, key: key)
         peer.write(FrameDecoder.frame(try handshake.writeMessage()))
         try handshake.readMessage(try await peer.nextFrame())
@@ -116,7 +116,7 @@ import Testing
         // The proof signs some other Noise key than the one this handshake uses.
         let staticKey = X25519.PrivateKey.generate()
         let forged = IdentityProof.make(identity: .generate(), noiseStatic: X25519.PrivateKey.generate().publicKey).encoded
-        var handshake = NoiseHandshake(role: .initiator, networkID: "test-net", localStatic: staticKey,
+        var handshake = NoiseHandshake(role: .initiator, networkID: NodeHarnessForTests.networkID, localStatic: staticKey,
                                        ephemeral: .generate(), proofPayload: forged)
         peer.write(FrameDecoder.frame(try handshake.writeMessage()))
         try handshake.readMessage(try await peer.nextFrame())

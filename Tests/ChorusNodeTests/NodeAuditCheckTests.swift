@@ -19,7 +19,7 @@ import Testing
         let service = WorkerService()
         let digest = try await service.loadModel(NodePoCTests.modelRequest).digest
 
-        let nodes = try #require(try await NodeHarnessForTests.fullMesh(keys: keys + [auditorKey], directories: dirs, networkID: "test-devnet"))
+        let nodes = try #require(try await NodeHarnessForTests.fullMesh(keys: keys + [auditorKey], directories: dirs, networkID: NodeHarnessForTests.networkID))
         let participants = Array(nodes.prefix(3))
         let auditor = nodes[3]
         defer { Task { for n in nodes { await n.shutdown() } } }

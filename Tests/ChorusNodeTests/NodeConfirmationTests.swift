@@ -18,7 +18,7 @@ import Testing
         let service = WorkerService()
         let digest = try await service.loadModel(NodePoCTests.modelRequest).digest
 
-        let nodes = try #require(try await NodeHarnessForTests.fullMesh(keys: keys, directories: dirs, networkID: "test-devnet"))
+        let nodes = try #require(try await NodeHarnessForTests.fullMesh(keys: keys, directories: dirs, networkID: NodeHarnessForTests.networkID))
         let a = nodes[0]
         defer { Task { for n in nodes { await n.shutdown() } } }
 

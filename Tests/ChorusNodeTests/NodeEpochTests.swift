@@ -15,7 +15,7 @@ import Testing
         let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Network/devnet/network.toml").path
         var p = try NetworkFile.load(path: file)
-        p.networkID = "test-net"
+        p.networkID = NodeHarnessForTests.networkID
         p.genesisUnixMs = Int64(Date().timeIntervalSince1970 * 1000) + 1500
         p.stages = StageDurations(generationMs: 1500, validationMs: 1000, tallyMs: 4000, inferenceMs: 1000, beaconRevealMs: 500)
         p.genesisParticipants = participants.map { GenesisParticipant(id: $0.publicKey.raw, weight: 100) }.sorted { $0.id < $1.id }

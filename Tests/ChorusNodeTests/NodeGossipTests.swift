@@ -47,7 +47,7 @@ import Testing
         let environment = try StoreEnvironment.open(at: directory, schema: NodeSchema.schema)
         let writer = try StorageWriter(environment: environment)
         let store = try StatementStore(environment: environment, writer: writer,
-                                       policy: StatementPolicy(networkID: "test-net", allowedTypes: nil))
+                                       policy: StatementPolicy(networkID: NodeHarnessForTests.networkID, allowedTypes: nil))
         let loop = try EventLoop(name: "store-node")
         let a = try await NodeHarnessForTests()
         let storing = Node(configuration: NodeHarnessForTests.testConfiguration(seeds: [a.address]), signingKey: .generate(),
@@ -101,7 +101,7 @@ import Testing
         #expect(await eventually { await b.node.connectedPeers.count == 3 })
         // Each invalid message costs -1000 × (count)²; the fourth cuts it off (Specs/gossip.md §3).
         for seq in 1...6 as ClosedRange<UInt64> {
-            var forged = try SignedStatement.sign(networkID: "test-net", type: .text, epoch: 0, seq: seq, body: Array("forged".utf8),
+            var forged = try SignedStatement.sign(networkID: NodeHarnessForTests.networkID, type: .text, epoch: 0, seq: seq, body: Array("forged".utf8),
                                                   key: .generate()).encoded
             forged[forged.count - 1] ^= 0x01  // the last signature byte
             var rpc = GossipRPC()
@@ -131,7 +131,7 @@ import Testing
         let attacker = try await RawPeerForTests.connect(to: b!.address, loop: loop)
         var session = try await HostileInputTests.handshake(attacker, key: key)
         for seq in 1...2 as ClosedRange<UInt64> {
-            var forged = try SignedStatement.sign(networkID: "test-net", type: .text, epoch: 0, seq: seq, body: [1], key: key).encoded
+            var forged = try SignedStatement.sign(networkID: NodeHarnessForTests.networkID, type: .text, epoch: 0, seq: seq, body: [1], key: key).encoded
             forged[forged.count - 1] ^= 0x01
             var rpc = GossipRPC()
             rpc.messages = [GossipMessage(topic: "statements", payload: forged)]

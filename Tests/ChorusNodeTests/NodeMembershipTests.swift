@@ -140,13 +140,13 @@ import Testing
         // "b is dead", claiming to come from b but signed by another key.
         let impostor = Ed25519.SigningKey.generate()
         let deadB = SWIMMessage(.gossip, updates: [MemberUpdate(member: b.key.publicKey, status: .dead, incarnation: 99, source: b.key.publicKey)])
-        let forged = SWIMDatagram(sender: b.key.publicKey, counter: UInt64.max - 1, message: deadB).signed(with: impostor, networkID: "test-net")
+        let forged = SWIMDatagram(sender: b.key.publicKey, counter: UInt64.max - 1, message: deadB).signed(with: impostor, networkID: NodeHarnessForTests.networkID)
         // A genuine datagram of b's, for another network.
         let otherNetwork = SWIMDatagram(sender: b.key.publicKey, counter: UInt64.max - 2, message: deadB).signed(with: b.key, networkID: "other-net")
         // A genuine ping from a third identity, sent twice: the second copy is a replay.
         let stranger = Ed25519.SigningKey.generate()
         let ping = SWIMDatagram(sender: stranger.publicKey, counter: 5, message: SWIMMessage(.ping(sequence: 1)))
-            .signed(with: stranger, networkID: "test-net")
+            .signed(with: stranger, networkID: NodeHarnessForTests.networkID)
         try await attacker.send([forged, otherNetwork, [1, 2, 3], Array(repeating: 0xff, count: 2000), ping, ping], to: target)
         #expect(await eventually {
             guard let d = await a.node.members()?.datagrams else { return false }
@@ -160,7 +160,7 @@ import Testing
 
 extension NodeMembershipTests {
     static func datagram(_ key: Ed25519.SigningKey, counter: UInt64, _ message: SWIMMessage) -> [UInt8] {
-        SWIMDatagram(sender: key.publicKey, counter: counter, message: message).signed(with: key, networkID: "test-net")
+        SWIMDatagram(sender: key.publicKey, counter: counter, message: message).signed(with: key, networkID: NodeHarnessForTests.networkID)
     }
 
     /// One throwaway key once listed 5,000 invented members: all were accepted as alive and spread,
@@ -279,7 +279,7 @@ actor UDPAttackerForTests {
     }
 
     /// Every datagram received so far, decoded (those that verify for `networkID`).
-    nonisolated func received(networkID: String = "test-net") -> [SWIMDatagram] {
+    nonisolated func received(networkID: String = NodeHarnessForTests.networkID) -> [SWIMDatagram] {
         inbox.datagrams.withLock { $0 }.compactMap { try? SWIMDatagram(verifying: $0, networkID: networkID) }
     }
 

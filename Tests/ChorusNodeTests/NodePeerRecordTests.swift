@@ -11,7 +11,7 @@ import Testing
 /// requests; only the genuine, newer ones are filed, and forgeries cost the relay its score.
 @Suite(.serialized) struct NodePeerRecordTests {
     static func record(_ key: Ed25519.SigningKey, seq: UInt64, address: String = "127.0.0.1:40001") throws -> PeerRecord {
-        try PeerRecord(signingWith: key, networkID: "test-net", seq: seq, issuedAtMs: Node.unixMilliseconds(), role: .verifyOnly,
+        try PeerRecord(signingWith: key, networkID: NodeHarnessForTests.networkID, seq: seq, issuedAtMs: Node.unixMilliseconds(), role: .verifyOnly,
                        addresses: [try NetAddress(parsing: address)], models: [])
     }
 
@@ -54,7 +54,7 @@ import Testing
         let scoreBefore = await a.node.router.score(mallory.publicKey)
         try Self.send(.request(own: try Self.record(.generate(), seq: 1, address: "127.0.0.1:40003")), over: &session, to: peer)
         var bytes = try Self.record(mallory, seq: 9, address: "127.0.0.1:40004").encoded()
-        bytes[1 + 4 + "test-net".utf8.count + 32] ^= 0x10
+        bytes[1 + 4 + NodeHarnessForTests.networkID.utf8.count + 32] ^= 0x10
         try Self.send(.request(own: try PeerRecord(decoding: bytes[...])), over: &session, to: peer)
         #expect(await eventually(timeout: .seconds(30)) { await a.node.currentCounters.recordsForged == 2 })
         #expect(await a.node.router.score(mallory.publicKey) < scoreBefore)

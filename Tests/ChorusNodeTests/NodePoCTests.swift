@@ -23,7 +23,7 @@ import Testing
         let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Network/devnet/network.toml").path
         var p = try NetworkFile.load(path: file)
-        p.networkID = "test-devnet"
+        p.networkID = NodeHarnessForTests.networkID
         p.genesisUnixMs = Int64(Date().timeIntervalSince1970 * 1000) + genesisInMs
         p.stages = StageDurations(generationMs: 5000, validationMs: 9000, tallyMs: 4000, inferenceMs: 1000, beaconRevealMs: 500)
         p.genesisParticipants = participants.map { GenesisParticipant(id: $0.publicKey.raw, weight: 100) }.sorted { $0.id < $1.id }
@@ -42,7 +42,7 @@ import Testing
         let service = WorkerService()
         let digest = try await service.loadModel(Self.modelRequest).digest
 
-        let nodes = try #require(try await NodeHarnessForTests.fullMesh(keys: keys, directories: dirs, networkID: "test-devnet"))
+        let nodes = try #require(try await NodeHarnessForTests.fullMesh(keys: keys, directories: dirs, networkID: NodeHarnessForTests.networkID))
         let a = nodes[0]
         defer { Task { for n in nodes { await n.shutdown() } } }
 

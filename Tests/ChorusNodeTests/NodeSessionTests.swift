@@ -28,7 +28,7 @@ import Testing
         #expect(peersOfA.first?.direction == "inbound")
         #expect(peersOfA.first?.advertisedAddress == b.address)
         let status = await b.node.status()
-        #expect(status.peerCount == 1 && status.outbound == 1 && status.networkID == "test-net")
+        #expect(status.peerCount == 1 && status.outbound == 1 && status.networkID == NodeHarnessForTests.networkID)
         #expect(status.publicKey == b.key.publicKey.hex)
     }
 

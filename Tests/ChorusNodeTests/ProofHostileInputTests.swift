@@ -23,7 +23,7 @@ struct ProofHostileInputTests {
         let attacker = try await RawPeerForTests.connect(to: a.address, loop: loop)
         var session = try await HostileInputTests.handshake(attacker, key: .generate())
         // Signed by a key that is not the session's identity.
-        let forged = ProofRequest(requestID: 1, epoch: 1, model: "m", commit: .zero, indices: [0], networkID: "test-net", validator: .generate())
+        let forged = ProofRequest(requestID: 1, epoch: 1, model: "m", commit: .zero, indices: [0], networkID: NodeHarnessForTests.networkID, validator: .generate())
         for frame in try session.seal(message: [Node.proofTag] + ProofMessage.request(forged).encoded()) { attacker.write(frame) }
         #expect(await eventually { attacker.isClosed })
         #expect(a.logs.contains("disconnecting misbehaving peer", "signature that is not the peer's"))

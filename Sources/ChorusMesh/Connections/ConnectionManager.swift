@@ -277,14 +277,27 @@ public struct ConnectionManager: Sendable {
     }
 
     /// A member seen dead is alive again: it is dialed now (at `address` when given, else at the
-    /// addresses known for it), without waiting for its backoff.
+    /// addresses known for it), without waiting for its backoff, beyond the outbound target when
+    /// the slots are full (up to `returningMemberSlots` more).
     public mutating func onMemberAlive(_ identity: Ed25519.PublicKey, address: NetAddress?, now: MonotonicTime) -> [Directive] {
         guard deadMembers.removeValue(forKey: identity) != nil else { return [] }
         if let address { addCandidates([(address, identity)]) }
         for (known, candidate) in candidates where candidate.identity == identity {
             candidates[known]?.nextDialAt = now
         }
-        return dialIfNeeded(now: now)
+        var directives = dialIfNeeded(now: now)
+        // Slots full (others took them while the member was dead): it may still take one of the
+        // `returningMemberSlots` beyond the target.
+        let busy = Set(connections.values.map(\.address))
+        guard sessions[identity] == nil, !connections.values.contains(where: { c in
+                  c.direction == .outbound && candidates[c.address]?.identity == identity }),
+              count(.outbound) < settings.outboundTarget + settings.returningMemberSlots, !isBanned(identity, now: now),
+              let address = candidates.filter({ $0.value.identity == identity && !busy.contains($0.key) }).keys.min()
+        else { return directives }
+        let id = allocateID()
+        connections[id] = Connection(id: id, direction: .outbound, address: address, state: .dialing)
+        directives.append(.dial(id, address))
+        return directives
     }
 
     /// Whether SWIM's last verdict on `identity` was dead.

@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import ChorusWire
 import Synchronization
+import Testing
 @testable import ChorusNode
 
 /// A log handler that keeps every message with its metadata, so tests can check what was logged.
@@ -45,9 +46,17 @@ final class NodeHarnessForTests: Sendable {
     /// The node's statement store when it has a store directory.
     let statements: StatementStore?
 
+    /// The network of the running test: its own, so that nodes of tests running in parallel, which
+    /// reuse each other's loopback ports and redial them, can never join (a handshake across
+    /// networks fails). Outside a test: "test-net".
+    static var networkID: String {
+        guard let test = Test.current else { return "test-net" }
+        return "t-" + Blake2b.hash256(Array(String(describing: test.id).utf8)).hex.prefix(20)
+    }
+
     /// Settings that make the hostile cases quick: a short handshake timeout, loopback-friendly limits.
     static func testConfiguration(seeds: [String] = [], listen: String = "127.0.0.1:0") -> NodeConfiguration {
-        var configuration = NodeConfiguration(networkID: "test-net", listen: [listen], seeds: seeds)
+        var configuration = NodeConfiguration(networkID: networkID, listen: [listen], seeds: seeds)
         configuration.connections.handshakeTimeout = .seconds(1)
         configuration.connections.redialBase = .milliseconds(50)
         configuration.connections.redialMax = .milliseconds(500)
