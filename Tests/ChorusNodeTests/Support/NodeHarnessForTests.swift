@@ -48,10 +48,11 @@ final class NodeHarnessForTests: Sendable {
 
     /// The network of the running test: its own, so that nodes of tests running in parallel, which
     /// reuse each other's loopback ports and redial them, can never join (a handshake across
-    /// networks fails). Outside a test: "test-net".
+    /// networks fails). It ends in "-devnet", so fault injection (devnets only) is allowed on it.
+    /// Outside a test: "test-devnet".
     static var networkID: String {
-        guard let test = Test.current else { return "test-net" }
-        return "t-" + Blake2b.hash256(Array(String(describing: test.id).utf8)).hex.prefix(20)
+        guard let test = Test.current else { return "test-devnet" }
+        return "t" + Blake2b.hash256(Array(String(describing: test.id).utf8)).hex.prefix(20) + "-devnet"
     }
 
     /// Settings that make the hostile cases quick: a short handshake timeout, loopback-friendly limits.
