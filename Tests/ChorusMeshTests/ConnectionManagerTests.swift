@@ -121,7 +121,7 @@ private func dials(_ ds: [ConnectionManager.Directive]) -> [(ConnectionManager.C
         #expect(dials(m.onTick(now: .seconds(10.4))).count == 1)
     }
 
-    @Test func aDeadMemberIsClosedNotRedialedUntilAliveThenDialedAtOnce() {
+    @Test func aDeadMemberIsClosedThenRedialedWithBackoffAndAtOnceWhenAlive() {
         let peer = identity(9)
         var m = ConnectionManager(localIdentity: me, seed: 5)
         m.addCandidates([(addr("10.9.9.9:4000"), peer)])
@@ -132,14 +132,21 @@ private func dials(_ ds: [ConnectionManager.Directive]) -> [(ConnectionManager.C
         #expect(dead.contains(.close(id, .memberDead)))
         #expect(dead.contains(.peerDisconnected(id, peer, .memberDead)))
         #expect(m.isDeadMember(peer))
-        // Long past any redial backoff: still not dialed while SWIM holds it dead.
-        #expect(dials(m.onTick(now: .seconds(600))).isEmpty)
+        // Like any lost session: not redialed before its backoff.
+        #expect(dials(m.onTick(now: .seconds(1))).isEmpty)
         // Alive again, at a new address: dialed at once, there and at the old one.
-        let alive = m.onMemberAlive(peer, address: addr("10.9.9.10:4000"), now: .seconds(601))
+        let alive = m.onMemberAlive(peer, address: addr("10.9.9.10:4000"), now: .seconds(1.01))
         #expect(Set(dials(alive).map(\.1)) == [addr("10.9.9.9:4000"), addr("10.9.9.10:4000")])
         #expect(!m.isDeadMember(peer))
         // A second "alive" (a suspicion refuted, say) changes nothing.
-        #expect(m.onMemberAlive(peer, address: nil, now: .seconds(602)).isEmpty)
+        #expect(m.onMemberAlive(peer, address: nil, now: .seconds(1.02)).isEmpty)
+    }
+
+    @Test func aDeadMemberStaysDialableSoAFalseVerdictHeals() {
+        let peer = identity(9)
+        var m = ConnectionManager(localIdentity: me, seed: 5)
+        m.addCandidates([(addr("10.9.9.9:4000"), peer)])
+        #expect(dials(m.onMemberDead(peer, now: .zero)).map(\.1) == [addr("10.9.9.9:4000")])
     }
 
     /// After a partition the slots of the members that were dead are taken by others: a returning

@@ -73,6 +73,29 @@ extension StatementStore {
         }
     }
 
+    /// Verification runs on a pool while commits land: a statement is fresh to one verification
+    /// only, until it is committed (then a duplicate for good) or released (then fresh again).
+    @Test func aFreshStatementIsClaimedUntilCommittedOrReleased() throws {
+        try Self.withStore { store in
+            let a = try statement(1), b = try statement(2)
+            let first = try store.verify([a.encoded, b.encoded])
+            #expect(first.allSatisfy { if case .fresh = $0 { true } else { false } })
+            // A second verification while claimed: duplicates, verified but not fresh.
+            let second = try store.verify([a.encoded, b.encoded])
+            #expect(second.allSatisfy { if case .duplicate = $0 { true } else { false } })
+            // a is committed and becomes durable; b is refused after verification and released.
+            store.commit([a])
+            store.release([b.id])
+            let durable = DispatchSemaphore(value: 0)
+            store.flush { _ in durable.signal() }
+            durable.wait()
+            let third = try store.verify([a.encoded, b.encoded])
+            if case .duplicate = third[0] {} else { Issue.record("a committed statement is fresh again: \(third[0])") }
+            if case .fresh = third[1] {} else { Issue.record("a released statement is not fresh again: \(third[1])") }
+            store.release([b.id])
+        }
+    }
+
     @Test func reachingTheThresholdCommitsWithoutAFlush() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("chorus-stmt-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }

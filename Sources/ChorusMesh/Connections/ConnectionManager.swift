@@ -63,8 +63,9 @@ public struct ConnectionManager: Sendable {
     private var ownAddresses: Set<NetAddress> = []
     private var bannedIdentities: [Ed25519.PublicKey: MonotonicTime] = [:]
     private var bannedHosts: [NetAddress.Host: MonotonicTime] = [:]
-    /// Identities SWIM confirmed dead, with when: not dialed until seen alive again
-    /// (Specs/membership.md §10). At most `maxDeadMembers`; the oldest verdict goes first.
+    /// Identities SWIM confirmed dead, with when: dialed at once, beyond the outbound target if
+    /// need be, when seen alive again (Specs/membership.md §10). At most `maxDeadMembers`; the
+    /// oldest verdict goes first.
     private var deadMembers: [Ed25519.PublicKey: MonotonicTime] = [:]
     /// Dead members remembered at most (SWIM keeps no more members than this either).
     public static let maxDeadMembers = 4096
@@ -259,9 +260,11 @@ public struct ConnectionManager: Sendable {
     }
 
     /// SWIM confirmed `identity` dead: its session is closed (its mesh slots go to others) unless
-    /// `closingSession` is false (a member that announced its departure closes its own), and it is
-    /// not dialed until `onMemberAlive`. A session it opens itself is still accepted: a member wrongly
-    /// declared dead that reconnects gets its membership synced over the new session and refutes.
+    /// `closingSession` is false (a member that announced its departure closes its own). Its
+    /// addresses stay dialable with the usual backoff, as after any lost session: a member wrongly
+    /// declared dead (a loaded machine) is reconnected and refutes over the new session, instead of
+    /// waiting for the verdict to be undone by SWIM alone (a test mesh once stayed incomplete for
+    /// 30 s that way). `onMemberAlive` then dials it at once.
     public mutating func onMemberDead(_ identity: Ed25519.PublicKey, closingSession: Bool = true,
                                       now: MonotonicTime) -> [Directive] {
         guard identity != localIdentity else { return [] }
@@ -360,7 +363,7 @@ public struct ConnectionManager: Sendable {
         let busy = Set(connections.values.map(\.address))
         var eligible = candidates.filter { address, c in
             c.nextDialAt <= now && !busy.contains(address)
-                && !(c.identity.map { sessions[$0] != nil || isBanned($0, now: now) || deadMembers[$0] != nil } ?? false)
+                && !(c.identity.map { sessions[$0] != nil || isBanned($0, now: now) } ?? false)
                 && !((bannedHosts[address.host].map { $0 > now }) ?? false)
         }.map(\.key).sorted()
         while outbound < settings.outboundTarget, !eligible.isEmpty {

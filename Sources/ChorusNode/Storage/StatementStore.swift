@@ -69,11 +69,10 @@ public final class StatementStore: Sendable {
     public func ingest(_ batch: [[UInt8]],
                        completion: @escaping @Sendable (Result<Void, StoreError>) -> Void = { _ in }) throws(StoreError) -> [Outcome] {
         let verdicts = try verify(batch)
-        let fresh = verdicts.compactMap { if case let .fresh(s) = $0 { s } else { nil } }
-        var taken = commit(fresh, completion: completion).makeIterator()
+        commit(verdicts.compactMap { if case let .fresh(s) = $0 { s } else { nil } }, completion: completion)
         return verdicts.map { verdict in
             switch verdict {
-            case let .fresh(s): return taken.next() == true ? .stored(s.id) : .duplicate(s.id)
+            case let .fresh(s): return .stored(s.id)
             case let .duplicate(id), let .ignored(id): return .duplicate(id)
             case let .rejected(error): return .rejected(error)
             }
@@ -84,11 +83,19 @@ public final class StatementStore: Sendable {
     /// verification thread); stores nothing. A statement whose decoded header `admit` refuses is
     /// not verified (`.ignored`). Deduplication comes before verification, so a replayed statement
     /// costs a hash and a lookup, not an Ed25519 verification.
+    ///
+    /// Each `.fresh` statement is *claimed*: no other verification reports it fresh until the
+    /// caller either `commit`s it or `release`s it, and one of the two must follow. The claim is
+    /// taken after the signature verified and the store is read again after it, so a statement that
+    /// a concurrent ingest committed meanwhile is a duplicate here: verification runs on a pool
+    /// while commits land, and without this a sync batch once stored (and announced) the same
+    /// statements twice.
     @available(*, noasync, message: "runs an LMDB read transaction; call from a thread, not a task")
     public func verify(_ batch: [[UInt8]],
                        admit: (UnverifiedStatement) -> Bool = { _ in true }) throws(StoreError) -> [Verdict] {
         var verdicts: [Verdict] = []
         verdicts.reserveCapacity(batch.count)
+        var claimed: [Int] = []
         try environment.read { (txn: borrowing ReadTransaction) throws(StoreError) in
             for bytes in batch {
                 let unverified: UnverifiedStatement
@@ -118,38 +125,62 @@ public final class StatementStore: Sendable {
                     verdicts.append(.ignored(id))
                     continue
                 }
-                do throws(WireError) { verdicts.append(.fresh(try unverified.verified())) } catch {
+                do throws(WireError) {
+                    let statement = try unverified.verified()
+                    // A concurrent verification of the same statement loses the race cleanly.
+                    if inFlight.withLock({ $0.insert(id).inserted }) {
+                        claimed.append(verdicts.count)
+                        verdicts.append(.fresh(statement))
+                    } else {
+                        verdicts.append(.duplicate(id))
+                    }
+                } catch {
                     verdicts.append(.rejected(error))
                 }
             }
         }
+        guard !claimed.isEmpty else { return verdicts }
+        // Read again, after claiming: a commit that completed since the first read has left
+        // `inFlight` and is visible to this newer transaction.
+        var stale: [Bytes32] = []
+        do {
+            try environment.read { (txn: borrowing ReadTransaction) throws(StoreError) in
+                for index in claimed {
+                    guard case let .fresh(statement) = verdicts[index], try byID.contains(statement.id, in: txn) else { continue }
+                    stale.append(statement.id)
+                    verdicts[index] = .duplicate(statement.id)
+                }
+            }
+        } catch {
+            release(claimed.compactMap { if case let .fresh(s) = verdicts[$0] { s.id } else { nil } })
+            throw error
+        }
+        release(stale)
         return verdicts
     }
 
-    /// Queues verified statements for the next group commit and returns, per statement, whether it
-    /// was taken (false: the same statement was committed or queued meanwhile, by a concurrent
-    /// ingest or earlier in `statements`). `completion` runs on the storage thread once the taken
-    /// ones are durable, at once when none was taken. Touches no LMDB page: cheap on the loop.
+    /// Queues statements `verify` reported fresh (and claimed) for the next group commit.
+    /// `completion` runs on the storage thread once they are durable, at once when `statements` is
+    /// empty. Touches no LMDB page: cheap on the loop.
     public func commit(_ statements: [SignedStatement],
-                       completion: @escaping @Sendable (Result<Void, StoreError>) -> Void = { _ in }) -> [Bool] {
-        var accepted: [SignedStatement] = []
-        let taken = statements.map { statement in
-            // Claim the id; a concurrent ingest of the same statement loses the race cleanly.
-            let claimed = inFlight.withLock { $0.insert(statement.id).inserted }
-            if claimed { accepted.append(statement) }
-            return claimed
-        }
-        guard !accepted.isEmpty else {
+                       completion: @escaping @Sendable (Result<Void, StoreError>) -> Void = { _ in }) {
+        guard !statements.isEmpty else {
             completion(.success(()))
-            return taken
+            return
         }
         let due = pending.withLock { p -> Bool in
-            p.statements += accepted
+            p.statements += statements
             p.waiters.append(completion)
             return p.statements.count >= flushThreshold
         }
         if due { flush() }
-        return taken
+    }
+
+    /// Gives up the claims `verify` took on statements that will not be committed (refused by the
+    /// caller's admission after verification), so a later copy can be stored.
+    public func release(_ ids: [Bytes32]) {
+        guard !ids.isEmpty else { return }
+        inFlight.withLock { inFlight in for id in ids { inFlight.remove(id) } }
     }
 
     /// Commits every pending statement now. `completion` runs on the storage thread once they, and

@@ -53,7 +53,7 @@ package final class StatementIntake {
             switch verdicts.first {
             case let .fresh(statement)?:
                 switch take([statement])[0] {
-                case .taken, .alreadyTaken: done(.accept)
+                case .taken: done(.accept)
                 case .overBudget: done(.ignore)
                 }
             case .duplicate?:
@@ -141,33 +141,32 @@ package final class StatementIntake {
     }
 
     /// What `take` did with a verified statement.
-    private enum Taking { case taken, alreadyTaken, overBudget }
+    private enum Taking { case taken, overBudget }
 
-    /// Admits verified statements on the loop, one at a time against the budget, and commits the
-    /// admitted ones in one call; announces to the composition each one this call took (stored, or
-    /// handed on without a store).
+    /// Admits verified statements on the loop, one at a time against the budget, commits the
+    /// admitted ones in one call and releases the store's claim on the others; announces each one
+    /// taken to the composition (stored, or handed on without a store).
     private func take(_ statements: [SignedStatement]) -> [Taking] {
         let now = host.now()
-        var outcome = [Taking](repeating: .overBudget, count: statements.count)
-        var admitted: [Int] = []
-        for (i, statement) in statements.enumerated() {
+        var refused: [Bytes32] = []
+        var admitted: [SignedStatement] = []
+        let outcome = statements.map { statement -> Taking in
             let size = statement.encoded.count
             if statement.author != localIdentity, isBudgeted(statement.author) {
                 guard budget.allows(statement.author, size: size, now: now) else {
                     counters.overBudget += 1
-                    continue
+                    refused.append(statement.id)
+                    return .overBudget
                 }
-                // Charged now, so later statements of this batch see it; a statement committed
-                // meanwhile by another path is charged all the same (it was stored for this author).
+                // Charged now, so later statements of this batch see it.
                 budget.charge(statement.author, size: size, now: now)
             }
-            admitted.append(i)
+            admitted.append(statement)
+            return .taken
         }
-        let taken = store.map { $0.commit(admitted.map { statements[$0] }) } ?? admitted.map { _ in true }
-        for (i, wasTaken) in zip(admitted, taken) {
-            outcome[i] = wasTaken ? .taken : .alreadyTaken
-            if wasTaken { host.emit(.statementAccepted(statements[i])) }
-        }
+        store?.release(refused)
+        store?.commit(admitted)
+        for statement in admitted { host.emit(.statementAccepted(statement)) }
         return outcome
     }
 }
