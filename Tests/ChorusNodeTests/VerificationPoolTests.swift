@@ -20,12 +20,12 @@ import Testing
         let ran = Mutex(0)
         let a = Self.key(1), b = Self.key(2)
         // The one thread blocks on the first job, so everything after it stays queued.
-        #expect(pool.submit(cost: 4, peer: a) { gate.wait(); ran.withLock { $0 += 1 } })
-        #expect(!pool.submit(cost: 1, peer: a) { ran.withLock { $0 += 100 } }, "a's share (4) is full")
+        #expect(pool.submit(cost: 4, peer: a) { gate.wait(); ran.withLock { $0 += 1 }; return nil })
+        #expect(!pool.submit(cost: 1, peer: a) { ran.withLock { $0 += 100 }; return nil }, "a's share (4) is full")
         #expect(pool.queuedCost(of: a) == 4)
-        #expect(pool.submit(cost: 4, peer: b) { ran.withLock { $0 += 1 } })
-        #expect(!pool.submit(cost: 3, peer: nil) { ran.withLock { $0 += 100 } }, "8 + 3 exceeds the queue of 10")
-        #expect(pool.submit(cost: 2, peer: nil) { ran.withLock { $0 += 1 } })
+        #expect(pool.submit(cost: 4, peer: b) { ran.withLock { $0 += 1 }; return nil })
+        #expect(!pool.submit(cost: 3, peer: nil) { ran.withLock { $0 += 100 }; return nil }, "8 + 3 exceeds the queue of 10")
+        #expect(pool.submit(cost: 2, peer: nil) { ran.withLock { $0 += 1 }; return nil })
         #expect(pool.queuedCost == 10)
         gate.signal()
         let drained = await eventually(timeout: .seconds(5)) { pool.queuedCost == 0 }
@@ -33,7 +33,12 @@ import Testing
         #expect(ran.withLock { $0 } == 3, "exactly the accepted jobs ran")
         #expect(pool.queuedCost(of: a) == 0 && pool.queuedCost(of: b) == 0)
         // Room again once drained.
-        #expect(pool.submit(cost: 4, peer: a) {})
+        #expect(pool.submit(cost: 4, peer: a) { nil })
+        // A job's completion runs after its cost left the queue (what back-pressure reads).
+        let seen = LockedForTests<Int?>(nil)
+        #expect(pool.submit(cost: 3, peer: b) { { seen.withLock { $0 = pool.queuedCost(of: b) } } })
+        #expect(await eventually(timeout: .seconds(5)) { seen.withLock { $0 } != nil })
+        #expect(seen.withLock { $0 } == 0)
     }
 
     @Test func workRunsOnTheVerificationThreadsNotTheCaller() async throws {
@@ -41,7 +46,7 @@ import Testing
         defer { pool.shutdown() }
         let names = Mutex<Set<String>>([])
         for _ in 0..<8 {
-            #expect(pool.submit(cost: 1, peer: nil) { names.withLock { _ = $0.insert(Self.currentThreadName()) } })
+            #expect(pool.submit(cost: 1, peer: nil) { names.withLock { _ = $0.insert(Self.currentThreadName()) }; return nil })
         }
         #expect(await eventually(timeout: .seconds(5)) { pool.queuedCost == 0 })
         let seen = names.withLock { $0 }
@@ -61,7 +66,7 @@ import Testing
     @Test func aShutDownPoolTakesNothing() {
         let pool = VerificationPool(threads: 1)
         pool.shutdown()
-        #expect(!pool.submit(cost: 1, peer: nil) {})
+        #expect(!pool.submit(cost: 1, peer: nil) { nil })
     }
 
     /// A statement that anti-entropy stored before its gossip arrived is still delivered (and

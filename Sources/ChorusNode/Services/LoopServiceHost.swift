@@ -54,7 +54,8 @@ final class LoopServiceHost: ServiceHost {
         waiting[id] = { then($0 as! Result) }  // only `finish(id, _:)` below calls it, with a `Result`
         let queued = pool.submit(cost: cost, peer: peer) {
             let result = work()
-            _ = loop.execute { node.assumeIsolated { $0.serviceHost.finish(id, result, peer: peer) } }
+            // Posted once the job's cost has left the queue, so `finish` sees the drained share.
+            return { _ = loop.execute { node.assumeIsolated { $0.serviceHost.finish(id, result, peer: peer) } } }
         }
         guard queued else {
             waiting[id] = nil

@@ -22,7 +22,7 @@ final class VerificationPool: @unchecked Sendable {
     struct Job {
         let cost: Int
         let peer: Ed25519.PublicKey?
-        let work: @Sendable () -> Void
+        let work: @Sendable () -> (@Sendable () -> Void)?
     }
 
     /// How much lower than the loop's the threads' priority is (Linux per-thread nice).
@@ -54,8 +54,10 @@ final class VerificationPool: @unchecked Sendable {
     }
 
     /// Queues `work` (worth `cost` statements, for `peer` when it came from one). Returns false, and
-    /// runs nothing, when the pool is stopped or the queue or the peer's share of it is full.
-    func submit(cost: Int, peer: Ed25519.PublicKey?, _ work: @escaping @Sendable () -> Void) -> Bool {
+    /// runs nothing, when the pool is stopped or the queue or the peer's share of it is full. What
+    /// `work` returns runs after its cost left the queue: a completion that reads `queuedCost`
+    /// (back-pressure) then sees the queue without this job.
+    func submit(cost: Int, peer: Ed25519.PublicKey?, _ work: @escaping @Sendable () -> (@Sendable () -> Void)?) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         guard !stopped, queued + cost <= maxQueued else { return false }
@@ -118,7 +120,7 @@ final class VerificationPool: @unchecked Sendable {
                 head = 0
             }
             condition.unlock()
-            job.work()
+            let completion = job.work()
             condition.lock()
             queued -= job.cost
             if let peer = job.peer {
@@ -126,6 +128,7 @@ final class VerificationPool: @unchecked Sendable {
                 perPeer[peer] = left > 0 ? left : nil
             }
             condition.unlock()
+            completion?()
         }
     }
 }
