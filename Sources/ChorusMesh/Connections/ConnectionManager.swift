@@ -291,15 +291,11 @@ public struct ConnectionManager: Sendable {
         var directives = dialIfNeeded(now: now)
         // Slots full (others took them while the member was dead): it may still take one of the
         // `returningMemberSlots` beyond the target.
-        let busy = Set(connections.values.map(\.address))
-        guard sessions[identity] == nil, !connections.values.contains(where: { c in
-                  c.direction == .outbound && candidates[c.address]?.identity == identity }),
-              count(.outbound) < settings.outboundTarget + settings.returningMemberSlots, !isBanned(identity, now: now),
-              let address = candidates.filter({ $0.value.identity == identity && !busy.contains($0.key) }).keys.min()
+        guard !connections.values.contains(where: { $0.direction == .outbound && candidates[$0.address]?.identity == identity }),
+              count(.outbound) < settings.outboundTarget + settings.returningMemberSlots,
+              let address = dialableCandidates(now: now).first(where: { candidates[$0]?.identity == identity })
         else { return directives }
-        let id = allocateID()
-        connections[id] = Connection(id: id, direction: .outbound, address: address, state: .dialing)
-        directives.append(.dial(id, address))
+        directives.append(startDial(address))
         return directives
     }
 
@@ -360,21 +356,31 @@ public struct ConnectionManager: Sendable {
         var directives: [Directive] = []
         var outbound = count(.outbound)
         guard outbound < settings.outboundTarget else { return [] }
+        var eligible = dialableCandidates(now: now)
+        while outbound < settings.outboundTarget, !eligible.isEmpty {
+            let anchors = eligible.indices.filter { candidates[eligible[$0]]?.isAnchor == true }
+            let pick = anchors.isEmpty ? Int(rng.next() % UInt64(eligible.count)) : anchors[0]
+            directives.append(startDial(eligible.remove(at: pick)))
+            outbound += 1
+        }
+        return directives
+    }
+
+    /// Candidate addresses that may be dialed now, ascending: due, not in use by a connection, their
+    /// identity (when known) neither connected nor banned, their host not banned.
+    private func dialableCandidates(now: MonotonicTime) -> [NetAddress] {
         let busy = Set(connections.values.map(\.address))
-        var eligible = candidates.filter { address, c in
+        return candidates.filter { address, c in
             c.nextDialAt <= now && !busy.contains(address)
                 && !(c.identity.map { sessions[$0] != nil || isBanned($0, now: now) } ?? false)
                 && !((bannedHosts[address.host].map { $0 > now }) ?? false)
         }.map(\.key).sorted()
-        while outbound < settings.outboundTarget, !eligible.isEmpty {
-            let anchors = eligible.indices.filter { candidates[eligible[$0]]?.isAnchor == true }
-            let pick = anchors.isEmpty ? Int(rng.next() % UInt64(eligible.count)) : anchors[0]
-            let address = eligible.remove(at: pick)
-            let id = allocateID()
-            connections[id] = Connection(id: id, direction: .outbound, address: address, state: .dialing)
-            directives.append(.dial(id, address))
-            outbound += 1
-        }
-        return directives
+    }
+
+    /// Opens an outbound connection to `address` (the shell dials it).
+    private mutating func startDial(_ address: NetAddress) -> Directive {
+        let id = allocateID()
+        connections[id] = Connection(id: id, direction: .outbound, address: address, state: .dialing)
+        return .dial(id, address)
     }
 }

@@ -193,6 +193,8 @@ public final class StatementStore: Sendable {
         }
         // Keys and copies are made on the storage thread: the caller is the loop, and 4,096
         // statements' worth of puts once held it for milliseconds (chorus-bench ingest, loop lag).
+        // Even an empty batch goes through the writer: completions run in submission order, so
+        // this one also reports that earlier flushes are durable.
         let byID = self.byID, byScope = self.byScope
         writer.submit({ (txn: borrowing WriteTransaction) throws(StoreError) in
             for s in statements {
@@ -260,13 +262,9 @@ public final class StatementStore: Sendable {
                     next = key
                     return .stop
                 }
-                guard let key = next, let nameLength = key.first.map(Int.init), key.count == 1 + nameLength + 8 + 32,
-                      let type = try? StatementType(String(decoding: key[1..<(1 + nameLength)], as: UTF8.self))
-                else { return }
-                let epoch = key[(1 + nameLength)..<(1 + nameLength + 8)].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+                guard let key = next, let (type, epoch) = Self.scope(of: key) else { return }
                 out.append((type, epoch))
-                // The smallest key after every key of this scope: the scope prefix plus 32 0xff bytes, plus one.
-                lower = Self.scopePrefix(type: type, epoch: epoch) + [UInt8](repeating: 0xff, count: 32) + [0]
+                lower = Self.keyAfter(type: type, epoch: epoch)
             }
         }
         return out
@@ -328,8 +326,7 @@ public final class StatementStore: Sendable {
                         return .continue
                     }
                 }
-                // Past every key of this type: the prefix of its last epoch, 32 0xff bytes, plus one.
-                lower = Self.scopePrefix(type: type, epoch: .max) + [UInt8](repeating: 0xff, count: 32) + [0]
+                lower = Self.keyAfter(type: type, epoch: .max)  // past every key of this type
             }
             for key in doomed {
                 _ = try byScope.delete(key, in: txn)
@@ -341,6 +338,11 @@ public final class StatementStore: Sendable {
 
     /// Calls of `scopes()` and `ids(type:epoch:)` so far: what reads the scope index.
     public var scopeIndexReads: Int { scopeReads.load(ordering: .relaxed) }
+
+    /// The smallest key after every key of the scope `(type, epoch)`: its prefix, 32 0xff bytes, plus one.
+    static func keyAfter(type: StatementType, epoch: UInt64) -> [UInt8] {
+        scopePrefix(type: type, epoch: epoch) + [UInt8](repeating: 0xff, count: 32) + [0]
+    }
 
     /// The type and epoch of a scope-index key, nil when it is not one.
     static func scope(of key: [UInt8]) -> (type: StatementType, epoch: UInt64)? {

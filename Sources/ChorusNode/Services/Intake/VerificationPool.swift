@@ -27,7 +27,6 @@ final class VerificationPool: @unchecked Sendable {
 
     /// How much lower than the loop's the threads' priority is (Linux per-thread nice).
     static let niceness: Int32 = 10
-    let threadCount: Int
     let maxQueued: Int
     let maxQueuedPerPeer: Int
     private let condition = NSCondition()
@@ -37,18 +36,17 @@ final class VerificationPool: @unchecked Sendable {
     private var perPeer: [Ed25519.PublicKey: Int] = [:]
     private var stopped = false
 
-    /// - Parameter threads: defaults to the machine's active cores.
     /// Statements queued at most by default: eight 4,096-statement sync batches.
     static let defaultMaxQueued = 32_768
     /// One peer's share by default: two sync batches (one verifying, the next waiting).
     static let defaultMaxQueuedPerPeer = 8_192
 
+    /// - Parameter threads: defaults to the machine's active cores.
     init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, maxQueued: Int = defaultMaxQueued,
          maxQueuedPerPeer: Int = defaultMaxQueuedPerPeer) {
-        self.threadCount = max(1, threads)
         self.maxQueued = max(1, maxQueued)
         self.maxQueuedPerPeer = max(1, min(maxQueuedPerPeer, maxQueued))
-        for index in 0..<threadCount {
+        for index in 0..<max(1, threads) {
             Thread { [self] in run(name: "chorus-verify-\(index)") }.start()
         }
     }
