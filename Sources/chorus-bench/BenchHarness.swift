@@ -1,3 +1,4 @@
+import ChorusCrypto
 import Foundation
 
 /// Runs a body repeatedly and reports operations per second. The first `warmup` fraction of
@@ -19,6 +20,20 @@ enum BenchHarness {
             elapsed = clock.now - start
         } while elapsed < budget
         return Double(ops) / elapsed.seconds
+    }
+
+    /// The median of `xs` (0 when empty): what rounds of a benchmark report.
+    static func median(_ xs: [Double]) -> Double {
+        let s = xs.sorted()
+        guard !s.isEmpty else { return 0 }
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    /// A message as long as the bytes a `text` statement of `length` encoded bytes signs (its
+    /// encoding without the signature, after the domain tag and its separator): the raw-verify
+    /// baseline that statement ingest is compared with.
+    static func rawVerifyMessage(likeStatementOf length: Int) -> [UInt8] {
+        [UInt8](repeating: 0x5a, count: length - Ed25519.signatureLength + "chorus/v1/text".utf8.count + 1)
     }
 
     static func printJSON(_ object: [String: Any]) {

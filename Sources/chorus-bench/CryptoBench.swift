@@ -65,8 +65,7 @@ struct CryptoBench: ParsableCommand {
         }
 
         // Raw verify baseline: messages as long as the statements' signed bytes.
-        let signedLength = pool[0].count - Ed25519.signatureLength + "chorus/v1/text".utf8.count + 1
-        let message = [UInt8](repeating: 0x5a, count: signedLength)
+        let message = BenchHarness.rawVerifyMessage(likeStatementOf: pool[0].count)
         let signature = keys[0].sign(message)
 
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("chorus-bench-\(UUID().uuidString)").path
@@ -106,8 +105,8 @@ struct CryptoBench: ParsableCommand {
             ingestRates.append(Double(statements) / (clock.now - t1).seconds)
             ingestCPURates.append(Double(statements) / (ProcessCPUTime.now() - c1))
         }
-        let verifyPerS = median(verifyRates), ingestPerS = median(ingestRates)
-        let verifyPerCPUS = median(verifyCPURates), ingestPerCPUS = median(ingestCPURates)
+        let verifyPerS = BenchHarness.median(verifyRates), ingestPerS = BenchHarness.median(ingestRates)
+        let verifyPerCPUS = BenchHarness.median(verifyCPURates), ingestPerCPUS = BenchHarness.median(ingestCPURates)
 
         // BLAKE2b throughput and signing.
         let big = [UInt8](repeating: 0x5a, count: 1 << 20)
@@ -167,10 +166,5 @@ struct CryptoBench: ParsableCommand {
         }
         precondition(found == n)
         return (putPerS, Double(n) / (clock.now - t1).seconds)
-    }
-
-    private func median(_ xs: [Double]) -> Double {
-        let s = xs.sorted()
-        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
 }

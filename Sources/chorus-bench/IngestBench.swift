@@ -75,8 +75,8 @@ struct IngestBench: ParsableCommand {
             single.append(try ingest(slice, threads: 1, key: nodeKey))
             pooled.append(try ingest(slice, threads: poolThreads, key: nodeKey))
         }
-        let singleRate = median(single.map(\.perSecond)), poolRate = median(pooled.map(\.perSecond))
-        let poolCPU = median(pooled.map(\.perCPUSecond)), verify = median(verifyRates)
+        let singleRate = BenchHarness.median(single.map(\.perSecond)), poolRate = BenchHarness.median(pooled.map(\.perSecond))
+        let poolCPU = BenchHarness.median(pooled.map(\.perCPUSecond)), verify = BenchHarness.median(verifyRates)
         let results: [String: Any] = [
             "ingest_per_s": BenchHarness.rounded(poolRate, 0),
             "single_thread_ingest_per_s": BenchHarness.rounded(singleRate, 0),
@@ -84,9 +84,9 @@ struct IngestBench: ParsableCommand {
             "ingest_per_cpu_s": BenchHarness.rounded(poolCPU, 0),
             "verify_per_cpu_s": BenchHarness.rounded(verify, 0),
             "ingest_over_verify_per_core": BenchHarness.rounded(poolCPU / verify, 3),
-            "loop_lag_p99_ms": BenchHarness.rounded(median(pooled.map(\.lagP99Milliseconds)), 2),
+            "loop_lag_p99_ms": BenchHarness.rounded(BenchHarness.median(pooled.map(\.lagP99Milliseconds)), 2),
             "loop_lag_max_ms": BenchHarness.rounded(pooled.map(\.lagMaxMilliseconds).max() ?? 0, 2),
-            "single_thread_loop_lag_p99_ms": BenchHarness.rounded(median(single.map(\.lagP99Milliseconds)), 2),
+            "single_thread_loop_lag_p99_ms": BenchHarness.rounded(BenchHarness.median(single.map(\.lagP99Milliseconds)), 2),
             "threads": poolThreads, "cores": cores, "peers": peers, "batch": batch,
             "statements_per_round": perRound, "rounds": rounds,
         ]
@@ -175,19 +175,13 @@ struct IngestBench: ParsableCommand {
     /// Raw libsodium verification of messages as long as the statements' signed bytes, on this thread.
     private func rawVerifyPerCPUSecond(length: Int) -> Double {
         let key = Ed25519.SigningKey.generate()
-        let message = [UInt8](repeating: 0x5a, count: length - Ed25519.signatureLength + "chorus/v1/text".utf8.count + 1)
+        let message = BenchHarness.rawVerifyMessage(likeStatementOf: length)
         let signature = key.sign(message)
         let c0 = ProcessCPUTime.now()
         var ok = 0
         for _ in 0..<20_000 where key.publicKey.isValidSignature(signature, for: message) { ok += 1 }
         precondition(ok == 20_000)
         return 20_000 / (ProcessCPUTime.now() - c0)
-    }
-
-    private func median(_ xs: [Double]) -> Double {
-        let s = xs.sorted()
-        guard !s.isEmpty else { return 0 }
-        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
 }
 
