@@ -200,7 +200,7 @@ final class MembershipService {
         let list = machine.allMembers.map { m in
             MemberInfo(publicKey: m.id.hex, address: (m.address ?? addresses[m.id])?.description,
                        state: "\(m.status)", incarnation: m.incarnation,
-                       sinceSeconds: Double(now.since(m.statusSince).nanoseconds) / 1e9)
+                       sinceSeconds: Node.seconds(now.since(m.statusSince)))
         }
         var datagrams = counters
         datagrams.oversize += truncatedDrops
