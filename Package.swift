@@ -103,11 +103,24 @@ let package = Package(
         .target(name: "ChorusTestKit", dependencies: ["ChorusMesh", "ChorusCrypto"], swiftSettings: strict),
         .testTarget(name: "ChorusTestKitTests", dependencies: ["ChorusTestKit", "ChorusMesh"], swiftSettings: strict),
 
+        // MARK: - HTTP listeners (Hummingbird): the address forms, bind errors and start/stop that the worker
+        // server, the OpenAI-compatible API and the admin listener share.
+        .target(
+            name: "ChorusHTTP",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+
         // MARK: - Worker HTTP (Specs/worker.md over HTTP: Hummingbird server, AsyncHTTPClient client; keeps NIO out of ChorusCompute)
         .target(
             name: "ChorusWorkerHTTP",
             dependencies: [
                 "ChorusWorkerAPI",
+                "ChorusHTTP",
                 // The server serves the in-process engine.
                 "ChorusCompute",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,9 +1,9 @@
 import ChorusCompute
+import ChorusHTTP
 import ChorusWorkerAPI
 import Foundation
 import Hummingbird
 import NIOCore
-import Synchronization
 
 /// Maps HTTP requests to `WorkerService` calls (Specs/worker.md): routing, bearer-token check,
 /// body limits, JSON in and out, protocol error bodies, and the NDJSON generation stream.
@@ -40,7 +40,7 @@ struct WorkerHTTPResponder: HTTPResponder {
 
     private func route(_ request: Request) async throws -> Response {
         if let token = access.token {
-            guard Self.constantTimeEqual(request.headers[.authorization] ?? "", "Bearer \(token)") else {
+            guard constantTimeEqual(request.headers[.authorization] ?? "", "Bearer \(token)") else {
                 throw WorkerError(status: 401, code: "unauthorized", message: "missing or wrong bearer token")
             }
         }
@@ -119,17 +119,6 @@ struct WorkerHTTPResponder: HTTPResponder {
         }
     }
 
-    /// Compares without stopping at the first difference, so response times do not reveal how much
-    /// of a guessed token was right.
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        var difference = UInt8(x.count == y.count ? 0 : 1)
-        for i in 0..<max(x.count, y.count) {
-            difference |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
-        }
-        return difference == 0
-    }
-
     private struct MethodNotAllowed: Error {
         let allow: String
     }
@@ -202,13 +191,6 @@ struct WorkerHTTPResponder: HTTPResponder {
         }
         return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: body)
     }
-}
-
-/// Set once the client of a stream has gone away.
-final class DisconnectFlag: Sendable {
-    private let flag = Atomic<Bool>(false)
-    func set() { flag.store(true, ordering: .relaxed) }
-    var isSet: Bool { flag.load(ordering: .relaxed) }
 }
 
 extension WorkerError {

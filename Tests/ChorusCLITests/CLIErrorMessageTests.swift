@@ -220,7 +220,7 @@ import Testing
             let arguments = ["worker", "serve", "--listen", hostPort, "--token-file", dir.file("worker.token")]
             let result = try ChorusBinaryForTests.run(arguments, binary: binary)
             #expect(result.status == 1)
-            #expect(result.stderr.contains("cannot listen on \(hostPort): address already in use (another worker or program has it; "
+            #expect(result.stderr.contains("cannot listen on \(hostPort): address already in use (another server or program has it; "
                 + "pick another --listen)"), "\(binary): \(result.stderr)")
             #expect(!result.stderr.contains("errno") && !result.stderr.contains("descriptor"), "\(binary): \(result.stderr)")
         }
