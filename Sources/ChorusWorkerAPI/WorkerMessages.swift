@@ -508,16 +508,21 @@ public struct TopEntry: Codable, Sendable, Equatable {
     }
 }
 
+/// `sampling` of `POST /v1/generate` (Specs/worker.md §6.1). Sampled tokens come from the public
+/// tape of Specs/inference.md §4 keyed by `tape_seed` (the inference seed, 64 hex characters), or
+/// by a key derived from the u64 `seed`; at most one of the two.
 public struct SamplingMessage: Codable, Sendable, Equatable {
     public var temperature: Double?
     public var topK: Int?
     public var topP: Double?
     public var seed: UInt64?
-    public init(temperature: Double? = nil, topK: Int? = nil, topP: Double? = nil, seed: UInt64? = nil) {
+    public var tapeSeed: String?
+    public init(temperature: Double? = nil, topK: Int? = nil, topP: Double? = nil, seed: UInt64? = nil, tapeSeed: String? = nil) {
         self.temperature = temperature
         self.topK = topK
         self.topP = topP
         self.seed = seed
+        self.tapeSeed = tapeSeed
     }
 }
 
@@ -549,12 +554,29 @@ public struct TokenLineMessage: Codable, Sendable, Equatable {
     public var id: Int
     public var logprob: Double
     public var top: [TopEntry]
+    /// The tape's decision at this position; absent when the token was chosen greedily.
+    public var tape: TapeMessage?
 
-    public init(index: Int, id: Int, logprob: Double, top: [TopEntry]) {
+    public init(index: Int, id: Int, logprob: Double, top: [TopEntry], tape: TapeMessage? = nil) {
         self.index = index
         self.id = id
         self.logprob = logprob
         self.top = top
+        self.tape = tape
+    }
+}
+
+/// `tape` of a token line: what the tape chose, from how many kept tokens, and by what margin
+/// over the best other kept token (`z + g` units; absent when only one token was kept).
+public struct TapeMessage: Codable, Sendable, Equatable {
+    public var choice: Int
+    public var kept: Int
+    public var margin: Double?
+
+    public init(choice: Int, kept: Int, margin: Double?) {
+        self.choice = choice
+        self.kept = kept
+        self.margin = margin
     }
 }
 

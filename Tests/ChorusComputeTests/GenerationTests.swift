@@ -114,23 +114,6 @@ import Testing
         }
     }
 
-    @Test func samplingRespectsTopKAndTopP() {
-        var row = [Float](repeating: -5, count: 256)
-        row[10] = 3; row[20] = 2.9; row[30] = 1
-        let slice = row[...]
-        var rng = SplitMix64(seed: 5)
-        let topTwo = SamplingParameters(temperature: 5, topK: 2, seed: 5)
-        var seen = Set<Int>()
-        for _ in 0..<200 { seen.insert(topTwo.sample(slice, rng: &rng)) }
-        #expect(seen == [10, 20])
-        let nucleus = SamplingParameters(temperature: 1, topP: 0.3, seed: 5)
-        for _ in 0..<50 { #expect(nucleus.sample(slice, rng: &rng) == 10) }
-        #expect(SamplingParameters.greedy.sample(slice, rng: &rng) == 10)
-        // Ties: the lower id wins.
-        row[40] = 3
-        #expect(SamplingParameters.greedy.sample(row[...], rng: &rng) == 10)
-    }
-
     @Test func scoringAgreesWithGenerationAndIsNormalised() throws {
         let prompt = TestModels.tokens(7, salt: 8)
         let generated = try model.generate([GenerationRequest(promptTokens: prompt, maxTokens: 12,

@@ -1,4 +1,4 @@
-import ChorusCrypto
+public import ChorusCrypto
 public import ChorusWorkerAPI
 /// One prompt to continue.
 public struct GenerationRequest: Sendable, Equatable {
@@ -28,11 +28,15 @@ public struct GeneratedToken: Sendable, Equatable, Hashable, Codable {
     public var token: Int
     public var logprob: Double
     public var top: [TokenLogprob]
+    /// How the token was chosen: the tape's decision (kept-set size, margin), or greedy's; nil for
+    /// scored (teacher-forced) tokens, which nothing chose.
+    public var choice: TapeChoice?
 
-    public init(token: Int, logprob: Double, top: [TokenLogprob]) {
+    public init(token: Int, logprob: Double, top: [TokenLogprob], choice: TapeChoice? = nil) {
         self.token = token
         self.logprob = logprob
         self.top = top
+        self.choice = choice
     }
 }
 
@@ -67,7 +71,6 @@ extension LlamaModel {
         }
 
         var results = requests.map { GenerationResult(tokens: [], finishReason: .length, promptTokenCount: $0.promptTokens.count) }
-        var rngs = requests.map { SplitMix64(seed: $0.sampling.seed) }
         // A token generated at the last cache position cannot be fed back, so a sequence may
         // produce up to (context − prompt + 1) tokens.
         let limits = requests.map { min($0.maxTokens, config.contextLength - $0.promptTokens.count + 1) }
@@ -85,10 +88,13 @@ extension LlamaModel {
             var fed: [Int] = []
             for (row, i) in active.enumerated() {
                 let logits = out.logits[row][0]
-                let token = requests[i].sampling.sample(logits, rng: &rngs[i])
+                // The tape's position is the output index: results[i].tokens.count tokens came before.
+                let choice = try requests[i].sampling.choose(logits, position: results[i].tokens.count)
+                let token = choice.token
                 let lse = LogProbabilities.logSumExp(logits)
                 let generated = GeneratedToken(token: token, logprob: Double(logits[logits.startIndex + token]) - lse,
-                                               top: LogProbabilities.top(requests[i].topLogprobs, of: logits, logSumExp: lse))
+                                               top: LogProbabilities.top(requests[i].topLogprobs, of: logits, logSumExp: lse),
+                                               choice: choice)
                 results[i].tokens.append(generated)
                 if !onToken(i, generated) {
                     results[i].finishReason = .cancelled

@@ -1,74 +1,59 @@
-import ChorusCrypto
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+public import ChorusCrypto
 
-/// How the next token is chosen. Deterministic: the same logits, parameters and seed always give
-/// the same token. The procedure (all arithmetic in fp64):
+/// How the next token is chosen: the public tape of Specs/inference.md §4 (`InferenceTape`), so a
+/// validator can recompute every sampled choice from its own logits. Deterministic: the same logits,
+/// parameters and tape seed give the same token on every implementation.
 ///
-/// 1. `temperature == 0` or `topK == 1`: the arg-max (lowest id on ties); no randomness is used.
-/// 2. Otherwise z_i = logit_i / temperature; candidates are ordered by z descending, ties by id
-///    ascending; with `topK > 0` only the first `topK` are kept.
-/// 3. p_i = exp(z_i − z_max), normalised over the candidates. With `topP < 1` the shortest prefix
-///    whose cumulative probability reaches `topP` is kept (at least one token) and renormalised.
-/// 4. u = the next `SplitMix64.nextUnit()` of the sequence's generator (seeded with `seed`) times
-///    the kept mass; the token is the first whose cumulative probability exceeds u.
-public struct SamplingParameters: Sendable, Equatable, Hashable, Codable {
+/// `temperature == 0` or `topK == 1` is greedy (argmax, lowest id on ties) and uses no tape.
+/// Otherwise `z = logit / temperature`, top-k then top-p pick the kept set (ordered by z, ties by
+/// id), and the token is the kept id with the largest `z + g`, `g` the tape's Gumbel value at
+/// counter `position · vocab + id`.
+public struct SamplingParameters: Sendable, Equatable, Hashable {
     public var temperature: Double
     public var topP: Double
     public var topK: Int
-    public var seed: UInt64
+    /// The tape's key: the inference seed (Specs/inference.md §3), or one derived from a worker
+    /// `seed` (`tapeSeed(workerSeed:)`).
+    public var tapeSeed: Bytes32
 
-    public init(temperature: Double = 1, topP: Double = 1, topK: Int = 0, seed: UInt64 = 0) {
+    public init(temperature: Double = 1, topP: Double = 1, topK: Int = 0, tapeSeed: Bytes32 = .zero) {
         self.temperature = temperature
         self.topP = topP
         self.topK = topK
-        self.seed = seed
+        self.tapeSeed = tapeSeed
+    }
+
+    /// Parameters whose tape is keyed by a worker's u64 `seed` (Specs/worker.md §6.1).
+    public init(temperature: Double = 1, topP: Double = 1, topK: Int = 0, seed: UInt64) {
+        self.init(temperature: temperature, topP: topP, topK: topK, tapeSeed: Self.tapeSeed(workerSeed: seed))
+    }
+
+    /// `BLAKE2b-256("chorus/worker/sample/1\0" ‖ u64 seed)`: the tape key of a worker request that
+    /// gives a u64 `seed` instead of a `tape_seed` (Specs/worker.md §6.1).
+    public static func tapeSeed(workerSeed seed: UInt64) -> Bytes32 {
+        var bytes = Array("chorus/worker/sample/1\0".utf8)
+        withUnsafeBytes(of: seed.littleEndian) { bytes.append(contentsOf: $0) }
+        return Blake2b.hash256(bytes)
     }
 
     /// Arg-max decoding.
     public static let greedy = SamplingParameters(temperature: 0)
 
-    public var isGreedy: Bool { temperature == 0 || topK == 1 }
+    public var isGreedy: Bool { tape.isGreedy }
+
+    /// The parameters as the tape applies them.
+    public var tape: TapeSampling { TapeSampling(temperature: temperature, topK: topK, topP: topP) }
 
     func validate() throws(ComputeError) {
-        guard temperature >= 0, temperature.isFinite else { throw .invalidSampling(reason: "temperature \(temperature) must be finite and ≥ 0") }
-        guard topP > 0, topP <= 1 else { throw .invalidSampling(reason: "top_p \(topP) must be in (0, 1]") }
-        guard topK >= 0 else { throw .invalidSampling(reason: "top_k \(topK) must be ≥ 0 (0 disables it)") }
+        if let problem = tape.problem { throw .invalidSampling(reason: problem) }
     }
 
-    /// Picks a token from one row of logits (see the type's documentation).
-    func sample(_ row: ArraySlice<Float>, rng: inout SplitMix64) -> Int {
-        if isGreedy { return LogProbabilities.argmax(row) }
-        var order = Array(0..<row.count)
-        let base = row.startIndex
-        order.sort { a, b in
-            let x = row[base + a], y = row[base + b]
-            return x != y ? x > y : a < b
+    /// Chooses output position `position`'s token from one row of logits.
+    func choose(_ row: ArraySlice<Float>, position: Int) throws(ComputeError) -> TapeChoice {
+        do {
+            return try InferenceTape.choose(row, sampling: tape, tape: isGreedy ? nil : InferenceTape(seed: tapeSeed), position: position)
+        } catch {
+            throw .invalidSampling(reason: "position \(position): \(error)")
         }
-        if topK > 0 && topK < order.count { order.removeSubrange(topK...) }
-        let zMax = Double(row[base + order[0]]) / temperature
-        var weights = order.map { exp(Double(row[base + $0]) / temperature - zMax) }
-        var total = weights.reduce(0, +)
-        if topP < 1 {
-            var cumulative = 0.0
-            var keep = weights.count
-            for (i, w) in weights.enumerated() {
-                cumulative += w / total
-                if cumulative >= topP { keep = i + 1; break }
-            }
-            weights.removeSubrange(keep...)
-            order.removeSubrange(keep...)
-            total = weights.reduce(0, +)
-        }
-        let u = rng.nextUnit() * total
-        var cumulative = 0.0
-        for (i, w) in weights.enumerated() {
-            cumulative += w
-            if cumulative > u { return order[i] }
-        }
-        return order[order.count - 1]
     }
 }

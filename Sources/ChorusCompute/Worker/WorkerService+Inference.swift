@@ -58,10 +58,21 @@ extension WorkerService {
         guard topK >= 0 else { throw .invalid("sampling.top_k", "must be ≥ 0 (0 = off)") }
         let topP = s.topP ?? 1
         guard topP > 0, topP <= 1 else { throw .invalid("sampling.top_p", "must be in (0, 1]") }
-        let greedy = temperature == 0
-        let seed: UInt64? = greedy ? nil : (s.seed ?? SecureRandom.bytes(8).reduce(0) { $0 << 8 | UInt64($1) })
+        // Tape key: `tape_seed` (the inference seed of Specs/inference.md §3) or one derived from
+        // the u64 `seed` (a random one when neither is given).
+        var tapeSeed: Bytes32?
+        if let hex = s.tapeSeed {
+            guard s.seed == nil else { throw .invalid("sampling.tape_seed", "give at most one of 'seed' and 'tape_seed'") }
+            guard hex.utf8.count == 64, hex == hex.lowercased(), let key = try? Bytes32(hex: hex) else {
+                throw .invalid("sampling.tape_seed", "must be 64 lower-case hex characters (32 bytes)")
+            }
+            tapeSeed = key
+        }
+        let greedy = temperature == 0 || topK == 1
+        let seed: UInt64? = greedy || tapeSeed != nil ? nil : (s.seed ?? SecureRandom.bytes(8).reduce(0) { $0 << 8 | UInt64($1) })
         let sampling = greedy ? SamplingParameters.greedy
-            : SamplingParameters(temperature: temperature, topP: topP, topK: topK, seed: seed ?? 0)
+            : SamplingParameters(temperature: temperature, topP: topP, topK: topK,
+                                 tapeSeed: tapeSeed ?? SamplingParameters.tapeSeed(workerSeed: seed ?? 0))
         return PreparedGeneration(loaded: loaded, request: GenerationRequest(
             promptTokens: request.promptTokens, maxTokens: maxTokens, sampling: sampling, stopTokens: Set(stops), topLogprobs: topLogprobs),
             seed: seed)
@@ -87,8 +98,7 @@ extension WorkerService {
             var index = 0
             do {
                 return try engine.generate([generation]) { _, token in
-                    let line = TokenLineMessage(index: index, id: token.token, logprob: token.logprob,
-                                                top: token.top.map { TopEntry(id: $0.token, logprob: $0.logprob) })
+                    let line = Self.tokenLine(index, token)
                     index += 1
                     return onToken(line) && !flag.cancelled
                 }[0]
@@ -96,11 +106,19 @@ extension WorkerService {
                 throw .internalError("generation failed: \(error)")
             }
         }
-        let lines = result.tokens.enumerated().map { i, t in
-            TokenLineMessage(index: i, id: t.token, logprob: t.logprob, top: t.top.map { TopEntry(id: $0.token, logprob: $0.logprob) })
-        }
+        let lines = result.tokens.enumerated().map { i, t in Self.tokenLine(i, t) }
         return GenerateMessage(tokens: lines, finishReason: result.finishReason.rawValue, seed: prepared.seed,
                                usage: UsageMessage(promptTokens: generation.promptTokens.count, completionTokens: lines.count))
+    }
+
+    /// A generated token as a stream line; `tape` only when the tape chose it (margin omitted when
+    /// infinite: one kept token; JSON has no infinity).
+    static func tokenLine(_ index: Int, _ token: GeneratedToken) -> TokenLineMessage {
+        let tape = token.choice.flatMap { c in
+            c.usedTape ? TapeMessage(choice: c.token, kept: c.kept, margin: c.margin.isFinite ? c.margin : nil) : nil
+        }
+        return TokenLineMessage(index: index, id: token.token, logprob: token.logprob,
+                                top: token.top.map { TopEntry(id: $0.token, logprob: $0.logprob) }, tape: tape)
     }
 
     public func score(_ request: ScoreRequestMessage) async throws(WorkerError) -> ScoreMessage {

@@ -1,0 +1,265 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The public random tape that fixes every sampled token of an inference (Specs/inference.md §4).
+///
+/// Sampling is Gumbel-max over a tape anyone can recompute: `x_t = argmax_{i ∈ kept} (z_i + g_i)`,
+/// where `g_i` comes from the counter generator keyed by the inference seed at counter
+/// `t · vocab + i`. Because no random state is carried from step to step, a validator that
+/// teacher-forces the executor's tokens recomputes each position's choice from its own logits and
+/// counts disagreements ("flips"); an executor that sampled from a cheaper model, or chose freely,
+/// flips far more often than numerical noise allows. It lives in ChorusCrypto so that the worker
+/// engine (ChorusCompute) and the protocol (ChorusProtocol) share one definition without either
+/// depending on the other.
+///
+/// Every step is integer arithmetic or one IEEE binary64 operation: the words are exact, `u` is an
+/// odd multiple of 2^-53 (so neither 0 nor 1 and exact), and `g = −log(−log u)` uses the platform's
+/// binary64 `log` (glibc's is correctly rounded in practice; an implementation whose `log` is off by
+/// an ulp can differ only on exact near-ties, which the verdict's honest flip rate absorbs).
+public struct InferenceTape: Sendable, Hashable {
+    public let seed: Bytes32
+    private let k0: UInt64, k1: UInt64, k2: UInt64, k3: UInt64
+
+    public init(seed: Bytes32) {
+        self.seed = seed
+        (k0, k1, k2, k3) = seed.withUnsafeBytes { raw in
+            (UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+             UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
+             UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)),
+             UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)))
+        }
+    }
+
+    /// The generator's word for `counter` (Specs/synthetic-models.md §1.2).
+    @inline(__always)
+    public func word(_ counter: UInt64) -> UInt64 {
+        SplitMix64.mix64(SplitMix64.mix64(SplitMix64.mix64(SplitMix64.mix64(counter ^ k0) ^ k1) ^ k2) ^ k3)
+    }
+
+    /// `t · vocab + id`, the counter of token `id` at output position `t`.
+    @inline(__always)
+    public static func counter(position: Int, token: Int, vocabularySize: Int) -> UInt64 {
+        UInt64(position) &* UInt64(vocabularySize) &+ UInt64(token)
+    }
+
+    /// `u = (2·(w >> 12) + 1) · 2^-53`: an odd multiple of 2^-53 in (0, 1), exact in binary64.
+    @inline(__always)
+    public static func unit(_ word: UInt64) -> Double {
+        Double(((word >> 12) << 1) | 1) * 0x1p-53
+    }
+
+    /// `g = −log(−log u)`, standard Gumbel, in binary64.
+    @inline(__always)
+    public static func gumbel(_ u: Double) -> Double {
+        -log(-log(u))
+    }
+
+    /// The tape's uniform for token `token` at output position `position`.
+    public func uniform(position: Int, token: Int, vocabularySize: Int) -> Double {
+        Self.unit(word(Self.counter(position: position, token: token, vocabularySize: vocabularySize)))
+    }
+
+    /// The tape's Gumbel value for token `token` at output position `position`.
+    @inline(__always)
+    public func gumbel(position: Int, token: Int, vocabularySize: Int) -> Double {
+        Self.gumbel(Self.unit(word(Self.counter(position: position, token: token, vocabularySize: vocabularySize))))
+    }
+}
+
+/// The sampling parameters of one inference as the tape applies them (Specs/inference.md §4).
+/// The protocol carries temperature and top-p as integer millionths; `init(millionths...)` gives
+/// the binary64 values every implementation uses (one correctly rounded division each).
+public struct TapeSampling: Sendable, Hashable, Codable {
+    /// 0 = greedy.
+    public var temperature: Double
+    /// 0 = off; 1 = greedy.
+    public var topK: Int
+    /// In (0, 1]; 1 = off.
+    public var topP: Double
+
+    public init(temperature: Double, topK: Int = 0, topP: Double = 1) {
+        self.temperature = temperature
+        self.topK = topK
+        self.topP = topP
+    }
+
+    /// `T = t / 10^6`, `P = p / 10^6` in binary64.
+    public init(temperatureMillionths t: UInt32, topK: UInt32, topPMillionths p: UInt32) {
+        self.init(temperature: Double(t) / 1e6, topK: Int(topK), topP: Double(p) / 1e6)
+    }
+
+    public static let greedy = TapeSampling(temperature: 0)
+
+    /// Temperature 0 or top-k 1: argmax, no tape.
+    public var isGreedy: Bool { temperature == 0 || topK == 1 }
+
+    /// Why these parameters cannot be used, or nil.
+    public var problem: String? {
+        if !(temperature.isFinite && temperature >= 0) { return "temperature \(temperature) must be finite and ≥ 0" }
+        if !(topP > 0 && topP <= 1) { return "top_p \(topP) must be in (0, 1]" }
+        if topK < 0 { return "top_k \(topK) must be ≥ 0 (0 disables it)" }
+        return nil
+    }
+}
+
+/// One position's decision.
+public struct TapeChoice: Sendable, Hashable, Codable {
+    /// The chosen token id.
+    public var token: Int
+    /// Whether the tape decided (false: greedy argmax).
+    public var usedTape: Bool
+    /// Tokens in the kept set (the whole vocabulary when greedy: argmax ranges over all).
+    public var kept: Int
+    /// Score of the choice minus the best other kept token's score (perturbed `z + g` with the
+    /// tape, raw logits when greedy); +∞ when only one token is kept.
+    public var margin: Double
+    /// For `against`: the choice's score minus that token's (0 when it is the choice, +∞ when it
+    /// is not kept); nil when no token was given.
+    public var marginToOther: Double?
+
+    public init(token: Int, usedTape: Bool, kept: Int, margin: Double, marginToOther: Double? = nil) {
+        self.token = token
+        self.usedTape = usedTape
+        self.kept = kept
+        self.margin = margin
+        self.marginToOther = marginToOther
+    }
+}
+
+public enum TapeError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Logits must be finite: a NaN or infinity has no place in the order or the sums.
+    case nonFiniteLogit(index: Int)
+    case emptyRow
+    case invalidSampling(reason: String)
+    case tokenOutOfRange(token: Int, vocabularySize: Int)
+
+    public var description: String {
+        switch self {
+        case let .nonFiniteLogit(index): "logit \(index) is not finite; the tape needs finite logits"
+        case .emptyRow: "a row of logits has no entries"
+        case let .invalidSampling(reason): "invalid sampling parameters: \(reason)"
+        case let .tokenOutOfRange(token, vocab): "token \(token) is outside the vocabulary (0..<\(vocab))"
+        }
+    }
+}
+
+extension InferenceTape {
+    /// The token of output position `position` for one row of fp32 logits (Specs/inference.md §4):
+    ///
+    /// 1. greedy (`temperature == 0` or `topK == 1`): argmax of the logits, lowest id on ties;
+    /// 2. otherwise `z_i = Double(logit_i) / T`; tokens ordered by `z` descending, ties by id
+    ///    ascending; top-k keeps the first `k`; top-p (`P < 1`) keeps the shortest prefix whose
+    ///    sequential sum of `exp(z_j − z_first)` reaches `P ·` the sum over the top-k set;
+    /// 3. the choice is the kept token with the largest `z_i + g_i`, lowest id on ties.
+    ///
+    /// `tape` may be nil only for greedy parameters. `against` asks for the margin to that token.
+    public static func choose(
+        _ row: ArraySlice<Float>, sampling: TapeSampling, tape: InferenceTape?, position: Int, against: Int? = nil
+    ) throws(TapeError) -> TapeChoice {
+        let v = row.count
+        guard v > 0 else { throw .emptyRow }
+        if let problem = sampling.problem { throw .invalidSampling(reason: problem) }
+        if let other = against, other < 0 || other >= v { throw .tokenOutOfRange(token: other, vocabularySize: v) }
+        let base = row.startIndex
+        for i in 0..<v where !row[base + i].isFinite { throw .nonFiniteLogit(index: i) }
+
+        if sampling.isGreedy {
+            var best = 0, bestValue = row[base]
+            for i in 1..<v where row[base + i] > bestValue { best = i; bestValue = row[base + i] }
+            var second = -Float.infinity
+            for i in 0..<v where i != best && row[base + i] > second { second = row[base + i] }
+            let margin = v == 1 ? Double.infinity : Double(bestValue) - Double(second)
+            let toOther = against.map { Double(bestValue) - Double(row[base + $0]) }
+            return TapeChoice(token: best, usedTape: false, kept: v, margin: margin, marginToOther: toOther)
+        }
+        guard let tape else { throw .invalidSampling(reason: "sampling with temperature > 0 needs a tape seed") }
+
+        let t = sampling.temperature
+        let kept = keptSet(row, temperature: t, topK: sampling.topK, topP: sampling.topP)
+        var best = -1, bestScore = -Double.infinity, second = -Double.infinity
+        var scoreOfOther: Double?
+        kept.forEach { i in
+            let s = Double(row[base + i]) / t + tape.gumbel(position: position, token: i, vocabularySize: v)
+            if i == against { scoreOfOther = s }
+            // Ties go to the lower id: a later (or lower-ranked) equal score never replaces the best.
+            if s > bestScore || (s == bestScore && i < best) {
+                if best >= 0 { second = max(second, bestScore) }
+                best = i
+                bestScore = s
+            } else {
+                second = max(second, s)
+            }
+        }
+        let margin = kept.count == 1 ? Double.infinity : bestScore - second
+        let toOther: Double? = against.map { _ in scoreOfOther.map { bestScore - $0 } ?? .infinity }
+        return TapeChoice(token: best, usedTape: true, kept: kept.count, margin: margin, marginToOther: toOther)
+    }
+
+    /// The kept token ids: all of them (no ordering needed) or an ordered prefix.
+    private enum Kept {
+        case all(Int)
+        case prefix([Int])
+
+        var count: Int {
+            switch self {
+            case let .all(n): n
+            case let .prefix(ids): ids.count
+            }
+        }
+
+        func forEach(_ body: (Int) -> Void) {
+            switch self {
+            case let .all(n): for i in 0..<n { body(i) }
+            case let .prefix(ids): for i in ids { body(i) }
+            }
+        }
+    }
+
+    private static func keptSet(_ row: ArraySlice<Float>, temperature t: Double, topK: Int, topP: Double) -> Kept {
+        let v = row.count
+        let base = row.startIndex
+        let truncateK = topK > 0 && topK < v
+        guard truncateK || topP < 1 else { return .all(v) }
+        // Order by z descending, ties by id ascending. z_i = logit_i / T is monotone in the logit,
+        // but the order is defined on z (two close logits could meet after the division).
+        let z = (0..<v).map { Double(row[base + $0]) / t }
+        var order: [Int]
+        if truncateK && topK <= 256 {
+            order = topIndices(z, k: topK)
+        } else {
+            order = Array(0..<v)
+            order.sort { a, b in z[a] != z[b] ? z[a] > z[b] : a < b }
+            if truncateK { order.removeSubrange(topK...) }
+        }
+        guard topP < 1 else { return .prefix(order) }
+        let zFirst = z[order[0]]
+        var cumulative = [Double](repeating: 0, count: order.count)
+        var sum = 0.0
+        for (j, id) in order.enumerated() {
+            sum += exp(z[id] - zFirst)
+            cumulative[j] = sum
+        }
+        let target = topP * sum
+        var keep = order.count
+        for j in 0..<order.count where cumulative[j] >= target { keep = j + 1; break }
+        order.removeSubrange(keep...)
+        return .prefix(order)
+    }
+
+    /// The `k` best ids by (z descending, id ascending), in that order; O(V·k) for small k.
+    private static func topIndices(_ z: [Double], k: Int) -> [Int] {
+        var best: [Int] = []
+        best.reserveCapacity(k + 1)
+        for i in z.indices {
+            if best.count == k, let last = best.last, !(z[i] > z[last]) { continue }
+            var at = best.count
+            while at > 0 && z[best[at - 1]] < z[i] { at -= 1 }
+            best.insert(i, at: at)
+            if best.count > k { best.removeLast() }
+        }
+        return best
+    }
+}
