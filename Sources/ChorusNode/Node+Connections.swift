@@ -137,6 +137,8 @@ extension Node {
             finishPing(PingKey(link: link.id, nonce: nonce), with: .success(rtt))
         case let .closed(reason):
             links[link.id] = nil
+            metrics.linkClosed(bytesSent: link.statistics.bytesSent, bytesReceived: link.statistics.bytesReceived,
+                               authenticated: link.establishedAt != nil)
             counters.closes[reason.code, default: 0] += 1
             var metadata: Logger.Metadata = ["address": "\(link.connection.peerAddress.map { "\($0)" } ?? "?")",
                                              "reason": "\(reason)", "direction": "\(link.direction.rawValue)"]

@@ -83,6 +83,8 @@ extension Node {
             switch directive {
             case let .publish(statement):
                 if poc?.faults.neverReveal == true, statement.type == .beaconReveal { continue }
+                if statement.type == .pocCommit || statement.type == .confirmationCommit { metrics.commits.increment() }
+                if statement.type == .vote { metrics.votes.increment() }
                 do throws(NodeError) { try publish(signed: statement) } catch {
                     logger.error("cannot publish an epoch statement", metadata: ["type": "\(statement.type.name)", "error": "\(error)"])
                 }

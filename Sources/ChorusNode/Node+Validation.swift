@@ -139,6 +139,7 @@ extension Node {
             epochs!.skipped.append(EpochSkip(epoch: task.commit.epoch, reason: "no vote on \(task.commit.statement.id.hex.prefix(16)): \(outcome.note)"))
             return
         }
+        metrics.mismatches.increment(by: Int64(mismatches))
         performEpoch(epochs!.engine.onValidationResult(commit: task.commit.statement.id, mismatches: UInt32(mismatches), now: Self.unixMillis()))
     }
 }

@@ -3,6 +3,7 @@ import ChorusLoop
 import ChorusMesh
 import ChorusStore
 import ChorusWire
+import CoreMetrics
 import Foundation
 import Logging
 
@@ -70,6 +71,10 @@ public actor Node {
     /// The UDP sockets membership sends and receives on, one per listen address.
     var udpSockets: [UDPSocket] = []
     /// What services call to reach sessions, sockets and timers.
+    /// Metrics (Metrics/): handles from the factory given to `init`, and the loop-lag probe that
+    /// `/healthz` reads without entering the actor.
+    let metrics: NodeMetrics
+    public nonisolated let loopLag: LoopLagProbe
     private(set) lazy var serviceHost = LoopServiceHost(
         node: self, pool: VerificationPool(threads: configuration.verificationThreads ?? ProcessInfo.processInfo.activeProcessorCount))
 
@@ -82,10 +87,11 @@ public actor Node {
     ///     (and disables anti-entropy).
     ///   - addressStore: where the address book is saved; nil keeps it in memory only.
     ///   - seed: seeds the jitter and sampling of the pure state machines; random by default.
+    ///   - metrics: where the node's metrics go (ChorusAdmin's Prometheus factory); nil discards them.
     public init(configuration: NodeConfiguration, signingKey: Ed25519.SigningKey, peerStore: PeerStore?,
                 statements: StatementStore? = nil, addressBook addressStore: AddressBookStore? = nil,
                 loop: EventLoop, logger: Logger,
-                seed: UInt64 = UInt64.random(in: .min ... .max)) {
+                seed: UInt64 = UInt64.random(in: .min ... .max), metrics: (any MetricsFactory)? = nil) {
         self.loop = loop
         self.configuration = configuration
         self.signingKey = signingKey
@@ -101,6 +107,8 @@ public actor Node {
         self.addressStore = addressStore
         self.discoverySeed = seed ^ 0x5851_f42d_4c95_7f2d
         self.statementPolicy = statements?.policy ?? StatementPolicy(networkID: configuration.networkID, allowedTypes: nil)
+        self.metrics = NodeMetrics(factory: metrics ?? NOOPMetricsHandler.instance)
+        self.loopLag = LoopLagProbe(factory: metrics ?? NOOPMetricsHandler.instance)
     }
 
     // MARK: - Lifecycle
@@ -158,6 +166,7 @@ public actor Node {
             self?.assumeIsolated { $0.tick() }
         }
         tickTimer = timer
+        metrics.startProbe(loopLag, on: loop)
         startGossip()
         startSync()
         startMembership()
@@ -186,6 +195,7 @@ public actor Node {
         isRunning = false
         tickTimer?.close()
         tickTimer = nil
+        metrics.stopProbe(loopLag)
         stopGossip()
         stopDiscovery()
         stopSync()

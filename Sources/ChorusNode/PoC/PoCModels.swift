@@ -47,8 +47,11 @@ public enum PoCModels {
                 throw .notInNetwork(request.id, known: parameters.models.map(\.id))
             }
             let loaded: ModelMessage
+            let dtype: String
             do {
-                let resident = try await worker.call("info") { try await $0.info() }.models.first { $0.id == request.id }
+                let info = try await worker.call("info") { try await $0.info() }
+                dtype = info.backend.dtype
+                let resident = info.models.first { $0.id == request.id }
                 if let resident { loaded = resident } else {
                     loaded = try await worker.call("load \(request.id)", timeout: worker.loadTimeout) { try await $0.loadModel(request) }
                 }
@@ -58,7 +61,7 @@ public enum PoCModels {
             guard loaded.digest.lowercased() == expected.lowercased() else {
                 throw .digestMismatch(request.id, loaded: loaded.digest, network: expected)
             }
-            worker.loaded(request.id)
+            worker.loaded(request.id, size: WorkerModelSize(parameters: loaded.parameters, dtype: dtype))
             ids.append(request.id)
         }
         return ids

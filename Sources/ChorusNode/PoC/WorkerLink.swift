@@ -31,6 +31,7 @@ public final class WorkerLink: Sendable {
     /// The deadline of a model load (a GGUF file can take a while).
     public let loadTimeout: Duration
     private let state: Mutex<Health>
+    private let sizes = Mutex<[String: WorkerModelSize]>([:])
 
     public init(api: any WorkerAPI, endpoint: String, timeout: Duration = .seconds(10), loadTimeout: Duration = .seconds(300)) {
         self.api = api
@@ -42,8 +43,12 @@ public final class WorkerLink: Sendable {
 
     public var health: Health { state.withLock { $0 } }
 
-    func loaded(_ model: String) {
+    /// The sizes of the loaded models, by id (for metrics).
+    public var modelSizes: [String: WorkerModelSize] { sizes.withLock { $0 } }
+
+    func loaded(_ model: String, size: WorkerModelSize? = nil) {
         state.withLock { if !$0.models.contains(model) { $0.models.append(model) } }
+        if let size { sizes.withLock { $0[model] = size } }
     }
 
     /// Runs `operation` against the worker with a deadline. The operation keeps running in the

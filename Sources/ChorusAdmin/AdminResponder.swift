@@ -1,0 +1,117 @@
+import ChorusNode
+import Foundation
+import Hummingbird
+import NIOCore
+import Prometheus
+import Synchronization
+
+/// Answers the admin listener's three GET endpoints (README "Metrics and health"):
+/// `/metrics` (Prometheus text format), `/healthz` (alive, loop lag under a bound) and `/readyz`
+/// (peers, worker, epochs). It never reads a request body, refuses every method but GET, and
+/// serves at most `maxInFlight` requests at once: scrapes wait on the node, and a flood of them
+/// must not queue without end.
+struct AdminResponder: HTTPResponder {
+    typealias Context = BasicRequestContext
+
+    let node: Node
+    let registry: PrometheusCollectorRegistry
+    let options: AdminServer.Options
+    let inFlight: InFlightLimit
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        guard request.method == .get else {
+            return Self.json(["error": "method not allowed: the admin listener serves GET only"], status: .methodNotAllowed,
+                             headers: [.allow: "GET"])
+        }
+        if request.headers[.transferEncoding] != nil || (request.headers[.contentLength].map { $0 != "0" } ?? false) {
+            return Self.json(["error": "the admin listener takes no request body"], status: .contentTooLarge)
+        }
+        guard inFlight.enter() else {
+            return Self.json(["error": "too many admin requests at once (\(inFlight.limit)); retry"], status: .serviceUnavailable)
+        }
+        defer { inFlight.leave() }
+        switch request.uri.path {
+        case "/metrics": return await metrics()
+        case "/healthz": return healthz()
+        case "/readyz": return await readyz()
+        default:
+            return Self.json(["error": "not found: the admin listener serves /metrics, /healthz and /readyz"], status: .notFound)
+        }
+    }
+
+    /// Samples the node (when it answers in time; else the last sample is served) and emits the registry.
+    private func metrics() async -> Response {
+        let node = self.node
+        _ = await withDeadline(options.nodeTimeout) { await node.recordMetrics() }
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+    }
+
+    private func healthz() -> Response {
+        let reading = node.loopLag.reading()
+        let lag = Double(reading.lastLag.components.seconds) + Double(reading.lastLag.components.attoseconds) / 1e18
+        if let problem = node.loopLag.problem(bound: options.lagBound) {
+            return Self.json(HealthBody(status: "unhealthy", reason: problem, loopLagSeconds: lag), status: .serviceUnavailable)
+        }
+        return Self.json(HealthBody(status: "ok", reason: nil, loopLagSeconds: lag), status: .ok)
+    }
+
+    private func readyz() async -> Response {
+        let node = self.node
+        guard let readiness = await withDeadline(options.nodeTimeout, { await node.readiness() }) else {
+            let failed = ["node": "the node did not answer within \(options.nodeTimeout) (its event loop is busy or stuck)"]
+            return Self.json(ReadyBody(status: "not ready", readiness: nil, failed: failed), status: .serviceUnavailable)
+        }
+        return Self.json(ReadyBody(status: readiness.ready ? "ready" : "not ready", readiness: readiness, failed: readiness.failed),
+                         status: readiness.ready ? .ok : .serviceUnavailable)
+    }
+
+    struct HealthBody: Encodable {
+        var status: String
+        var reason: String?
+        var loopLagSeconds: Double
+        enum CodingKeys: String, CodingKey {
+            case status, reason
+            case loopLagSeconds = "loop_lag_seconds"
+        }
+    }
+
+    struct ReadyBody: Encodable {
+        var status: String
+        var readiness: NodeReadiness?
+        var failed: [String: String]
+    }
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status, headers: HTTPFields = [:]) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = (try? encoder.encode(value)) ?? Data(#"{"error":"cannot encode the answer"}"#.utf8)
+        var fields = headers
+        fields[.contentType] = "application/json"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data + [0x0A])))
+    }
+}
+
+/// Counts requests being answered; `enter` refuses one past `limit`.
+final class InFlightLimit: Sendable {
+    let limit: Int
+    private let count = Atomic<Int>(0)
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    func enter() -> Bool {
+        let now = count.add(1, ordering: .relaxed).newValue
+        guard now <= limit else {
+            count.subtract(1, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    func leave() {
+        count.subtract(1, ordering: .relaxed)
+    }
+}
