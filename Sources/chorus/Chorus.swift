@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChorusCompute
+import ChorusVersion
 import Foundation
 
 /// The `chorus` developer CLI. Each subcommand lives in its own file; add new ones to
@@ -23,7 +24,9 @@ struct Chorus: AsyncParsableCommand {
               echo -n hello | chorus sign --key node.key
               chorus statement sign --key node.key --network chorus-devnet --type text \\
                 --epoch 0 --seq 1 --data hello | chorus statement decode --hex
+              chorus --version --json                  (release, git revision, protocol versions)
             """,
+        version: ChorusVersion.text(program: "chorus"),
         subcommands: [
             KeyCommand.self,
             SignCommand.self,
@@ -65,6 +68,12 @@ struct Chorus: AsyncParsableCommand {
     /// Like ArgumentParser's `main`, with Chorus's exit statuses: a `CLIFailure` prints its
     /// one-line reason and exits with its status, and usage errors exit 2 instead of 64.
     static func main() async {
+        // `--version [--json]`: answered before parsing, since ArgumentParser's own flag takes no --json.
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if ChorusVersion.isRequest(arguments) {
+            print(ChorusVersion.answer(arguments, program: "chorus"))
+            ProcessExit.now(0)
+        }
         do {
             var command = try parseAsRoot(hoistingRootOptions(Array(CommandLine.arguments.dropFirst())))
             if var asyncCommand = command as? any AsyncParsableCommand {

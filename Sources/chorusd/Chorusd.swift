@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChorusCompute
+import ChorusVersion
 import Foundation
 
 /// `chorusd`, the Chorus node daemon. Each subcommand lives in its own file.
@@ -19,13 +20,21 @@ struct Chorusd: AsyncParsableCommand {
               chorusd run --data-dir /tmp/n1 &
               chorusd run --data-dir /tmp/n2 --seed 127.0.0.1:7701 &
               chorus --data-dir /tmp/n2 peers
+              chorusd --version --json     (release, git revision, protocol versions)
             """,
+        version: ChorusVersion.text(program: "chorusd"),
         subcommands: [InitCommand.self, RunCommand.self, DevnetCommand.self, WorkerCommand.self]
     )
 
     /// Like ArgumentParser's `main`, but a `DaemonFailure` prints its one-line reason and exits
     /// with its status (1: the operation failed; 2: bad arguments).
     static func main() async {
+        // `--version [--json]`: answered before parsing, since ArgumentParser's own flag takes no --json.
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if ChorusVersion.isRequest(arguments) {
+            print(ChorusVersion.answer(arguments, program: "chorusd"))
+            ProcessExit.now(0)
+        }
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
