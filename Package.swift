@@ -27,6 +27,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // Metrics (the node's instruments) and their Prometheus backend (the admin listener's /metrics).
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // MARK: - System libraries (C), each imported by exactly one Swift wrapper module.
@@ -81,6 +84,8 @@ let package = Package(
                 "ChorusWorkerAPI",
                 .product(name: "Logging", package: "swift-log"),
                 "ChorusTOML",
+                // The metrics API only; the Prometheus backend is ChorusAdmin's.
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: strict
         ),
@@ -145,6 +150,31 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // MARK: - Admin listener (/metrics, /healthz, /readyz of `chorusd run`; keeps HTTP and Prometheus out of ChorusNode)
+        .target(
+            name: "ChorusAdmin",
+            dependencies: [
+                "ChorusNode", "ChorusHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ChorusAdminTests",
+            dependencies: [
+                "ChorusAdmin", "ChorusNode", "ChorusHTTP", "ChorusLoop", "ChorusCrypto", "ChorusProtocol", "ChorusNetworkFile",
+                "ChorusCompute", "ChorusWorkerAPI",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+
         // MARK: - Version (the release, the build's git revision and every protocol version; `--version`)
         // GitRevisionPlugin runs Tools/git-revision.sh before each build ("unknown" outside a git work tree).
         .plugin(name: "GitRevisionPlugin", capability: .buildTool()),
@@ -170,6 +200,8 @@ let package = Package(
                 "ChorusWorkerAPI",
                 // `chorusd run --worker URL` (client) and `chorusd worker serve` (server).
                 "ChorusWorkerHTTP",
+                // `chorusd run`'s admin listener (/metrics, /healthz, /readyz).
+                "ChorusAdmin",
                 "ChorusVersion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
