@@ -96,11 +96,11 @@ public enum AdminListen: Sendable, Equatable {
         self = .address(address)
     }
 
-    /// Loopback on the node's first listen port + 1000 (so several nodes on one machine, as in the
+    /// Loopback on the node's first listen port + 2000 (so several nodes on one machine, as in the
     /// devnet, get one each), or a free port when that is 0 or out of range.
     public static func defaultAddress(nodeListen: [String]) -> ListenAddress {
         let port = nodeListen.first.flatMap { ListenAddress($0) }.flatMap { address -> Int? in
-            if case let .tcp(_, port) = address, port > 0, port + 1000 <= 65_535 { return port + 1000 }
+            if case let .tcp(_, port) = address, port > 0, port + 2000 <= 65_535 { return port + 2000 }
             return nil
         }
         return .tcp(host: "127.0.0.1", port: port ?? 0)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChorusAdmin
 import ChorusCompute
 import ChorusCrypto
 import ChorusLoop
@@ -64,6 +65,9 @@ struct RunCommand: AsyncParsableCommand {
         "Epochs of statements kept before the current one (default: the config's statements.retention_epochs, else 8; at least 2).",
         discussion: "Older statements are deleted and no longer reconciled; final tables and certificates are kept. `chorus epoch export N` needs epochs N and N-1."))
     var retentionEpochs: UInt64?
+
+    @Option(name: .long, help: "Admin HTTP listener for /metrics, /healthz, /readyz: HOST:PORT, unix:PATH or off (default: the config's admin_listen, else 127.0.0.1 on the listen port + 2000).")
+    var adminListen: String?
 
     @Option(name: .long, help: "Log format: text or json (one object per line on stderr).")
     var logFormat: LogFormat = .text
@@ -198,8 +202,10 @@ struct RunCommand: AsyncParsableCommand {
         let loop: EventLoop
         do { loop = try EventLoop(name: "chorusd") } catch { throw DaemonFailure.failed("cannot start the event loop: \(error)") }
 
+        let metrics = ChorusMetricsFactory()
         let node = Node(configuration: configuration, signingKey: key, peerStore: peerStore, statements: statements,
-                        addressBook: addresses, loop: loop, logger: logger)
+                        addressBook: addresses, loop: loop, logger: logger, metrics: metrics)
+        var admin: AdminServer?
         do {
             try await node.start()
             try await node.startControlServer(path: directory.controlSocket)
@@ -207,6 +213,8 @@ struct RunCommand: AsyncParsableCommand {
             if let engine {
                 await node.attachEpochs(engine, networkFile: networkFileText, auditDirectory: verifyOnly ? directory.auditDirectory : nil)
             }
+            admin = try await AdminServer.launch(node: node, registry: metrics.registry, setting: adminListen ?? configuration.adminListen,
+                                                 nodeListen: configuration.listen, logger: logger)
         } catch {
             await node.stop()
             loop.shutdown()
@@ -220,6 +228,7 @@ struct RunCommand: AsyncParsableCommand {
 
         let signal = await Self.waitForTerminationSignal()
         logger.info("stopping", metadata: ["signal": "\(signal == SIGINT ? "SIGINT" : "SIGTERM")"])
+        await admin?.stop()
         await node.stopPoC()
         await node.stop()
         loop.shutdown()

@@ -41,6 +41,11 @@ public enum ConfigFile {
         # The signed peer record announces the models loaded here and the role ("verify-only"
         # with `chorusd run --verify-only`, else "full").
 
+        # The admin HTTP listener: /metrics (Prometheus), /healthz, /readyz; `chorusd run
+        # --admin-listen` overrides. No authentication: keep it on loopback or a firewalled address.
+        # Default: 127.0.0.1 on the first listen port + 2000 (7700 -> 9700).
+        # admin_listen = "127.0.0.1:9700"      # or "unix:admin.sock", or "off"
+
         [connections]
         outbound_target = 8          # outbound connections kept
         inbound_limit = 48           # inbound connections accepted at most
@@ -82,7 +87,7 @@ public enum ConfigFile {
         }
         let reader = Reader(file: file)
         try reader.allowOnly(["network", "listen", "advertise", "seeds", "topics", "allow_private_addresses",
-                              "connections", "session", "statements", "worker_url", "worker_token_file", "models"], in: root, prefix: "")
+                              "connections", "session", "statements", "worker_url", "worker_token_file", "models", "admin_listen"], in: root, prefix: "")
 
         var config = NodeConfiguration(networkID: try reader.string("network", in: root))
         config.listen = try reader.strings("listen", in: root) ?? config.listen
@@ -92,6 +97,10 @@ public enum ConfigFile {
         config.workerURL = try reader.optionalString("worker_url", in: root)
         config.workerTokenFile = try reader.optionalString("worker_token_file", in: root)
         config.models = try reader.strings("models", in: root) ?? []
+        config.adminListen = try reader.optionalString("admin_listen", in: root)
+        if let admin = config.adminListen, !Self.isAdminListen(admin) {
+            throw ConfigError(file: file, key: "admin_listen", problem: "\"\(admin)\": expected \"HOST:PORT\", \"[IPv6]:PORT\", \"unix:PATH\" or \"off\"")
+        }
         if let value = root["allow_private_addresses"] {
             guard let flag = value.bool else { throw ConfigError(file: file, key: "allow_private_addresses", problem: "expected true or false, found \(value.typeName)") }
             config.allowPrivateAddresses = flag
@@ -138,6 +147,15 @@ public enum ConfigFile {
                 ?? config.syncIndexCapacity
         }
         return config
+    }
+
+    /// The forms `admin_listen` takes (ChorusAdmin parses them; this only rejects a typo at load).
+    static func isAdminListen(_ text: String) -> Bool {
+        if text == "off" { return true }
+        if text.hasPrefix("unix:") { return text.count > 5 }
+        guard let colon = text.lastIndex(of: ":"), colon != text.startIndex,
+              let port = Int(text[text.index(after: colon)...]) else { return false }
+        return (0...65_535).contains(port)
     }
 
     /// Typed access to TOML values with errors that name the key.

@@ -53,6 +53,9 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var membership = MembershipSettings()
     /// SWIM senders tracked for replay at most; when full, the oldest non-member makes room.
     public var membershipSenders = 16_384
+    /// The admin HTTP listener (`/metrics`, `/healthz`, `/readyz`; ChorusAdmin): `HOST:PORT`,
+    /// `unix:PATH` or `off`; nil: loopback on the first listen port + 2000.
+    public var adminListen: String?
     /// Threads that verify received statements (Services/Intake/VerificationPool.swift); nil: one per core.
     public var verificationThreads: Int?
 
