@@ -167,7 +167,7 @@ let package = Package(
             name: "ChorusAdminTests",
             dependencies: [
                 "ChorusAdmin", "ChorusNode", "ChorusHTTP", "ChorusLoop", "ChorusCrypto", "ChorusProtocol", "ChorusNetworkFile",
-                "ChorusCompute", "ChorusWorkerAPI",
+                "ChorusCompute", "ChorusWorkerAPI", "ChorusStore", "ChorusWire",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
