@@ -120,6 +120,28 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // MARK: - OpenAI-compatible API (README "OpenAI-compatible API"): parsing, bounds, SSE, keys; runs jobs on an
+        // InferenceBackend (the node's worker today), so it needs the worker protocol but not the engine.
+        .target(
+            name: "ChorusAPI",
+            dependencies: [
+                "ChorusHTTP", "ChorusWorkerAPI", "ChorusCrypto",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ChorusAPITests",
+            dependencies: [
+                "ChorusAPI", "ChorusHTTP", "ChorusWorkerAPI", "ChorusCompute",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+
         // MARK: - Worker HTTP (Specs/worker.md over HTTP: Hummingbird server, AsyncHTTPClient client; keeps NIO out of ChorusCompute)
         .target(
             name: "ChorusWorkerHTTP",
@@ -150,6 +172,16 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // MARK: - Version (the release, the build's git revision and every protocol version; `--version`)
+        // GitRevisionPlugin runs Tools/git-revision.sh before each build ("unknown" outside a git work tree).
+        .plugin(name: "GitRevisionPlugin", capability: .buildTool()),
+        .target(
+            name: "ChorusVersion",
+            dependencies: ["ChorusCompute", "ChorusMesh", "ChorusNode", "ChorusProtocol", "ChorusWire", "ChorusWorkerAPI"],
+            swiftSettings: strict,
+            plugins: ["GitRevisionPlugin"]
+        ),
+
         // MARK: - Admin listener (/metrics, /healthz, /readyz of `chorusd run`; keeps HTTP and Prometheus out of ChorusNode)
         .target(
             name: "ChorusAdmin",
@@ -171,18 +203,10 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strict
-        ),
-
-        // MARK: - Version (the release, the build's git revision and every protocol version; `--version`)
-        // GitRevisionPlugin runs Tools/git-revision.sh before each build ("unknown" outside a git work tree).
-        .plugin(name: "GitRevisionPlugin", capability: .buildTool()),
-        .target(
-            name: "ChorusVersion",
-            dependencies: ["ChorusCompute", "ChorusMesh", "ChorusNode", "ChorusProtocol", "ChorusWire", "ChorusWorkerAPI"],
-            swiftSettings: strict,
-            plugins: ["GitRevisionPlugin"]
         ),
 
         // MARK: - Executables
@@ -203,6 +227,8 @@ let package = Package(
                 // `chorusd run`'s admin listener (/metrics, /healthz, /readyz).
                 "ChorusAdmin",
                 "ChorusVersion",
+                // `chorusd run --api-listen HOST:PORT`: the OpenAI-compatible API.
+                "ChorusAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

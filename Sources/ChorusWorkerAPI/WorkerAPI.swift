@@ -5,6 +5,8 @@
 public protocol WorkerAPI: Sendable {
     func info() async throws -> InfoMessage
     func state() async throws -> StateMessage
+    /// The resident models with their configuration (context length, vocabulary).
+    func models() async throws -> ModelsMessage
     func stop() async throws -> StopMessage
     func loadModel(_ request: LoadModelRequest) async throws -> ModelMessage
     func unloadModel(_ id: String) async throws -> UnloadMessage

@@ -35,6 +35,7 @@ public struct WorkerHTTPClient: WorkerAPI {
 
     public func info() async throws(WorkerClientError) -> InfoMessage { try await call(.GET, "/v1/info") }
     public func state() async throws(WorkerClientError) -> StateMessage { try await call(.GET, "/v1/state") }
+    public func models() async throws(WorkerClientError) -> ModelsMessage { try await call(.GET, "/v1/models") }
     public func stop() async throws(WorkerClientError) -> StopMessage { try await call(.POST, "/v1/stop") }
 
     public func loadModel(_ request: LoadModelRequest) async throws(WorkerClientError) -> ModelMessage {

@@ -46,6 +46,12 @@ public enum ConfigFile {
         # Default: 127.0.0.1 on the first listen port + 2000 (7700 -> 9700).
         # admin_listen = "127.0.0.1:9700"      # or "unix:admin.sock", or "off"
 
+        # The OpenAI-compatible API (POST /v1/chat/completions, /v1/completions, GET /v1/models,
+        # /health) serving the models above; `chorusd run --api-listen` overrides. Keep it on
+        # loopback unless api_keys_file is set: without keys anyone who reaches it may use it.
+        # api_listen = "127.0.0.1:8700"
+        # api_keys_file = "api.keys"           # one key per line; clients send "Authorization: Bearer KEY"
+
         [connections]
         outbound_target = 8          # outbound connections kept
         inbound_limit = 48           # inbound connections accepted at most
@@ -87,7 +93,8 @@ public enum ConfigFile {
         }
         let reader = Reader(file: file)
         try reader.allowOnly(["network", "listen", "advertise", "seeds", "topics", "allow_private_addresses",
-                              "connections", "session", "statements", "worker_url", "worker_token_file", "models", "admin_listen"], in: root, prefix: "")
+                              "connections", "session", "statements", "worker_url", "worker_token_file", "models", "admin_listen",
+                              "api_listen", "api_keys_file"], in: root, prefix: "")
 
         var config = NodeConfiguration(networkID: try reader.string("network", in: root))
         config.listen = try reader.strings("listen", in: root) ?? config.listen
@@ -101,6 +108,8 @@ public enum ConfigFile {
         if let admin = config.adminListen, !Self.isAdminListen(admin) {
             throw ConfigError(file: file, key: "admin_listen", problem: "\"\(admin)\": expected \"HOST:PORT\", \"[IPv6]:PORT\", \"unix:PATH\" or \"off\"")
         }
+        config.apiListen = try reader.optionalString("api_listen", in: root)
+        config.apiKeysFile = try reader.optionalString("api_keys_file", in: root)
         if let value = root["allow_private_addresses"] {
             guard let flag = value.bool else { throw ConfigError(file: file, key: "allow_private_addresses", problem: "expected true or false, found \(value.typeName)") }
             config.allowPrivateAddresses = flag

@@ -47,6 +47,11 @@ public struct NodeConfiguration: Sendable, Equatable {
     /// The file holding the HTTP worker's bearer token (`worker serve --token-file`); relative paths
     /// are taken in the data directory. `$CHORUS_WORKER_TOKEN` takes precedence.
     public var workerTokenFile: String?
+    /// The OpenAI-compatible API's address (`HOST:PORT`); nil serves no API.
+    public var apiListen: String?
+    /// API keys, one per line (`#` comments); relative paths are taken in the data directory.
+    /// Without it the API is open to whoever can reach `apiListen`.
+    public var apiKeysFile: String?
     /// Network model ids (or `ID=PATH`) the node loads and runs PoC for.
     public var models: [String] = []
     /// SWIM failure detection over UDP on the listen addresses (Services/Membership).

@@ -14,6 +14,7 @@ final class HangingWorkerForTests: WorkerAPI {
 
     func info() async throws -> InfoMessage { await inner.info() }
     func state() async throws -> StateMessage { await inner.state() }
+    func models() async throws -> ModelsMessage { await inner.models() }
     func stop() async throws -> StopMessage { await inner.stop() }
     func loadModel(_ request: LoadModelRequest) async throws -> ModelMessage { try await inner.loadModel(request) }
     func unloadModel(_ id: String) async throws -> UnloadMessage { try await inner.unloadModel(id) }

@@ -1,0 +1,34 @@
+public import ChorusHTTP
+import Foundation
+
+/// The OpenAI-compatible API of a node (`chorusd run --api-listen HOST:PORT`): serves
+/// `POST /v1/chat/completions`, `POST /v1/completions`, `GET /v1/models` and `GET /health`
+/// from an `InferenceBackend`.
+public final class APIServer: Sendable {
+    private let listener: HTTPListener
+    public let access: APIAccess
+
+    public var url: String { listener.url }
+
+    private init(listener: HTTPListener, access: APIAccess) {
+        self.listener = listener
+        self.access = access
+    }
+
+    /// Binds and starts serving; returns once connections are accepted. `flag` is the option that
+    /// chose `listen`, named in bind errors.
+    public static func start(backend: any InferenceBackend, listen: ListenAddress, access: APIAccess,
+                             limits: APILimits = APILimits(), flag: String = "--api-listen") async throws(ListenError) -> APIServer {
+        let responder = APIResponder(backend: backend, access: access, limits: limits, inFlight: InFlightCounter(),
+                                     unixSeconds: { Int(Date().timeIntervalSince1970) })
+        // Streams may idle between tokens while a busy worker computes; a long idle timeout keeps
+        // them open, and the concurrency bound caps what idle connections can hold.
+        let listener = try await HTTPListener.start(responder, listen: listen, flag: flag, serverName: "chorus-api",
+                                                    idleTimeout: .seconds(300))
+        return APIServer(listener: listener, access: access)
+    }
+
+    public func stop() async {
+        await listener.stop()
+    }
+}
