@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import os
 import struct
 import threading
@@ -16,7 +17,7 @@ from typing import Iterator, Protocol
 
 import numpy as np
 
-from . import rng
+from . import tape
 
 SAMPLE_TAG = b"chorus/worker/sample/1\x00"
 
@@ -48,38 +49,42 @@ def top_entries(logprobs: np.ndarray, k: int) -> list[list]:
 
 @dataclasses.dataclass(frozen=True)
 class Sampling:
-    """temperature 0 = greedy (argmax, ties to the lower id); otherwise softmax(logits / T)
-    truncated by top_k (0 = off) and top_p (1 = off), drawn with a seeded counter RNG."""
+    """temperature 0 or top_k 1 = greedy (argmax, ties to the lower id); otherwise the public tape
+    of Specs/inference.md §4 (tape.py) after temperature, top_k (0 = off) and top_p (1 = off),
+    keyed by `tape_seed`, or by sample_key(seed) for a u64 `seed` (random when neither is given)."""
 
     temperature: float = 0.0
     top_k: int = 0
     top_p: float = 1.0
     seed: int | None = None
+    tape_seed: bytes | None = None
+
+    @property
+    def greedy(self) -> bool:
+        return tape.is_greedy(self.temperature, self.top_k)
 
     def resolved_seed(self) -> int:
         return self.seed if self.seed is not None else int.from_bytes(os.urandom(8), "little")
 
 
 def sample_key(seed: int) -> bytes:
+    """The tape key of a u64 worker seed: BLAKE2b-256("chorus/worker/sample/1\0" ‖ u64 seed)."""
     return hashlib.blake2b(SAMPLE_TAG + struct.pack("<Q", seed), digest_size=32).digest()
 
 
-def choose(logits: np.ndarray, sampling: Sampling, key: bytes | None, step: int) -> int:
-    if sampling.temperature <= 0.0 or key is None:
-        return int(np.argmax(logits))  # argmax returns the first (lowest) index of the maximum
-    z = np.asarray(logits, dtype=np.float64) / sampling.temperature
-    order = np.lexsort((np.arange(z.shape[0]), -z))  # by value desc, id asc
-    if sampling.top_k > 0:
-        order = order[:sampling.top_k]
-    p = np.exp(z[order] - z[order[0]])
-    p /= p.sum()
-    if sampling.top_p < 1.0:
-        keep = int(np.searchsorted(np.cumsum(p), sampling.top_p) + 1)
-        order, p = order[:keep], p[:keep] / p[:keep].sum()
-    u = (rng.word_int(key, step) >> 11) * 2.0 ** -53
-    cdf = np.cumsum(p)
-    i = int(np.searchsorted(cdf, u * cdf[-1], side="right"))
-    return int(order[min(i, len(order) - 1)])
+def choose(logits: np.ndarray, sampling: Sampling, key: bytes | None, step: int) -> dict:
+    """The tape's decision at output position `step` (tape.choose)."""
+    return tape.choose(logits, sampling.temperature, sampling.top_k, sampling.top_p, None if sampling.greedy else key, step)
+
+
+def tape_line(choice: dict) -> dict | None:
+    """The `tape` of a token line: absent when greedy; margin omitted when infinite (one kept token)."""
+    if not choice["used_tape"]:
+        return None
+    out = {"choice": choice["token"], "kept": choice["kept"]}
+    if math.isfinite(choice["margin"]):
+        out["margin"] = choice["margin"]
+    return out
 
 
 def generate(runner: TokenRunner, prompt: list[int], max_tokens: int, sampling: Sampling, top_logprobs: int,
@@ -87,8 +92,14 @@ def generate(runner: TokenRunner, prompt: list[int], max_tokens: int, sampling: 
     """Yields one dict per generated token {"id", "logprob", "top"}, then a final
     {"finish_reason": "stop" | "length" | "cancelled", "seed"}. `compute` is a context-manager
     factory taken around each forward pass (the worker's compute gate)."""
-    seed = sampling.resolved_seed() if sampling.temperature > 0 else None
-    key = sample_key(seed) if seed is not None else None
+    seed = None
+    key = None
+    if not sampling.greedy:
+        if sampling.tape_seed is not None:
+            key = sampling.tape_seed
+        else:
+            seed = sampling.resolved_seed()
+            key = sample_key(seed)
     capacity = len(prompt) + max_tokens
     gate = compute or _no_gate
     with gate():
@@ -99,8 +110,13 @@ def generate(runner: TokenRunner, prompt: list[int], max_tokens: int, sampling: 
             yield {"finish_reason": "cancelled", "seed": seed}
             return
         lp = log_softmax(logits)
-        tok = choose(logits, sampling, key, step)
-        yield {"id": tok, "logprob": float(lp[tok]), "top": top_entries(lp, top_logprobs)}
+        choice = choose(logits, sampling, key, step)
+        tok = choice["token"]
+        line = {"id": tok, "logprob": float(lp[tok]), "top": top_entries(lp, top_logprobs)}
+        tape_info = tape_line(choice)
+        if tape_info is not None:
+            line["tape"] = tape_info
+        yield line
         if tok in stop_ids:
             yield {"finish_reason": "stop", "seed": seed}
             return

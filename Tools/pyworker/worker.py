@@ -645,9 +645,20 @@ class Worker:
         seed = s.get("seed")
         if seed is not None:
             seed = get_int(s, "seed", 0, (1 << 64) - 1)
+        tape_seed = None
+        if s.get("tape_seed") is not None:
+            if seed is not None:
+                raise _bad("sampling.tape_seed", "give at most one of 'seed' and 'tape_seed'")
+            hex_seed = s.get("tape_seed")
+            if not isinstance(hex_seed, str) or hex_seed != hex_seed.lower():
+                raise _bad("sampling.tape_seed", "must be 64 lower-case hex characters (32 bytes)")
+            try:
+                tape_seed = get_hex32(s, "tape_seed")
+            except WorkerError:
+                raise _bad("sampling.tape_seed", "must be 64 lower-case hex characters (32 bytes)")
         sampling = generation.Sampling(temperature=get_num(s, "temperature", 0.0, 100.0, 0.0),
                                        top_k=get_int(s, "top_k", 0, model.config.vocab_size, 0),
-                                       top_p=get_num(s, "top_p", 1e-9, 1.0, 1.0), seed=seed)
+                                       top_p=get_num(s, "top_p", 1e-9, 1.0, 1.0), seed=seed, tape_seed=tape_seed)
         top = self._top(body)
         if "stop_tokens" in body:
             stop = set(get_int_list(body, "stop_tokens", 64, 0, model.config.vocab_size - 1, code="invalid_token",
