@@ -1,5 +1,6 @@
 import ChorusAdmin
 import ChorusHTTP
+import ChorusNode
 import Testing
 
 /// The admin listener setting: off, an address, or the default derived from the node's port.
@@ -22,10 +23,29 @@ import Testing
         }
     }
 
-    @Test func defaultIsLoopbackOnTheNodePortPlus1000() {
-        #expect(AdminListen.defaultAddress(nodeListen: ["0.0.0.0:7700"]) == .tcp(host: "127.0.0.1", port: 8700))
+    @Test func defaultIsLoopbackOnTheNodePortPlus2000() {
+        #expect(AdminListen.defaultAddress(nodeListen: ["0.0.0.0:7700"]) == .tcp(host: "127.0.0.1", port: 9700))
         #expect(AdminListen.defaultAddress(nodeListen: ["127.0.0.1:0"]) == .tcp(host: "127.0.0.1", port: 0))
         #expect(AdminListen.defaultAddress(nodeListen: ["127.0.0.1:65000"]) == .tcp(host: "127.0.0.1", port: 0))
         #expect(AdminListen.defaultAddress(nodeListen: []) == .tcp(host: "127.0.0.1", port: 0))
+    }
+}
+
+/// `admin_listen` in config.toml: read, and a typo refused at load with the forms it takes.
+@Suite struct AdminListenConfigTests {
+    @Test func readsAndValidatesAdminListen() throws {
+        let base = "network = \"chorus-devnet\"\n"
+        #expect(try ConfigFile.parse(base, file: "c.toml").adminListen == nil)
+        #expect(try ConfigFile.parse(base + "admin_listen = \"127.0.0.1:9700\"\n", file: "c.toml").adminListen == "127.0.0.1:9700")
+        #expect(try ConfigFile.parse(base + "admin_listen = \"off\"\n", file: "c.toml").adminListen == "off")
+        #expect(try ConfigFile.parse(base + "admin_listen = \"unix:admin.sock\"\n", file: "c.toml").adminListen == "unix:admin.sock")
+        #expect(throws: ConfigError.self) { try ConfigFile.parse(base + "admin_listen = \"9700\"\n", file: "c.toml") }
+        do { _ = try ConfigFile.parse(base + "admin_listen = \"of\"\n", file: "c.toml") } catch {
+            #expect(error.key == "admin_listen" && error.problem.contains("off"))
+        }
+        // The template's commented line parses when uncommented.
+        let template = ConfigFile.template(networkID: "chorus-devnet", listen: "127.0.0.1:7700")
+            .replacingOccurrences(of: "# admin_listen = ", with: "admin_listen = ")
+        #expect(try ConfigFile.parse(template, file: "t.toml").adminListen == "127.0.0.1:9700")
     }
 }

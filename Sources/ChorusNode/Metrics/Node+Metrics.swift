@@ -1,3 +1,4 @@
+import ChorusMesh
 import ChorusProtocol
 import Foundation
 
@@ -25,6 +26,7 @@ extension Node {
         m.counter(NodeMetricNames.receivedBytes, m.closedBytesReceived + live.received)
         let c = currentCounters
         m.counter(NodeMetricNames.handshakes, c.handshakesCompleted, label: ("result", "ok"))
+        for reason in Self.closeReasonCodes where c.closes[reason] == nil { m.counter(NodeMetricNames.closes, 0, label: ("reason", reason)) }
         for (reason, count) in c.closes { m.counter(NodeMetricNames.closes, count, label: ("reason", reason)) }
         m.counter(NodeMetricNames.dials, c.dialsAttempted)
         m.counter(NodeMetricNames.dialFailures, c.dialsFailed)
@@ -57,7 +59,8 @@ extension Node {
             var stages: [String?: Double] = [:]
             for stage in EpochStage.allCases { stages[stage.description] = position?.stage == stage ? 1 : 0 }
             m.labelledGauge(NodeMetricNames.epochStage, label: "stage", stages)
-            m.gauge(NodeMetricNames.epochLastFinal, lastFinal.map(Double.init))
+            // Epoch 0 is the genesis table, final by the network file.
+            m.gauge(NodeMetricNames.epochLastFinal, Double(lastFinal ?? 0))
             m.gauge(NodeMetricNames.certificateLag, position.map { Double($0.epoch - min($0.epoch, lastFinal ?? 0)) })
             let own = lastFinal.flatMap { state.finalTables[$0]?.table.entry(publicKey.raw) }
             var weights: [String?: Double] = [:]
@@ -90,6 +93,12 @@ extension Node {
             m.labelledGauge(NodeMetricNames.modelWeightBytes, label: "model", bytes)
         }
     }
+
+    /// Every close reason, exported at 0 before it first happens (so `rate()` has a series to read).
+    static let closeReasonCodes: [String] = [
+        CloseReason.duplicateSession, .inboundLimit, .groupLimit, .banned, .selfConnection, .handshakeTimeout, .handshakeFailed(""),
+        .protocolViolation(""), .idleTimeout, .peerClosed, .connectionFailed(""), .shuttingDown, .memberDead,
+    ].map(\.code)
 
     /// The checks of `/readyz`: the node has peers, its worker (if it has one) is healthy, and it
     /// is caught up with the network's epochs (if it follows them).

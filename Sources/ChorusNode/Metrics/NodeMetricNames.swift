@@ -66,7 +66,7 @@ public enum NodeMetricNames {
         Family(name: swimLocalHealth, kind: .gauge, help: "Lifeguard local health multiplier: 0 healthy; higher when this node misses its own deadlines."),
         Family(name: epochCurrent, kind: .gauge, help: "The network's current epoch by the wall clock (absent before genesis)."),
         Family(name: epochStage, kind: .gauge, help: "1 for the current stage of the current epoch, 0 for the others."),
-        Family(name: epochLastFinal, kind: .gauge, help: "The last epoch whose weight table this node holds as final (certified)."),
+        Family(name: epochLastFinal, kind: .gauge, help: "The last epoch whose weight table this node holds as final (certified); 0, the genesis table, before any."),
         Family(name: ownWeight, kind: .gauge, help: "This node's PoC weight per served model in the last final weight table (0 when absent)."),
         Family(name: certificateLag, kind: .gauge, help: "Epochs between the current epoch and the last final one."),
         Family(name: noncesPerSecond, kind: .gauge, help: "PoC nonces per second the worker reports for the running job, by model (0 when none runs)."),

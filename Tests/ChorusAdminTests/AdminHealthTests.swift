@@ -1,0 +1,78 @@
+import ChorusAdmin
+import ChorusNode
+import Foundation
+import Testing
+
+/// `/healthz` and `/readyz` on real nodes, and the listener's bounds: GET only, no body, a
+/// limited number of requests at once.
+@Suite struct AdminHealthTests {
+    @Test(.timeLimit(.minutes(1))) func readyOnlyWithPeersAndHealthyWhileTheLoopRuns() async throws {
+        var options = AdminServer.Options()
+        options.lagBound = .milliseconds(300)
+        options.nodeTimeout = .milliseconds(500)
+        let a = try await AdminNodeForTests(options: options)
+        let client = AdminClientForTests()
+        defer { Task { await a.shutdown(); await client.shutdown() } }
+
+        let health = try await client.get(a.admin.url, "/healthz")
+        #expect(health.status == 200 && health.body.contains(#""status":"ok""#), "\(health.body)")
+        // Alone: alive but not ready, and the answer names the check.
+        let alone = try await client.get(a.admin.url, "/readyz")
+        #expect(alone.status == 503)
+        #expect(alone.body.contains(#""peers":"no peer session is established""#), "\(alone.body)")
+
+        let b = try await AdminNodeForTests(seeds: [a.address])
+        defer { Task { await b.shutdown() } }
+        #expect(try await eventually { try await client.get(a.admin.url, "/readyz").status == 200 })
+
+        // A loop busy for 1.5 s: /readyz cannot reach the node in time, /healthz (which never
+        // enters the node) says the loop is stuck; both recover once it runs again.
+        _ = a.loop.execute { usleep(1_500_000) }
+        try await Task.sleep(for: .milliseconds(600))
+        let stuck = try await client.get(a.admin.url, "/healthz")
+        #expect(stuck.status == 503 && stuck.body.contains("the event loop has not run"), "\(stuck.body)")
+        let late = try await client.get(a.admin.url, "/readyz")
+        #expect(late.status == 503 && late.body.contains("did not answer"), "\(late.body)")
+        // The probe's next run measures the stall as lag; later runs clear it.
+        #expect(try await eventually { try await client.get(a.admin.url, "/healthz").status == 200 })
+        let scrape = try await client.get(a.admin.url, "/metrics")
+        let total = try #require(scrape.value("\(NodeMetricNames.loopLag)_count"))
+        let upToOneSecond = try #require(scrape.bucket(NodeMetricNames.loopLag, le: 1))
+        #expect(total - upToOneSecond >= 1, "the stall is in the lag histogram above 1 s")
+
+        await a.node.stop()
+        let stopped = try await client.get(a.admin.url, "/healthz")
+        #expect(stopped.status == 503 && stopped.body.contains("not running"), "\(stopped.body)")
+    }
+
+    @Test func servesGetOnlyWithoutBodiesOnItsThreePaths() async throws {
+        let a = try await AdminNodeForTests()
+        let client = AdminClientForTests()
+        defer { Task { await a.shutdown(); await client.shutdown() } }
+        let post = try await client.get(a.admin.url, "/metrics", method: .POST)
+        #expect(post.status == 405 && post.body.contains("GET only"))
+        let withBody = try await client.get(a.admin.url, "/metrics", body: String(repeating: "x", count: 10_000))
+        #expect(withBody.status == 413 && withBody.body.contains("no request body"))
+        let unknown = try await client.get(a.admin.url, "/status")
+        #expect(unknown.status == 404 && unknown.body.contains("/metrics, /healthz and /readyz"))
+    }
+
+    /// More requests than `maxInFlight` while the node cannot answer: the extra one is refused
+    /// at once instead of waiting in line.
+    @Test(.timeLimit(.minutes(1))) func refusesRequestsBeyondTheInFlightLimit() async throws {
+        var options = AdminServer.Options()
+        options.maxInFlight = 4
+        options.nodeTimeout = .seconds(2)
+        let a = try await AdminNodeForTests(options: options)
+        let client = AdminClientForTests()
+        defer { Task { await a.shutdown(); await client.shutdown() } }
+        _ = a.loop.execute { usleep(2_500_000) }
+        let url = a.admin.url
+        let waiting = (0..<4).map { _ in Task { try await client.get(url, "/readyz") } }
+        try await Task.sleep(for: .milliseconds(500))
+        let extra = try await client.get(url, "/readyz")
+        #expect(extra.status == 503 && extra.body.contains("too many admin requests"), "\(extra.body)")
+        for task in waiting { #expect(try await task.value.status == 503) }
+        #expect(try await eventually { try await client.get(url, "/readyz").body.contains("peers") })
+    }
+}
