@@ -3,12 +3,12 @@ import ChorusNode
 import ChorusStore
 import Foundation
 
-/// `chorus db …`: inspect a node's LMDB store directly (read-only; safe while the node runs).
+/// `chorus db …`: inspect or back up a node's LMDB store directly (read-only; safe while the node runs).
 struct DbCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "db",
-        abstract: "Inspect a node's store.",
-        subcommands: [Stats.self])
+        abstract: "Inspect or back up a node's store.",
+        subcommands: [Stats.self, Backup.self])
 
     /// `chorus db stats --data-dir DIR [--json]`
     struct Stats: ParsableCommand {

@@ -39,12 +39,25 @@ enum ChorusBinaryForTests {
         try process.run()
         input.fileHandleForWriting.write(Data(stdin))
         try input.fileHandleForWriting.close()
-        // Outputs are small (well under a pipe buffer), so reading after exit cannot deadlock.
+        // Both pipes are read to the end before waiting: a child whose output outgrows the pipe
+        // buffer (64 KiB; `chorusd devnet --json` prints about 4 KiB a second) would otherwise block
+        // on write and never exit.
+        let (out, err) = drain(output, errors)
         process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus,
-            stdout: String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
-            stderr: String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        return Result(status: process.terminationStatus, stdout: out, stderr: err)
+    }
+
+    /// Reads two pipes to their ends at once (stderr on a dispatch thread), as text.
+    static func drain(_ output: Pipe, _ errors: Pipe) -> (stdout: String, stderr: String) {
+        final class Box: @unchecked Sendable {  // written by the reader before `group.wait()` returns
+            var data = Data()
+        }
+        let box = Box(), group = DispatchGroup()
+        let errorHandle = errors.fileHandleForReading
+        DispatchQueue.global().async(group: group) { box.data = errorHandle.readDataToEndOfFile() }
+        let stdout = output.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        return (String(decoding: stdout, as: UTF8.self), String(decoding: box.data, as: UTF8.self))
     }
 }
 
