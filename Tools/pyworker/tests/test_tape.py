@@ -96,3 +96,15 @@ def test_generation_follows_the_tape_at_every_position(tiny_model):
     by_key = [s["id"] for s in generation.generate(tiny_model, prompt, 6, generation.Sampling(temperature=0.9, tape_seed=generation.sample_key(5)),
                                                    0, set()) if "id" in s]
     assert by_seed == by_key
+
+
+def test_generations_match_the_tape_synthetic_vectors(tiny_model):
+    """The file the Swift worker's test compares itself with (InferenceTapeTests.sampledTokensMatchThePythonWorker)."""
+    v = load_vectors("tape-synthetic.json")
+    assert v["synthetic_seed"] == bytes(range(32)).hex()
+    for c in v["cases"]:
+        sampling = generation.Sampling(temperature=c["temperature"], top_k=c["top_k"], top_p=c["top_p"],
+                                       tape_seed=bytes.fromhex(c["tape_seed"]))
+        steps = [s for s in generation.generate(tiny_model, c["prompt"], c["max_tokens"], sampling, 0, set()) if "id" in s]
+        assert [s["id"] for s in steps] == c["tokens"]
+        assert [s["tape"]["kept"] for s in steps] == c["kept"]
