@@ -212,6 +212,13 @@ public final class GGUFFile {
         Dequantize.run(tensor.type, source: source, into: destination)
     }
 
+    /// The tensor's stored bytes (valid while this file is open): the blocks a `QuantizedMatrix`
+    /// repacks without widening them to fp32.
+    func withRawBytes<R>(_ tensor: GGUFTensorInfo, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        // Invariant: `init` checked that [fileOffset, fileOffset + byteCount) lies inside the mapping.
+        body(UnsafeRawBufferPointer(rebasing: mapping.bytes[tensor.fileOffset..<(tensor.fileOffset + tensor.byteCount)]))
+    }
+
     // MARK: - Metadata accessors with typed errors
 
     public func requiredValue(_ key: String) throws(GGUFError) -> GGUFValue {

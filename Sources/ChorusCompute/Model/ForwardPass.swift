@@ -30,18 +30,14 @@ struct ForwardPass {
 
         for (l, layer) in w.layers.enumerated() {
             normalize(x, into: xn, weight: layer.attentionNorm, rows: rows)
-            BLAS.gemm(m: rows, n: qkvW, k: d, a: xn.pointer, lda: d, b: layer.qkv.pointer, ldb: d, transposeB: true,
-                      c: qkv.pointer, ldc: qkvW)
+            project(layer.qkv, xn.pointer, lda: d, rows: rows, into: qkv.pointer, ldc: qkvW)
             applyRoPE(qkv)
             attention(layer: l, qkv: qkv, out: attn)
-            BLAS.gemm(m: rows, n: d, k: qW, a: attn.pointer, lda: qW, b: layer.attentionOutput.pointer, ldb: qW, transposeB: true,
-                      c: x.pointer, ldc: d, beta: 1)
+            project(layer.attentionOutput, attn.pointer, lda: qW, rows: rows, into: x.pointer, ldc: d, accumulate: true)
             normalize(x, into: xn, weight: layer.ffnNorm, rows: rows)
-            BLAS.gemm(m: rows, n: 2 * ffn, k: d, a: xn.pointer, lda: d, b: layer.gateUp.pointer, ldb: d, transposeB: true,
-                      c: gu.pointer, ldc: 2 * ffn)
+            project(layer.gateUp, xn.pointer, lda: d, rows: rows, into: gu.pointer, ldc: 2 * ffn)
             swiGLU(gu, rows: rows)
-            BLAS.gemm(m: rows, n: d, k: ffn, a: gu.pointer, lda: 2 * ffn, b: layer.down.pointer, ldb: ffn, transposeB: true,
-                      c: x.pointer, ldc: d, beta: 1)
+            project(layer.down, gu.pointer, lda: 2 * ffn, rows: rows, into: x.pointer, ldc: d, accumulate: true)
             hooks.afterLayer?(l, view)
         }
         for (s, sequence) in sequences.enumerated() {
@@ -53,16 +49,30 @@ struct ForwardPass {
 
     // MARK: - Steps
 
+    /// C[rows × W.rows] (+)= A[rows × W.columns] · Wᵀ. A decode step multiplies from the blocks
+    /// (`WeightMatrix.multiply`); every other pass (prefill, scoring, PoC) runs the same
+    /// `cblas_sgemm` on the fp32 values as when all weights were widened at load, expanded into
+    /// the model's scratch right before the call, so its numerics are unchanged.
+    private func project(_ w: WeightMatrix, _ a: UnsafePointer<Float>, lda: Int, rows: Int,
+                         into c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false) {
+        if plan.decodeStep {
+            w.multiply(a, count: rows, ldx: lda, out: c, ldo: ldc, accumulate: accumulate)
+            return
+        }
+        BLAS.gemm(m: rows, n: w.rows, k: w.columns, a: a, lda: lda, b: model.expanded(w, rows: 0..<w.rows), ldb: w.columns,
+                  transposeB: true, c: c, ldc: ldc, beta: accumulate ? 1 : 0)
+    }
+
     private func embed(into x: FloatBuffer) {
         let d = c.hiddenSize
-        let table = model.weights.tokenEmbedding.pointer
+        let table = model.weights.tokenEmbedding.parts[0]
         for (s, sequence) in sequences.enumerated() {
             let dst = x.pointer + plan.rowRanges[s].lowerBound * d
             switch sequence.input {
             case let .tokens(ids):
-                // Invariant: ForwardPlan checked 0 <= id < vocabularySize.
+                // Invariant: ForwardPlan checked 0 <= id < vocabularySize (the table's rows).
                 for (i, id) in ids.enumerated() {
-                    (dst + i * d).update(from: table + id * d, count: d)
+                    table.dequantize(rows: id..<(id + 1), into: dst + i * d)
                 }
             case let .embeddings(values):
                 values.withUnsafeBufferPointer { src in
@@ -224,8 +234,18 @@ struct ForwardPass {
             return ForwardOutput(logits: logits, hidden: hidden)
         }
         let all = FloatBuffer(count: logitRowCount * vocab)
-        BLAS.gemm(m: logitRowCount, n: vocab, k: d, a: selected.pointer, lda: d, b: w.output.pointer, ldb: d, transposeB: true,
-                  c: all.pointer, ldc: vocab)
+        if plan.decodeStep {
+            w.output.multiply(selected.pointer, count: logitRowCount, ldx: d, out: all.pointer, ldo: vocab, accumulate: false)
+        } else {
+            // The vocabulary projection in slices of rows, so the scratch stays a few MB.
+            var start = 0
+            while start < vocab {
+                let n = min(LlamaModel.outputSliceRows, vocab - start)
+                BLAS.gemm(m: logitRowCount, n: n, k: d, a: selected.pointer, lda: d, b: model.expanded(w.output, rows: start..<(start + n)),
+                          ldb: d, transposeB: true, c: all.pointer + start, ldc: vocab)
+                start += n
+            }
+        }
         var offset = 0
         for s in 0..<sequences.count {
             let n = plan.logitRows[s].count

@@ -1,4 +1,6 @@
-/// A Llama-family decoder held in fp32, with a batched forward pass built on `cblas_sgemm`.
+/// A Llama-family decoder whose matrices stay in their stored block format (`WeightMatrix`):
+/// decode steps multiply from the blocks; prefill, scoring and PoC passes run `cblas_sgemm` on
+/// each matrix expanded to fp32 in a scratch buffer just before its GEMM (Specs/worker.md, numerics).
 ///
 /// Thread safety: the weights are written only during `init` and never again, so the model may be
 /// shared across threads (`Sendable`). `forward` may be called from any thread; passes are
@@ -10,16 +12,43 @@ public final class LlamaModel: @unchecked Sendable {
     let weights: LlamaWeights
     let rope: RoPETable
 
+    /// fp32 expansion of one matrix (or slice of the output head) for the next GEMM. Used only
+    /// inside `forward`, which holds the process-wide BLAS lock, so one pass at a time writes it.
+    /// Empty when every matrix is already fp32 (synthetic models).
+    private let scratch: FloatBuffer
+
     /// Rows of queries handled per attention block, which bounds the score buffer.
     static let attentionBlockRows = 256
+
+    /// Rows of the vocabulary projection expanded at once outside decode steps (4,096 × hidden
+    /// floats: 9 MB for SmolLM2).
+    static let outputSliceRows = 4096
 
     init(config: LlamaConfig, source: some TensorSource) throws(GGUFError) {
         self.config = config
         weights = try LlamaWeights(config: config, source: source)
         rope = RoPETable(config: config)
+        let all = weights.layers.flatMap { [$0.qkv, $0.attentionOutput, $0.gateUp, $0.down] } + [weights.output]
+        let quantized = all.contains { !$0.isPlainFloat }
+        scratch = FloatBuffer(count: quantized
+            ? max(weights.largestLayerMatrix, min(Self.outputSliceRows, weights.output.rows) * weights.output.columns) : 0)
     }
 
-    /// Loads a Llama GGUF, dequantizing every tensor to fp32 once.
+    /// Bytes the weights take in memory.
+    public var weightBytes: Int { weights.byteCount }
+
+    /// Rows `range` of `w` as fp32 (row-major, `w.columns` apart), for a GEMM: the matrix's own
+    /// storage when it is fp32, otherwise its expansion into `scratch`.
+    /// Invariant: called only inside `forward` (under the BLAS lock); the pointer is valid until
+    /// the next call.
+    func expanded(_ w: WeightMatrix, rows range: Range<Int>) -> UnsafePointer<Float> {
+        if w.isPlainFloat { return UnsafePointer(w.parts[0].floats + range.lowerBound * w.columns) }
+        precondition(range.count * w.columns <= scratch.count, "scratch sized for every matrix at init")
+        w.dequantize(rows: range, into: scratch.pointer)
+        return UnsafePointer(scratch.pointer)
+    }
+
+    /// Loads a Llama GGUF, keeping Q4_0/Q4_1/Q8_0 matrices in their blocks (other types as fp32).
     public convenience init(gguf file: GGUFFile) throws(GGUFError) {
         try self.init(config: LlamaConfig(gguf: file), source: GGUFTensorSource(file: file))
     }
@@ -45,6 +74,9 @@ struct ForwardPlan {
     let startPositions: [Int]
     let logitRows: [Range<Int>]
     let hiddenRows: [Range<Int>]
+    /// Every sequence feeds exactly one token (a decode step): projections multiply from the
+    /// quantized blocks. Anything else (prefill, scoring, PoC embeddings, a mixed batch) runs sgemm.
+    let decodeStep: Bool
     var totalRows: Int { rowRanges.last?.upperBound ?? 0 }
 
     init(model: LlamaModel, sequences: [ForwardSequence]) throws(ComputeError) {
@@ -88,6 +120,7 @@ struct ForwardPlan {
             total += n
         }
         rowRanges = rows
+        decodeStep = sequences.allSatisfy { if case let .tokens(ids) = $0.input { ids.count == 1 } else { false } }
         startPositions = starts
         logitRows = logits
         hiddenRows = hidden

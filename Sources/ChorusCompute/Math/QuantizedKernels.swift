@@ -1,0 +1,213 @@
+/// Dot products straight from a `QuantizedMatrix`'s blocks, for decode steps (a handful of rows
+/// against every weight): the weights are read in their 4.5–8.5-bit form, which is what bounds a
+/// decode step's speed, instead of 32-bit copies.
+///
+/// Arithmetic (Specs/worker.md, numerics): activations stay fp32. Each block of 32 weights is
+/// widened to fp32 in registers (its integer codes, Q4_0 minus 8), multiplied lane-wise with the
+/// activations and summed in 8 fp32 lanes into s; the row accumulates s·d per block in 8 fp32
+/// lanes (Q4_1 adds Σ m·Σx over blocks, Σx being the block's fp32 activation sum), reduced at the
+/// end. Every (activation row, weight row) pair runs exactly this sequence whatever the batch
+/// composition or thread split, so a sequence's logits do not depend on what it was batched with.
+///
+/// 8-lane SIMD for the reason `VectorMath` gives (baseline x86-64 keeps 8 lanes in registers).
+enum QuantizedKernels {
+    typealias V = SIMD8<Float>
+    typealias V4 = SIMD4<Float>
+
+    @inline(__always)
+    private static func load(_ p: UnsafePointer<Float>) -> V {
+        UnsafeRawPointer(p).loadUnaligned(as: V.self)
+    }
+
+    @inline(__always)
+    private static func load4(_ p: UnsafePointer<Float>) -> V4 {
+        UnsafeRawPointer(p).loadUnaligned(as: V4.self)
+    }
+
+    @inline(__always)
+    private static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+    }
+
+    @inline(__always)
+    private static func store4(_ v: V4, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: V4.self)
+    }
+
+    // MARK: - Repacked layouts
+
+    // The loops below widen codes with a shift, a mask and an int→float conversion of the same
+    // lane width: on baseline x86-64 that compiles to psrld/pand/cvtdq2ps, while widening bytes to
+    // 32-bit lanes compiled to byte shuffles (measured 2–3× slower per block). The blocks are
+    // reordered once at load so that each shift yields consecutive elements.
+
+    /// A 4-bit block of ggml (byte j: element j low, j+16 high) in the kernel's order: four
+    /// 32-bit words, nibble j of word k holding element 4j+k.
+    static func repack4(_ ggml: UnsafeRawPointer, into out: UnsafeMutableRawPointer) {
+        var words = SIMD4<UInt32>()
+        for e in 0..<32 {
+            let byte = ggml.load(fromByteOffset: e % 16, as: UInt8.self)
+            let code = UInt32(e < 16 ? byte & 0x0F : byte >> 4)
+            words[e % 4] |= code << (4 * (e / 4))
+        }
+        for k in 0..<4 { out.storeBytes(of: words[k].littleEndian, toByteOffset: 4 * k, as: UInt32.self) }
+    }
+
+    /// A Q8_0 block's 32 signed codes in the kernel's order: eight 32-bit words, byte j of word
+    /// k holding element 8j+k offset by 128 (so it widens as unsigned; the kernel subtracts 128).
+    static func repack8(_ ggml: UnsafeRawPointer, into out: UnsafeMutableRawPointer) {
+        for e in 0..<32 {
+            let code = ggml.load(fromByteOffset: e, as: UInt8.self) ^ 0x80
+            out.storeBytes(of: code, toByteOffset: 4 * (e % 8) + e / 8, as: UInt8.self)
+        }
+    }
+
+    /// Nibble j of every word of a repacked 4-bit block: elements 4j..<4j+4 as fp32 codes.
+    @inline(__always)
+    private static func nibble(_ w: SIMD4<UInt32>, _ j: UInt32) -> V4 {
+        V4(unsafeBitCast((w &>> (4 * j)) & 0x0F, to: SIMD4<Int32>.self))
+    }
+
+    /// Byte j of every word of a repacked Q8_0 block: elements 8j..<8j+8 as fp32 codes.
+    @inline(__always)
+    private static func byte(_ w: SIMD8<UInt32>, _ j: UInt32) -> V {
+        V(unsafeBitCast((w &>> (8 * j)) & 0xFF, to: SIMD8<Int32>.self)) - 128
+    }
+
+    typealias Codes4 = (V4, V4, V4, V4, V4, V4, V4, V4)
+
+    @inline(__always)
+    private static func codes4(_ p: UnsafeRawPointer, offset: Float) -> Codes4 {
+        let w = p.loadUnaligned(as: SIMD4<UInt32>.self)
+        let o = V4(repeating: offset)
+        return (nibble(w, 0) - o, nibble(w, 1) - o, nibble(w, 2) - o, nibble(w, 3) - o,
+                nibble(w, 4) - o, nibble(w, 5) - o, nibble(w, 6) - o, nibble(w, 7) - o)
+    }
+
+    @inline(__always)
+    private static func codes8(_ p: UnsafeRawPointer) -> (V, V, V, V) {
+        let w = p.loadUnaligned(as: SIMD8<UInt32>.self)
+        return (byte(w, 0), byte(w, 1), byte(w, 2), byte(w, 3))
+    }
+
+    // MARK: - Dequantization (prefill scratch, embedding rows)
+
+    /// Block `block` of `m` (a block format) as 32 fp32 values: exactly `Dequantize.run`'s
+    /// values — the same single rounding of code·d (then + m) per element (code − 8 and
+    /// code − 128 are exact).
+    @inline(__always)
+    static func dequantizeBlock(_ m: QuantizedMatrix, block: Int, into o: UnsafeMutablePointer<Float>) {
+        let p = UnsafeRawPointer(m.quants + block * m.format.blockBytes)
+        let d = m.scales.pointer[block]
+        switch m.format {
+        case .q4_0, .q4_1:
+            let c = codes4(p, offset: m.format == .q4_0 ? 8 : 0)
+            let dv = V4(repeating: d)
+            if m.format == .q4_1 {
+                let mv = V4(repeating: m.minimums.pointer[block])
+                store4(c.0 * dv + mv, o); store4(c.1 * dv + mv, o + 4); store4(c.2 * dv + mv, o + 8); store4(c.3 * dv + mv, o + 12)
+                store4(c.4 * dv + mv, o + 16); store4(c.5 * dv + mv, o + 20); store4(c.6 * dv + mv, o + 24); store4(c.7 * dv + mv, o + 28)
+            } else {
+                store4(c.0 * dv, o); store4(c.1 * dv, o + 4); store4(c.2 * dv, o + 8); store4(c.3 * dv, o + 12)
+                store4(c.4 * dv, o + 16); store4(c.5 * dv, o + 20); store4(c.6 * dv, o + 24); store4(c.7 * dv, o + 28)
+            }
+        case .q8_0:
+            let c = codes8(p)
+            let dv = V(repeating: d)
+            store(c.0 * dv, o); store(c.1 * dv, o + 8); store(c.2 * dv, o + 16); store(c.3 * dv, o + 24)
+        case .f32: preconditionFailure("fp32 matrices are copied, not dequantized")
+        }
+    }
+
+    // MARK: - Dot products
+
+    /// Σx over each block of 32, one fp32 per block: the Q4_1 minimum's partner.
+    static func blockSums(_ x: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>) {
+        for b in 0..<(count / 32) {
+            let p = x + b * 32
+            out[b] = ((load(p) + load(p + 8)) + (load(p + 16) + load(p + 24))).sum()
+        }
+    }
+
+    /// `out[r·ldo] (+)= row `row` of m · (x + r·ldx)` for r in 0..<count (count ≥ 1).
+    /// `sums` (Q4_1 only) holds `blockSums` of each x row, `ldSums` apart; `scratch` holds at
+    /// least `count` 8-lane vectors.
+    static func dot(_ m: QuantizedMatrix, row: Int, x: UnsafePointer<Float>, ldx: Int, count: Int,
+                    sums: UnsafePointer<Float>, ldSums: Int, scratch: UnsafeMutablePointer<V>,
+                    out: UnsafeMutablePointer<Float>, ldo: Int, accumulate: Bool) {
+        @inline(__always) func finish(_ r: Int, _ value: Float) {
+            out[r * ldo] = accumulate ? out[r * ldo] + value : value
+        }
+        let nb = m.blocksPerRow
+        switch m.format {
+        case .q4_0, .q4_1:
+            let offset: Float = m.format == .q4_0 ? 8 : 0
+            let q = UnsafeRawPointer(m.quants + row * nb * 16)
+            let d = m.scales.pointer + row * nb
+            let acc = UnsafeMutableRawPointer(scratch).assumingMemoryBound(to: V4.self)
+            acc.update(repeating: V4(), count: count)
+            for b in 0..<nb {
+                let c = codes4(q + b * 16, offset: offset)
+                let db = V4(repeating: d[b])
+                for r in 0..<count {
+                    let xb = x + r * ldx + b * 32
+                    var s0 = c.0 * load4(xb)
+                    var s1 = c.1 * load4(xb + 4)
+                    s0 += c.2 * load4(xb + 8)
+                    s1 += c.3 * load4(xb + 12)
+                    s0 += c.4 * load4(xb + 16)
+                    s1 += c.5 * load4(xb + 20)
+                    s0 += c.6 * load4(xb + 24)
+                    s1 += c.7 * load4(xb + 28)
+                    acc[r] += (s0 + s1) * db
+                }
+            }
+            for r in 0..<count {
+                var value = acc[r].sum()
+                if m.format == .q4_1 { value += minimumShare(m, row: row, sums: sums + r * ldSums) }
+                finish(r, value)
+            }
+        case .q8_0:
+            let q = UnsafeRawPointer(m.quants + row * nb * 32)
+            let d = m.scales.pointer + row * nb
+            scratch.update(repeating: V(), count: count)
+            for b in 0..<nb {
+                let c = codes8(q + b * 32)
+                let db = V(repeating: d[b])
+                for r in 0..<count {
+                    let xb = x + r * ldx + b * 32
+                    var s0 = c.0 * load(xb)
+                    var s1 = c.1 * load(xb + 8)
+                    s0 += c.2 * load(xb + 16)
+                    s1 += c.3 * load(xb + 24)
+                    scratch[r] += (s0 + s1) * db
+                }
+            }
+            for r in 0..<count { finish(r, scratch[r].sum()) }
+        case .f32:
+            let w = m.floats + row * m.columns
+            for r in 0..<count {
+                let xr = x + r * ldx
+                var acc = V()
+                var i = 0
+                while i + 8 <= m.columns { acc += load(w + i) * load(xr + i); i += 8 }
+                var total = acc.sum()
+                while i < m.columns { total += w[i] * xr[i]; i += 1 }
+                finish(r, total)
+            }
+        }
+    }
+
+    /// Σ_b m_b·Σx_b over a Q4_1 row: the minimums' share of its dot product.
+    @inline(__always)
+    private static func minimumShare(_ m: QuantizedMatrix, row: Int, sums s: UnsafePointer<Float>) -> Float {
+        let nb = m.blocksPerRow
+        let mins = m.minimums.pointer + row * nb
+        var acc = V()
+        var b = 0
+        while b + 8 <= nb { acc += load(mins + b) * load(s + b); b += 8 }
+        var total = acc.sum()
+        while b < nb { total += mins[b] * s[b]; b += 1 }
+        return total
+    }
+}
