@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the system packages Chorus builds against (Debian/Ubuntu, as root or with sudo).
-# Idempotent: does nothing when everything is already present.
+# Idempotent: does nothing when everything is already present. Also unpacks promtool (below).
 #
 #   Tools/install-deps.sh          # build and test dependencies
 #   Tools/install-deps.sh --lab    # also what the network lab needs (iproute2, nftables)
@@ -23,8 +23,37 @@ for p in "${PACKAGES[@]}"; do
     fi
 done
 
+# promtool (Debian's `prometheus` package), which the admin listener's test runs on a scrape
+# (`promtool check metrics`). Only the binary is unpacked, into .build-promtool/ (ignored by git):
+# installing the package would also enable and start a Prometheus server on port 9090.
+install_promtool() {
+    local target
+    target="$(cd "$(dirname "$0")/.." && pwd)/.build-promtool/usr/bin/promtool"
+    if command -v promtool >/dev/null 2>&1 || [ -x "$target" ]; then return 0; fi
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "install-deps: apt-get not found; promtool (Debian package prometheus) not installed, its check is skipped" >&2
+        return 0
+    fi
+    local dir
+    dir=$(mktemp -d)
+    if ! (cd "$dir" && apt-get download prometheus >/dev/null 2>&1); then
+        ${SUDO:-} apt-get update >/dev/null
+        if ! (cd "$dir" && apt-get download prometheus >/dev/null); then
+            echo "install-deps: error: could not download the prometheus package (for promtool)" >&2
+            rm -rf "$dir"
+            return 1
+        fi
+    fi
+    dpkg-deb -x "$dir"/prometheus_*.deb "$dir/root"
+    mkdir -p "$(dirname "$target")"
+    cp "$dir/root/usr/bin/promtool" "$target"
+    rm -rf "$dir"
+    echo "install-deps: promtool unpacked to $target"
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
     echo "install-deps: all system packages present (${PACKAGES[*]})"
+    install_promtool
     exit 0
 fi
 
@@ -54,4 +83,5 @@ if ! $SUDO apt-get install -y --no-install-recommends "${missing[@]}"; then
         exit 1
     fi
 fi
+install_promtool
 echo "install-deps: done"

@@ -100,12 +100,14 @@ import Testing
         try Self.promtool(scrape.body)
     }
 
-    /// `promtool check metrics` on the scrape, where Debian's `prometheus` package is installed
-    /// (`Tools/install-deps.sh` installs it); elsewhere the test says it was skipped.
+    /// `promtool check metrics` on the scrape, where promtool is found: `Tools/install-deps.sh`
+    /// unpacks it from Debian's `prometheus` package into `.build-promtool/`; elsewhere the test
+    /// says it was skipped.
     static func promtool(_ text: String) throws {
-        let candidates = ["/usr/bin/promtool", "/usr/local/bin/promtool"]
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let candidates = [root.appendingPathComponent(".build-promtool/usr/bin/promtool").path, "/usr/bin/promtool", "/usr/local/bin/promtool"]
         guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            print("promtool not installed (Debian package prometheus): promtool check metrics skipped")
+            print("promtool not found (Tools/install-deps.sh unpacks it): promtool check metrics skipped")
             return
         }
         let process = Process()
@@ -121,5 +123,6 @@ import Testing
         let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "promtool check metrics: \(report)")
+        print("promtool check metrics: exit \(process.terminationStatus) \(report)")
     }
 }
