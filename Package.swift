@@ -120,12 +120,16 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // MARK: - Inference jobs (what a request asks, how it ends, the errors users see) and the backend that runs them
+        // on a worker; shared by the HTTP API and the node's routing service, without HTTP.
+        .target(name: "ChorusInference", dependencies: ["ChorusWorkerAPI"], swiftSettings: strict),
+
         // MARK: - OpenAI-compatible API (README "OpenAI-compatible API"): parsing, bounds, SSE, keys; runs jobs on an
-        // InferenceBackend (the node's worker today), so it needs the worker protocol but not the engine.
+        // InferenceBackend (the node's router or its worker), so it needs the worker protocol but not the engine.
         .target(
             name: "ChorusAPI",
             dependencies: [
-                "ChorusHTTP", "ChorusWorkerAPI", "ChorusCrypto",
+                "ChorusHTTP", "ChorusInference", "ChorusWorkerAPI", "ChorusCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -134,7 +138,7 @@ let package = Package(
         .testTarget(
             name: "ChorusAPITests",
             dependencies: [
-                "ChorusAPI", "ChorusHTTP", "ChorusWorkerAPI", "ChorusCompute",
+                "ChorusAPI", "ChorusInference", "ChorusHTTP", "ChorusWorkerAPI", "ChorusCompute",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -229,6 +233,7 @@ let package = Package(
                 "ChorusVersion",
                 // `chorusd run --api-listen HOST:PORT`: the OpenAI-compatible API.
                 "ChorusAPI",
+                "ChorusInference",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 MODEL="$(Tools/fetch-model.sh)"
 swift build --build-tests "$@"
-CHORUS_MODEL_TESTS=1 CHORUS_MODEL_PATH="$MODEL" swift test --skip-build --disable-xctest --filter "RealModelTests|PoCRealModelTests|WorkerCLIRealModelTests" "$@"
+CHORUS_MODEL_TESTS=1 CHORUS_MODEL_PATH="$MODEL" swift test --skip-build --disable-xctest --filter "RealModelTests|PoCRealModelTests|WorkerCLIRealModelTests|WorkerBackendRealModelTests" "$@"

@@ -1,3 +1,4 @@
+import ChorusInference
 import ChorusHTTP
 import Synchronization
 

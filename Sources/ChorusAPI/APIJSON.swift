@@ -1,3 +1,4 @@
+import ChorusInference
 import Foundation
 
 /// JSON encoding for API responses: compact, keys in declaration order (our Encodable types

@@ -1,3 +1,4 @@
+import ChorusInference
 import ChorusCrypto
 import ChorusHTTP
 import Foundation

@@ -1,4 +1,5 @@
 public import ChorusHTTP
+public import ChorusInference
 import Foundation
 
 /// The OpenAI-compatible API of a node (`chorusd run --api-listen HOST:PORT`): serves

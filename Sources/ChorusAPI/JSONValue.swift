@@ -1,3 +1,4 @@
+import ChorusInference
 /// A parsed JSON document, kept whole so the request parser can refuse unknown parameters by
 /// name and check types itself (with OpenAI-style messages naming the field) instead of
 /// surfacing a `DecodingError`.

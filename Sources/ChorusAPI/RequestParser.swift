@@ -1,3 +1,4 @@
+public import ChorusInference
 import ChorusWorkerAPI
 import Foundation
 

@@ -1,3 +1,4 @@
+import ChorusInference
 /// The JSON bodies of OpenAI's completion responses and stream chunks, field for field, with
 /// explicit `null`s where OpenAI sends them (`finish_reason` in chunks, absent `logprobs`),
 /// plus a `chorus` extension field naming the executor and the request.

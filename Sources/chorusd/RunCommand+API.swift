@@ -1,4 +1,5 @@
 import ChorusAPI
+import ChorusInference
 import ChorusHTTP
 import ChorusNode
 import ChorusWorkerAPI

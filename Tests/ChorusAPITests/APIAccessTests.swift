@@ -1,6 +1,7 @@
 import Synchronization
 import Testing
 @testable import ChorusAPI
+@testable import ChorusInference
 
 @Suite struct APIAccessTests {
     final class ManualClockForTests: Sendable {

@@ -6,6 +6,7 @@ import NIOHTTP1
 import Synchronization
 import Testing
 @testable import ChorusAPI
+@testable import ChorusInference
 
 /// A test double for the inference backend: answers every job with fixed pieces of text, and can
 /// be held at a gate to test concurrency bounds and disconnects. It records how each run ended.
@@ -16,8 +17,12 @@ final class ScriptedBackendForTests: InferenceBackend {
     let stoppedByClient = Mutex(0)
     let started = Mutex(0)
 
-    init(pieces: [String], held: Bool = false) {
+    /// Time between pieces, as a worker takes per token.
+    let pace: Duration?
+
+    init(pieces: [String], held: Bool = false, pace: Duration? = nil) {
         self.pieces = pieces
+        self.pace = pace
         gate = Mutex(held)
     }
 
@@ -32,6 +37,7 @@ final class ScriptedBackendForTests: InferenceBackend {
         var sent = 0
         for piece in pieces {
             while gate.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(5)) }
+            if let pace { try? await Task.sleep(for: pace) }
             let logprobs = job.topLogprobs.map { n in [TokenLogprob(token: piece, logprob: -0.5, top: Array(repeating: .init(token: piece, logprob: -0.5), count: n))] } ?? []
             guard onDelta(CompletionDelta(text: piece, logprobs: logprobs)) else {
                 stoppedByClient.withLock { $0 += 1 }
@@ -184,7 +190,7 @@ final class ScriptedBackendForTests: InferenceBackend {
 
     /// A streaming client that goes away stops the generation (the backend sees `onDelta` false).
     @Test func aDisconnectedStreamStopsTheGeneration() async throws {
-        let backend = ScriptedBackendForTests(pieces: Array(repeating: "tok ", count: 10_000))
+        let backend = ScriptedBackendForTests(pieces: Array(repeating: "tok ", count: 10_000), pace: .milliseconds(2))
         try await Self.withServer(backend) { server in
             var request = HTTPClientRequest(url: server.url + "/v1/chat/completions")
             request.method = .POST

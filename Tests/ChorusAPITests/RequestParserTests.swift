@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ChorusAPI
+@testable import ChorusInference
 
 @Suite struct RequestParserTests {
     let limits = APILimits()

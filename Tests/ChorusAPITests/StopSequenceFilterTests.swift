@@ -1,5 +1,6 @@
 import Testing
 @testable import ChorusAPI
+@testable import ChorusInference
 
 @Suite struct StopSequenceFilterTests {
     /// Feeds the text one growing prefix at a time, as tokens arrive.

@@ -1,4 +1,4 @@
-import ChorusWorkerAPI
+public import ChorusWorkerAPI
 
 /// One parsed, validated request, in the form a backend runs: the same for chat and legacy
 /// completions, for a local worker and a remote executor.

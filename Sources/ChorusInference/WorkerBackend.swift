@@ -1,5 +1,4 @@
 public import ChorusWorkerAPI
-import ChorusCrypto
 import Synchronization
 
 /// Runs jobs on a worker (the node's in-process `WorkerService` or a `WorkerHTTPClient`):

@@ -1,4 +1,4 @@
-/// What one client request may ask of a node's API. Each bound is enforced before any work is
+/// What one client request may ask of a node's API (and of an executor it is routed to). Each bound is enforced before any work is
 /// queued, answered with a 400/413/503 in OpenAI's error shape, and tested by a request that
 /// exceeds it (Tests/ChorusAPITests). Defaults follow Gonka's gateway hygiene
 /// (README "OpenAI-compatible API").

@@ -74,6 +74,9 @@ public struct OpenAIError: Error, Sendable, Equatable, CustomStringConvertible {
             }
             let error: Inner
         }
-        return APIJSON.encode(Body(error: .init(message: message, type: type, param: param, code: code)))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        // Strings and optionals only: encoding cannot fail.
+        return (try? encoder.encode(Body(error: .init(message: message, type: type, param: param, code: code)))) ?? Data()
     }
 }
