@@ -33,6 +33,26 @@ struct WorkerBench: AsyncParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    @Flag(help: "Only SmolLM2 against llama.cpp side by side (decode, prefill, resident memory); see Tools/bench-llama-cpp.sh.")
+    var vsLlamaCpp = false
+
+    @Option(help: "Python with llama-cpp-python for --vs-llama-cpp.")
+    var llamaCppPython = ".build/llama-cpp-venv/bin/python"
+
+    @Option(help: "The llama.cpp driver script for --vs-llama-cpp.")
+    var llamaCppDriver = "Tools/bench_llama_cpp.py"
+
+    @Option(help: "Threads for both sides with --vs-llama-cpp (pin the process with taskset to match).")
+    var threads = 2
+
+    @Option(help: "Alternating rounds with --vs-llama-cpp (best of each side kept).")
+    var benchRounds = 3
+
+    var smolLM2Path: String {
+        modelPath ?? ((ProcessInfo.processInfo.environment["CHORUS_MODEL_DIR"] ?? NSHomeDirectory() + "/.cache/chorus/models")
+            + "/SmolLM2-135M-Instruct.Q4_1.gguf")
+    }
+
     struct PoCModel {
         let name: String
         let model: LlamaModel
@@ -41,13 +61,22 @@ struct WorkerBench: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if vsLlamaCpp {
+            let report = try LlamaCppComparison(modelPath: smolLM2Path, python: llamaCppPython, driver: llamaCppDriver,
+                                                threads: threads, rounds: benchRounds).run()
+            if json {
+                BenchHarness.printJSON(report)
+            } else {
+                for key in report.keys.sorted() { print("\(key): \(report[key]!)") }
+            }
+            return
+        }
         var models: [PoCModel] = []
         for (name, config) in [("synthetic-tiny", LlamaConfig.syntheticTiny), ("synthetic-devnet", LlamaConfig.syntheticDevnet)] {
             models.append(PoCModel(name: name, model: try SyntheticModel(config: config, seed: SyntheticModel.devnetSeed).build(),
                                    seqLen: 16, batch: 64))
         }
-        let path = modelPath ?? ((ProcessInfo.processInfo.environment["CHORUS_MODEL_DIR"] ?? NSHomeDirectory() + "/.cache/chorus/models")
-            + "/SmolLM2-135M-Instruct.Q4_1.gguf")
+        let path = smolLM2Path
         var smol: LlamaModel?
         if FileManager.default.fileExists(atPath: path) {
             let m = try ResidentModel(id: "smollm2", path: path).model

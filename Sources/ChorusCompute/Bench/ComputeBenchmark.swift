@@ -32,6 +32,10 @@ public enum ComputeBenchmark {
         "\(BLAS.configuration) threads=\(BLAS.threadCount)"
     }
 
+    /// Threads the engine's own loops (decode-step projections, norms, attention) split over:
+    /// the cores in the process's CPU affinity.
+    public static var workerThreads: Int { Parallel.cores }
+
     /// OpenBLAS threads per call (defaults to the number of cores).
     public static var blasThreads: Int {
         get { BLAS.threadCount }

@@ -69,9 +69,12 @@ enum QuantizedKernels {
     }
 
     /// Byte j of every word of a repacked Q8_0 block: elements 8j..<8j+8 as fp32 codes.
+    /// `mask` is 0xFF read from the matrix at run time: with a constant mask the optimizer
+    /// recognises byte extraction and rewrites the four shifts into byte shuffles and scalar
+    /// moves, which ran at half the speed.
     @inline(__always)
-    private static func byte(_ w: SIMD8<UInt32>, _ j: UInt32) -> V {
-        V(unsafeBitCast((w &>> (8 * j)) & 0xFF, to: SIMD8<Int32>.self)) - 128
+    private static func byte(_ w: SIMD8<UInt32>, _ j: UInt32, _ mask: SIMD8<UInt32>) -> V {
+        V(unsafeBitCast((w &>> (8 * j)) & mask, to: SIMD8<Int32>.self)) - 128
     }
 
     typealias Codes4 = (V4, V4, V4, V4, V4, V4, V4, V4)
@@ -85,9 +88,9 @@ enum QuantizedKernels {
     }
 
     @inline(__always)
-    private static func codes8(_ p: UnsafeRawPointer) -> (V, V, V, V) {
+    private static func codes8(_ p: UnsafeRawPointer, _ mask: SIMD8<UInt32>) -> (V, V, V, V) {
         let w = p.loadUnaligned(as: SIMD8<UInt32>.self)
-        return (byte(w, 0), byte(w, 1), byte(w, 2), byte(w, 3))
+        return (byte(w, 0, mask), byte(w, 1, mask), byte(w, 2, mask), byte(w, 3, mask))
     }
 
     // MARK: - Dequantization (prefill scratch, embedding rows)
@@ -112,7 +115,7 @@ enum QuantizedKernels {
                 store4(c.4 * dv, o + 16); store4(c.5 * dv, o + 20); store4(c.6 * dv, o + 24); store4(c.7 * dv, o + 28)
             }
         case .q8_0:
-            let c = codes8(p)
+            let c = codes8(p, SIMD8(repeating: m.byteMask))
             let dv = V(repeating: d)
             store(c.0 * dv, o); store(c.1 * dv, o + 8); store(c.2 * dv, o + 16); store(c.3 * dv, o + 24)
         case .f32: preconditionFailure("fp32 matrices are copied, not dequantized")
@@ -144,22 +147,30 @@ enum QuantizedKernels {
             let offset: Float = m.format == .q4_0 ? 8 : 0
             let q = UnsafeRawPointer(m.quants + row * nb * 16)
             let d = m.scales.pointer + row * nb
+            @inline(__always) func block(_ c: Codes4, _ xb: UnsafePointer<Float>) -> V4 {
+                var s0 = c.0 * load4(xb)
+                var s1 = c.1 * load4(xb + 4)
+                s0 += c.2 * load4(xb + 8)
+                s1 += c.3 * load4(xb + 12)
+                s0 += c.4 * load4(xb + 16)
+                s1 += c.5 * load4(xb + 20)
+                s0 += c.6 * load4(xb + 24)
+                s1 += c.7 * load4(xb + 28)
+                return s0 + s1
+            }
             let acc = UnsafeMutableRawPointer(scratch).assumingMemoryBound(to: V4.self)
-            acc.update(repeating: V4(), count: count)
-            for b in 0..<nb {
-                let c = codes4(q + b * 16, offset: offset)
-                let db = V4(repeating: d[b])
-                for r in 0..<count {
-                    let xb = x + r * ldx + b * 32
-                    var s0 = c.0 * load4(xb)
-                    var s1 = c.1 * load4(xb + 4)
-                    s0 += c.2 * load4(xb + 8)
-                    s1 += c.3 * load4(xb + 12)
-                    s0 += c.4 * load4(xb + 16)
-                    s1 += c.5 * load4(xb + 20)
-                    s0 += c.6 * load4(xb + 24)
-                    s1 += c.7 * load4(xb + 28)
-                    acc[r] += (s0 + s1) * db
+            if count == 1 {
+                // One row: the accumulator stays in a register (through memory, each block would
+                // wait on the previous block's store).
+                var a = V4()
+                for b in 0..<nb { a += block(codes4(q + b * 16, offset: offset), x + b * 32) * V4(repeating: d[b]) }
+                acc[0] = a
+            } else {
+                acc.update(repeating: V4(), count: count)
+                for b in 0..<nb {
+                    let c = codes4(q + b * 16, offset: offset)
+                    let db = V4(repeating: d[b])
+                    for r in 0..<count { acc[r] += block(c, x + r * ldx + b * 32) * db }
                 }
             }
             for r in 0..<count {
@@ -170,17 +181,24 @@ enum QuantizedKernels {
         case .q8_0:
             let q = UnsafeRawPointer(m.quants + row * nb * 32)
             let d = m.scales.pointer + row * nb
-            scratch.update(repeating: V(), count: count)
-            for b in 0..<nb {
-                let c = codes8(q + b * 32)
-                let db = V(repeating: d[b])
-                for r in 0..<count {
-                    let xb = x + r * ldx + b * 32
-                    var s0 = c.0 * load(xb)
-                    var s1 = c.1 * load(xb + 8)
-                    s0 += c.2 * load(xb + 16)
-                    s1 += c.3 * load(xb + 24)
-                    scratch[r] += (s0 + s1) * db
+            let mask = SIMD8<UInt32>(repeating: m.byteMask)
+            @inline(__always) func block(_ c: (V, V, V, V), _ xb: UnsafePointer<Float>) -> V {
+                var s0 = c.0 * load(xb)
+                var s1 = c.1 * load(xb + 8)
+                s0 += c.2 * load(xb + 16)
+                s1 += c.3 * load(xb + 24)
+                return s0 + s1
+            }
+            if count == 1 {
+                var a = V()
+                for b in 0..<nb { a += block(codes8(q + b * 32, mask), x + b * 32) * V(repeating: d[b]) }
+                scratch[0] = a
+            } else {
+                scratch.update(repeating: V(), count: count)
+                for b in 0..<nb {
+                    let c = codes8(q + b * 32, mask)
+                    let db = V(repeating: d[b])
+                    for r in 0..<count { scratch[r] += block(c, x + r * ldx + b * 32) * db }
                 }
             }
             for r in 0..<count { finish(r, scratch[r].sum()) }

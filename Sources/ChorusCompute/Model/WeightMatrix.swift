@@ -17,7 +17,7 @@
 /// floats for `.f32`), `scales`/`minimums` `rows × blocksPerRow` floats where the format has them;
 /// all written only in `init`.
 final class QuantizedMatrix: @unchecked Sendable {
-    enum Format: Sendable, Equatable {
+    enum Format: Sendable, Hashable {
         case f32, q4_0, q4_1, q8_0
 
         /// Bytes of quantized values per block of 32 (f32: 4 per element, blocks of one).
@@ -39,6 +39,9 @@ final class QuantizedMatrix: @unchecked Sendable {
     let quants: UnsafeMutableRawPointer
     let scales: FloatBuffer
     let minimums: FloatBuffer
+    /// 0xFF, kept as a stored value so the Q8_0 kernel's mask is not a compile-time constant
+    /// (`QuantizedKernels.byte` says why).
+    private(set) var byteMask: UInt32 = 0xFF
 
     /// Bytes held (quantized values and scales), for the memory accounting in reports.
     var byteCount: Int { rows * blocksPerRow * format.blockBytes + 4 * (scales.count + minimums.count) }
