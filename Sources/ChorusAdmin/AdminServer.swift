@@ -51,8 +51,9 @@ public final class AdminServer: Sendable {
     /// port never keeps a node from running.
     public static func launch(node: Node, registry: PrometheusCollectorRegistry, setting: String?, nodeListen: [String],
                               logger: Logger) async throws(AdminListenError) -> AdminServer? {
+        let choice = try AdminListen(setting)
         let listen: ListenAddress
-        switch try AdminListen(setting) {
+        switch choice {
         case .off:
             logger.info("admin listener off")
             return nil
@@ -63,7 +64,7 @@ public final class AdminServer: Sendable {
         }
         let server: AdminServer
         do { server = try await start(node: node, registry: registry, listen: listen) } catch {
-            guard case .default = try AdminListen(setting) else { throw .cannotListen(error) }
+            guard choice == .default else { throw .cannotListen(error) }
             logger.warning("admin listener not started (set admin_listen or --admin-listen to choose another address, or off)",
                            metadata: ["error": "\(error)"])
             return nil

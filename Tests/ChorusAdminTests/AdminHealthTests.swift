@@ -1,4 +1,5 @@
 import ChorusAdmin
+import ChorusCompute
 import ChorusNode
 import Foundation
 import Testing
@@ -43,6 +44,36 @@ import Testing
         await a.node.stop()
         let stopped = try await client.get(a.admin.url, "/healthz")
         #expect(stopped.status == 503 && stopped.body.contains("not running"), "\(stopped.body)")
+    }
+
+    /// A worker call that misses its deadline marks the worker unhealthy: /readyz says so; the
+    /// next call that succeeds makes the node ready again.
+    @Test(.timeLimit(.minutes(1))) func notReadyWhileTheWorkerIsUnhealthy() async throws {
+        let a = try await AdminNodeForTests()
+        let b = try await AdminNodeForTests(seeds: [a.address])
+        let client = AdminClientForTests()
+        defer { Task { await a.shutdown(); await b.shutdown(); await client.shutdown() } }
+        #expect(try await eventually { try await client.get(a.admin.url, "/readyz").status == 200 })
+        // Attached now, so the link's own health poll (every 5 s) cannot run between the checks below.
+        let link = WorkerLink(api: WorkerService(), endpoint: "in-process")
+        await a.node.attachPoC(worker: link, artifacts: nil)
+        _ = try? await link.call("a slow call", timeout: .milliseconds(10)) { _ in try await Task.sleep(for: .seconds(1)) }
+        let sick = try await client.get(a.admin.url, "/readyz")
+        #expect(sick.status == 503 && sick.body.contains(#""worker":"the worker is unhealthy"#), "\(sick.body)")
+        let scrape = try await client.get(a.admin.url, "/metrics")
+        #expect(scrape.value(NodeMetricNames.workerHealthy) == 0 && scrape.value(NodeMetricNames.workerFailures) == 1)
+        _ = try await link.call("state") { try await $0.state() }
+        #expect(try await client.get(a.admin.url, "/readyz").status == 200)
+    }
+
+    /// Table `e` is final in epoch `e`'s tally stage: one epoch behind is caught up, two is not;
+    /// epoch 1 has nothing to be final yet.
+    @Test func epochsCaughtUpRule() {
+        #expect(NodeReadiness.epochProblem(current: 1, lastFinal: nil) == nil)
+        #expect(NodeReadiness.epochProblem(current: 2, lastFinal: 1) == nil)
+        #expect(NodeReadiness.epochProblem(current: 5, lastFinal: 5) == nil)
+        #expect(NodeReadiness.epochProblem(current: 2, lastFinal: nil)?.contains("no final weight table") == true)
+        #expect(NodeReadiness.epochProblem(current: 7, lastFinal: 4)?.contains("3 behind") == true)
     }
 
     @Test func servesGetOnlyWithoutBodiesOnItsThreePaths() async throws {
