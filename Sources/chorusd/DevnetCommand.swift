@@ -27,6 +27,15 @@ struct DevnetCommand: AsyncParsableCommand {
             has fetched it (its commits then need delegations from nodes 1-3 to be accepted). \
             --fault I:SPEC makes node I misbehave (chorusd run --fault SPEC).
 
+            The table (redrawn in place on a terminal; appended, one row per node per refresh, \
+            elsewhere) shows per node: its peers and gossip mesh peers, the epoch and its \
+            stage, the last final epoch and its table's digest (equal prefixes: the nodes agree), \
+            the node's PoC weight per model in that table (w:MODEL), its nonce rate, its own commits \
+            and votes this epoch, and its worker. Lines below it say why a node with a worker is not \
+            generating (before genesis, or started after its first epoch's generation stage: PoC \
+            runs only in generation, so it waits for the next epoch). --json prints the full status \
+            of every node instead.
+
             --cpus I:LIST pins node I (every thread, OpenBLAS's and the worker's included) to the \
             CPUs LIST with taskset (util-linux), e.g. to give two nodes exactly the same hardware \
             (Tools/calibration-check.sh).
@@ -128,12 +137,23 @@ struct DevnetCommand: AsyncParsableCommand {
         Foundation.signal(SIGINT, SIG_IGN)
         Foundation.signal(SIGTERM, SIG_IGN)
         var children: [Process] = []
+        // Ctrl-C while the nodes start (waiting for the seed included) stops the devnet as well.
+        let stop = StopFlag()
+        let sources = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { stop.raise() }
+            source.resume()
+            return source
+        }
+        defer { sources.forEach { $0.cancel() } }
+
         let smolLM2 = "HuggingFaceTB/SmolLM2-135M-Instruct-Q4_1"
         let haveSmolLM2 = FileManager.default.fileExists(atPath: PoCModels.defaultPath())
         if smollm2, !haveSmolLM2, !json {
             print("devnet: note: \(PoCModels.defaultPath()) not found (run Tools/fetch-model.sh); nodes 4-5 serve the synthetic model only")
         }
         for (index, dataDir) in directories.enumerated() {
+            if stop.isRaised { break }
             var arguments = ["run", "--data-dir", dataDir, "--log-format", "json"]
             if let epochFile { arguments += ["--network-file", epochFile] }
             if epochFile != nil, !noPoc, index < 5 {
@@ -152,39 +172,34 @@ struct DevnetCommand: AsyncParsableCommand {
             } else {
                 children.append(try Self.start(executable, arguments, log: dataDir + "/chorusd.log"))
             }
+            if index == 0, nodes > 1 {
+                // Every other node dials node 1 as its seed. Started together, they dialed it before it
+                // listened (its start takes seconds under load: the store, the PoC model) and backed
+                // off after each refused dial (250 ms, doubling), so a seed up s seconds late was
+                // found up to about s seconds later still: the flaky devnet test's incomplete mesh at
+                // 15 s. They start once it answers.
+                await Self.waitUntilAnswering(dataDir, process: children[0], stop: stop)
+            }
         }
         if !json {
-            print("devnet: \(nodes) nodes in \(root) (logs: node-i/chorusd.log); Ctrl-C stops them")
+            print("devnet: \(nodes) nodes in \(root) (node-i: data and chorusd.log) on 127.0.0.1:\(basePort + 1)"
+                  + (nodes > 1 ? "-\(basePort + nodes)" : "") + " (TCP, and UDP for SWIM); Ctrl-C stops them")
+            fflush(nil)  // all streams: stdout is a pipe or a file here as often as a terminal
         }
-
-        let stop = StopFlag()
-        let sources = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { stop.raise() }
-            source.resume()
-            return source
-        }
-        defer { sources.forEach { $0.cancel() } }
 
         let started = ContinuousClock.now
+        var display = DevnetDisplay()
         while !stop.isRaised {
             let nextRefresh = ContinuousClock.now + .seconds(interval)
             while !stop.isRaised, ContinuousClock.now < nextRefresh { try? await Task.sleep(for: .milliseconds(50)) }
             if stop.isRaised { break }
-            let statuses = await withTaskGroup(of: (Int, NodeStatus?).self) { group in
-                for (index, dataDir) in directories.enumerated() {
-                    group.addTask {
-                        let status = try? await ControlClient.call(ControlRequest(method: "status"), socketPath: DataDirectory(dataDir).controlSocket,
-                                                                   as: NodeStatus.self, timeout: .seconds(2))
-                        return (index, status)
-                    }
-                }
-                var all = [NodeStatus?](repeating: nil, count: directories.count)
-                for await (index, status) in group { all[index] = status }
-                return all
-            }
+            let views = await DevnetNodeView.collect(directories)
             let exited = children.enumerated().filter { !$0.element.isRunning }.map { $0.offset + 1 }
-            if json { Self.printJSON(statuses, exited: exited) } else { Self.printTable(statuses, exited: exited) }
+            if json {
+                Self.printJSON(views, exited: exited)
+            } else {
+                display.show(DevnetTable(views: views, exited: exited), elapsed: started.duration(to: .now))
+            }
             if let duration, started.duration(to: .now) >= .seconds(duration) { break }
         }
         for child in children where child.isRunning { child.terminate() }
@@ -221,6 +236,20 @@ struct DevnetCommand: AsyncParsableCommand {
         return target
     }
 
+    /// Waits until the node in `dataDir` answers on its control socket (it opens it after its
+    /// listeners), its process exits, Ctrl-C, or 60 s; says so when it gives up.
+    private static func waitUntilAnswering(_ dataDir: String, process: Process, stop: StopFlag) async {
+        let deadline = ContinuousClock.now + .seconds(60)
+        let socket = DataDirectory(dataDir).controlSocket
+        while !stop.isRaised, process.isRunning, ContinuousClock.now < deadline {
+            if (try? await ControlClient.call(.status, socketPath: socket, as: NodeStatus.self, timeout: .seconds(2))) != nil { return }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        if !stop.isRaised, process.isRunning {
+            FileHandle.standardError.write(Data("devnet: node 1 did not answer within 60 s; starting the others anyway (they retry their seed)\n".utf8))
+        }
+    }
+
     /// taskset's path on PATH (for --cpus), nil when it is missing.
     static var taskset: String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
@@ -240,48 +269,26 @@ struct DevnetCommand: AsyncParsableCommand {
         return process
     }
 
-    private static func printTable(_ statuses: [NodeStatus?], exited: [Int]) {
-        print("")
-        print("node  key       peers  in  out  mesh  delivered  dups  invalid  drops  closes  nonces  n/s    commits  votes  worker")
-        for (index, status) in statuses.enumerated() {
-            let name = "\(index + 1)".padding(toLength: 4, withPad: " ", startingAt: 0)
-            guard let s = status else {
-                print("\(name)  \(exited.contains(index + 1) ? "(exited; see its chorusd.log)" : "(not answering yet)")")
-                continue
-            }
-            let c = s.counters
-            let closes = c.closes.values.reduce(0, +)
-            print("\(name)  \(s.publicKey.prefix(8))  \(pad(s.peerCount, 5))  \(pad(s.inbound, 2))  \(pad(s.outbound, 3))  "
-                  + "\(pad(s.meshPeers, 4))  \(pad(s.delivered, 9))  \(pad(s.duplicates, 4))  \(pad(s.invalid, 7))  \(pad(c.sendDrops, 5))  \(pad(closes, 6))"
-                  + pocColumns(s.poc))
-        }
-    }
-
-    /// Nonces and rate of the current generation, own commits and votes this epoch, worker health.
-    private static func pocColumns(_ poc: PoCStatus?) -> String {
-        guard let poc else { return "" }
-        let nonces = poc.generation.reduce(0) { $0 + Int($1.artifacts) }
-        let rate = poc.generation.reduce(0.0) { $0 + $1.noncesPerSecond }
-        let confirming = poc.generation.contains { $0.running && $0.window != nil }
-        let worker = (poc.worker.healthy ? "ok" : "UNHEALTHY") + (confirming ? " (confirmation PoC)" : "")
-            + (poc.faults.isEmpty ? "" : " fault: " + poc.faults.joined(separator: ","))
-        return "  \(pad(nonces, 6))  \(String(format: "%-5.0f", rate))  \(pad(poc.commits, 7))  \(pad(poc.votes, 5))  \(worker)"
-    }
-
-    private static func pad(_ value: Int, _ width: Int) -> String {
-        let text = "\(value)"
-        return String(repeating: " ", count: max(0, width - text.count)) + text
-    }
-
-    private static func printJSON(_ statuses: [NodeStatus?], exited: [Int]) {
+    /// One line per refresh: every node's status, its current epoch and its PoC weight per model in
+    /// its last final table (nil where a node did not answer), and the nodes whose process exited.
+    private static func printJSON(_ views: [DevnetNodeView], exited: [Int]) {
         struct Snapshot: Encodable {
             let nodes: [NodeStatus?]
+            let epochs: [EpochStatus?]
+            let ownWeights: [[String: UInt64]?]
             let exited: [Int]
+            enum CodingKeys: String, CodingKey {
+                case nodes, epochs, exited
+                case ownWeights = "own_weights"
+            }
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(Snapshot(nodes: statuses, exited: exited)) else { return }
+        let snapshot = Snapshot(nodes: views.map(\.status), epochs: views.map(\.epoch),
+                                ownWeights: views.map { $0.weights == nil ? nil : $0.ownWeights }, exited: exited)
+        guard let data = try? encoder.encode(snapshot) else { return }
         print(String(decoding: data, as: UTF8.self))
+        fflush(nil)  // all streams: stdout is a pipe or a file here as often as a terminal
     }
 }
 

@@ -309,6 +309,9 @@ import Testing
         #expect(nodes.count == 3)
         #expect(nodes.map { $0["peer_count"] as? Int } == [2, 2, 2])  // peer exchange closes the triangle
         #expect((snapshot["exited"] as? [Int]) == [])
+        // With the package's network file (the working directory is the package root), every node follows epochs.
+        #expect((snapshot["epochs"] as? [[String: Any]])?.compactMap { $0["epoch"] as? Int }.count == 3)
+        #expect((snapshot["own_weights"] as? [Any])?.count == 3)
         // The nodes stopped with the devnet: nobody answers on the control sockets any more.
         #expect(try ChorusBinaryForTests.run(["--data-dir", dir.file("dn/node-1"), "status"]).status == 1)
     }
