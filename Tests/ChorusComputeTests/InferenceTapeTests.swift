@@ -52,6 +52,14 @@ import Testing
         }
     }
 
+    /// The tape's words are the counter generator's (one definition in the spec, two in code).
+    @Test func tapeWordsAreTheCounterGeneratorsWords() {
+        for key in [Bytes32.zero, Blake2b.hash256(Array("key".utf8))] {
+            let tape = InferenceTape(seed: key), rng = CounterRNG(key: key)
+            for c in [UInt64(0), 1, 255, 1 << 20, 0xFFFF_FFFF_FFFF, .max] { #expect(tape.word(c) == rng.word(c)) }
+        }
+    }
+
     @Test func choicesMatchVectors() throws {
         let cases = try #require(try Self.vectors()["choices"] as? [JSON])
         #expect(cases.count >= 20)
