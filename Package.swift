@@ -82,6 +82,8 @@ let package = Package(
                 // The worker protocol (WorkerAPI and its messages); never the engine: chorusd hands the node
                 // an in-process WorkerService or a WorkerHTTPClient.
                 "ChorusWorkerAPI",
+                // Inference jobs the node routes and serves (Services/Inference); no HTTP.
+                "ChorusInference",
                 .product(name: "Logging", package: "swift-log"),
                 "ChorusTOML",
                 // The metrics API only; the Prometheus backend is ChorusAdmin's.

@@ -15,6 +15,7 @@ extension Node {
             gossip.peerDisconnected(peer)
             discovery.peerDisconnected(peer)
             sync?.peerDisconnected(peer)
+            inference?.peerDisconnected(peer)
         case let .memberDead(member, departed):
             // A confirmed death closes the member's session (the router's heartbeat refills its mesh
             // slots) and stops dialing it; suspicion alone never drops a link (Specs/membership.md §10).

@@ -68,6 +68,8 @@ public actor Node {
     let startedAt = ContinuousClock.now
     /// SWIM failure detection (Services/Membership); nil until started or without a UDP socket.
     var membership: MembershipService?
+    /// Inference routing (Services/Inference); nil until `attachInference`.
+    var inference: InferenceService?
     /// The UDP sockets membership sends and receives on, one per listen address.
     var udpSockets: [UDPSocket] = []
     /// What services call to reach sessions, sockets and timers.
@@ -199,6 +201,8 @@ public actor Node {
         stopGossip()
         stopDiscovery()
         stopSync()
+        inference?.stop()
+        inference = nil
         epochTimer?.close()
         epochTimer = nil
         if poc != nil {

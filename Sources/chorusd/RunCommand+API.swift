@@ -6,21 +6,20 @@ import ChorusWorkerAPI
 import Foundation
 
 extension RunCommand {
-    /// Starts the OpenAI-compatible API when `--api-listen` or the config's `api_listen` asks for
-    /// it. It serves the models this node's worker keeps resident; a node without a model has
-    /// nothing to serve yet, so asking for an API there is refused with what to add.
-    static func startAPI(listen: String?, keysFile: String?, directory: DataDirectory, worker: (any WorkerAPI)?,
-                         executor: String) async throws(DaemonFailure) -> APIServer? {
+    /// Starts inference routing on `node` (serving on this node's worker when it runs models) and,
+    /// when `--api-listen` or the config's `api_listen` asks for it, the OpenAI-compatible API,
+    /// whose requests are drawn to executors of the model's group (Specs/inference-routing.md).
+    static func startInference(node: Node, listen: String?, keysFile: String?, directory: DataDirectory,
+                               worker: (any WorkerAPI)?) async throws(DaemonFailure) -> APIServer? {
+        let local = worker.map { WorkerBackend(worker: $0, executor: node.publicKey.hex) }
+        await node.attachInference(local: local)
         guard let listen else { return nil }
         guard let address = ListenAddress(listen) else {
             throw .usage("--api-listen \(listen): expected HOST:PORT (e.g. 127.0.0.1:8700) or unix:PATH")
         }
-        guard let worker else {
-            throw .usage("--api-listen serves the models this node runs: add --model ID (with --network-file), or the config's models")
-        }
         let keys = try apiKeys(keysFile.map { $0.hasPrefix("/") ? $0 : directory.path + "/" + $0 })
         do {
-            return try await APIServer.start(backend: WorkerBackend(worker: worker, executor: executor), listen: address,
+            return try await APIServer.start(backend: MeshInferenceBackend(node: node, local: local), listen: address,
                                              access: APIAccess(keys: keys))
         } catch {
             throw .failed(error.description)
