@@ -61,10 +61,14 @@ struct AdminResponder: HTTPResponder {
         let node = self.node
         guard let readiness = await withDeadline(options.nodeTimeout, { await node.readiness() }) else {
             let failed = ["node": "the node did not answer within \(options.nodeTimeout) (its event loop is busy or stuck)"]
-            return Self.json(ReadyBody(status: "not ready", readiness: nil, failed: failed), status: .serviceUnavailable)
+            return Self.json(ReadyBody(status: "not ready", failed: failed), status: .serviceUnavailable)
         }
-        return Self.json(ReadyBody(status: readiness.ready ? "ready" : "not ready", readiness: readiness, failed: readiness.failed),
-                         status: readiness.ready ? .ok : .serviceUnavailable)
+        var body = ReadyBody(status: readiness.ready ? "ready" : "not ready", failed: readiness.failed)
+        body.peers = readiness.peers
+        body.workerHealthy = readiness.workerHealthy
+        body.epoch = readiness.epoch
+        body.lastFinalEpoch = readiness.lastFinalEpoch
+        return Self.json(body, status: readiness.ready ? .ok : .serviceUnavailable)
     }
 
     struct HealthBody: Encodable {
@@ -77,10 +81,19 @@ struct AdminResponder: HTTPResponder {
         }
     }
 
+    /// What was checked (absent when the node did not answer) and each failed check with why.
     struct ReadyBody: Encodable {
         var status: String
-        var readiness: NodeReadiness?
         var failed: [String: String]
+        var peers: Int?
+        var workerHealthy: Bool?
+        var epoch: UInt64?
+        var lastFinalEpoch: UInt64?
+        enum CodingKeys: String, CodingKey {
+            case status, failed, peers, epoch
+            case workerHealthy = "worker_healthy"
+            case lastFinalEpoch = "last_final_epoch"
+        }
     }
 
     static func json(_ value: some Encodable, status: HTTPResponse.Status, headers: HTTPFields = [:]) -> Response {

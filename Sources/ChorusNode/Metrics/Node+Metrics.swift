@@ -124,7 +124,7 @@ extension Node {
 }
 
 /// `/readyz`'s answer: what was checked, and each check that failed with why.
-public struct NodeReadiness: Sendable, Equatable, Codable {
+public struct NodeReadiness: Sendable, Equatable {
     public var peers: Int
     /// nil when the node has no worker.
     public var workerHealthy: Bool?
@@ -148,11 +148,5 @@ public struct NodeReadiness: Sendable, Equatable, Codable {
         let lag = current - min(current, lastFinal)
         guard lag > maxCertificateLag else { return nil }
         return "the last final epoch is \(lastFinal), \(lag) behind the current epoch \(current) (at most \(maxCertificateLag) allowed)"
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case peers, epoch, failed
-        case workerHealthy = "worker_healthy"
-        case lastFinalEpoch = "last_final_epoch"
     }
 }
