@@ -9,8 +9,14 @@ import Foundation
 struct Chorus: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chorus",
-        abstract: "Developer tool for Chorus nodes: keys, signatures, signed statements and stores.",
+        abstract: "The Chorus CLI: talk to a running node, inspect epochs and audits, run the worker, and handle keys, statements and stores.",
         discussion: """
+            A running node (chorusd) over its control socket, --data-dir DIR: status, peers, \
+            members, ping, mesh, publish, messages, trace; epochs and weights: epoch \
+            show|export|verify, weights, votes, audit; declarations: delegate, refuse, intent. \
+            The worker (built-in engine, or one over HTTP): worker info|generate|score|tokenize|\
+            poc|serve|calibrate. Offline: key, sign, verify, statement, db stats|backup.
+
             Every command that prints data accepts --json for machine-readable output.
 
             Exit status: 0 on success; 1 when the operation ran and failed or the answer is \
@@ -18,13 +24,14 @@ struct Chorus: AsyncParsableCommand {
             the invocation itself is wrong (unknown option, malformed argument, unreadable input).
 
             EXAMPLES:
-              chorus --data-dir /tmp/n1 status         (status, peers, ping talk to a running chorusd)
+              chorus --data-dir /tmp/n1 status
+              chorus --data-dir /tmp/n1 epoch show --json
               chorus key new --out node.key
               chorus key show node.key --json
               echo -n hello | chorus sign --key node.key
               chorus statement sign --key node.key --network chorus-devnet --type text \\
                 --epoch 0 --seq 1 --data hello | chorus statement decode --hex
-              chorus --version --json                  (release, git revision, protocol versions)
+              chorus --version --json
             """,
         version: ChorusVersion.text(program: "chorus"),
         subcommands: [

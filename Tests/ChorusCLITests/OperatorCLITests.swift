@@ -52,6 +52,18 @@ import Testing
         #expect(text.stdout.contains("worker API") && text.stdout.contains("chorus/noise/1"))
     }
 
+    @Test func chorusHelpOverviewNamesEveryGroupOfCommands() throws {
+        let help = try ChorusBinaryForTests.run(["--help"])
+        #expect(help.status == 0)
+        // ArgumentParser wraps at 80 columns: compare with the line breaks taken out.
+        let overview = try #require(help.stdout.components(separatedBy: "USAGE:").first)
+            .split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        for words in ["running node", "status, peers", "epoch", "weights", "audit", "delegate", "worker info|generate|score",
+                      "key, sign, verify, statement, db stats|backup"] {
+            #expect(overview.contains(words), "overview lacks \(words)")
+        }
+    }
+
     @Test func gitRevisionScriptSaysUnknownOutsideAGitWorkTree() throws {
         let dir = try TemporaryDirectoryForTests()
         let script = Self.packageRoot.appendingPathComponent("Tools/git-revision.sh").path

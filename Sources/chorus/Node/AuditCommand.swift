@@ -28,6 +28,24 @@ struct AuditCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the report as JSON (the file's content).")
     var json = false
 
+    /// Why there is no report yet, asked of the node when it runs: an auditor before its first final
+    /// epoch has simply not written one; a participant never will.
+    static func noReports(dataDir: String, directory: String) async -> CLIFailure {
+        let socket = DataDirectory(dataDir).controlSocket
+        guard let status = try? await ControlClient.call(.status, socketPath: socket, as: NodeStatus.self, timeout: .seconds(5)) else {
+            return .failed("no audit reports in \(directory), and no node answers on \(socket); audit reports are "
+                           + "written by a node run with `chorusd run --verify-only --network-file FILE`")
+        }
+        guard status.role == "verify-only" else {
+            return .failed("no audit reports in \(directory): this node runs as \(status.role), and only a verify-only node "
+                           + "(`chorusd run --verify-only`) writes them")
+        }
+        let epoch = try? await ControlClient.call(.epoch(nil), socketPath: socket, as: EpochStatus.self, timeout: .seconds(5))
+        let position = epoch.map { e in e.stage.map { "epoch \(e.epoch) is in its \($0) stage" } ?? "the network's genesis has not come yet" }
+        return .failed("no audit report yet: this auditor writes one as each epoch becomes final (now: "
+                       + "\(position ?? "no epochs followed")); try again after the current epoch's tally")
+    }
+
     func run() async throws {
         let directory = DataDirectory(dataDir).auditDirectory
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
@@ -35,9 +53,7 @@ struct AuditCommand: AsyncParsableCommand {
             guard name.hasPrefix("epoch-"), name.hasSuffix(".json") else { return nil }
             return UInt64(name.dropFirst(6).dropLast(5))
         }
-        guard let shown = epoch ?? epochs.max() else {
-            throw CLIFailure.failed("no audit reports in \(directory); is this a node run with `chorusd run --verify-only`?")
-        }
+        guard let shown = epoch ?? epochs.max() else { throw await Self.noReports(dataDir: dataDir, directory: directory) }
         let path = "\(directory)/epoch-\(shown).json"
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CLIFailure.failed("no audit report for epoch \(shown) (\(path)); reports exist for epochs \(epochs.sorted().map(String.init).joined(separator: ", "))")
