@@ -5,7 +5,12 @@
 # tokens/s and resident memory of both, and Chorus over llama.cpp for each (targets: decode ≥ 1.0×,
 # prefill ≥ 1.5×, Chorus RSS ≤ 250 MB).
 #
-#   Tools/bench-llama-cpp.sh [--threads N] [extra chorus-bench worker options]
+#   Tools/bench-llama-cpp.sh [extra chorus-bench worker options, e.g. --bench-rounds 5]
+#   THREADS=4 Tools/bench-llama-cpp.sh      # both sides on 4 threads (default 2)
+#
+# On a machine with more cores than THREADS both processes are pinned to cores 0..THREADS-1
+# (taskset), so Chorus's own loops, which split over the cores of the process's affinity, and
+# llama.cpp use the same cores.
 #
 # llama-cpp-python is an sdist (~8.5 min to build on 2 cores, once): it is installed idempotently
 # into a venv under .build/llama-cpp-venv (ignored by git) with a CPU-only CMake build.
@@ -31,7 +36,12 @@ if ! installed; then
     installed || { echo "bench-llama-cpp: error: llama-cpp-python $VERSION did not install" >&2; exit 1; }
 fi
 
+THREADS="${THREADS:-2}"
 MODEL="$(Tools/fetch-model.sh)"
 swift build -c release --product chorus-bench >&2
-exec .build/release/chorus-bench worker --vs-llama-cpp --json --model-path "$MODEL" \
+PIN=()
+if [ "$(nproc)" -gt "$THREADS" ] && command -v taskset >/dev/null; then
+    PIN=(taskset -c "0-$((THREADS - 1))")
+fi
+exec "${PIN[@]}" .build/release/chorus-bench worker --vs-llama-cpp --json --model-path "$MODEL" --threads "$THREADS" \
     --llama-cpp-python "$PY" --llama-cpp-driver Tools/bench_llama_cpp.py "$@"

@@ -44,13 +44,15 @@ enum QuantizedKernels {
     /// A 4-bit block of ggml (byte j: element j low, j+16 high) in the kernel's order: four
     /// 32-bit words, nibble j of word k holding element 4j+k.
     static func repack4(_ ggml: UnsafeRawPointer, into out: UnsafeMutableRawPointer) {
-        var words = SIMD4<UInt32>()
-        for e in 0..<32 {
-            let byte = ggml.load(fromByteOffset: e % 16, as: UInt8.self)
-            let code = UInt32(e < 16 ? byte & 0x0F : byte >> 4)
-            words[e % 4] |= code << (4 * (e / 4))
+        for k in 0..<4 {
+            var word: UInt32 = 0
+            for j in 0..<8 {
+                let e = 4 * j + k
+                let byte = ggml.load(fromByteOffset: e % 16, as: UInt8.self)
+                word |= UInt32(e < 16 ? byte & 0x0F : byte >> 4) << (4 * j)
+            }
+            out.storeBytes(of: word.littleEndian, toByteOffset: 4 * k, as: UInt32.self)
         }
-        for k in 0..<4 { out.storeBytes(of: words[k].littleEndian, toByteOffset: 4 * k, as: UInt32.self) }
     }
 
     /// A Q8_0 block's 32 signed codes in the kernel's order: eight 32-bit words, byte j of word
@@ -79,12 +81,18 @@ enum QuantizedKernels {
 
     typealias Codes4 = (V4, V4, V4, V4, V4, V4, V4, V4)
 
+    /// A repacked 4-bit block's codes as fp32 (Q4_1: q; Q4_0 subtracts 8 after, exactly).
     @inline(__always)
-    private static func codes4(_ p: UnsafeRawPointer, offset: Float) -> Codes4 {
+    private static func codes4(_ p: UnsafeRawPointer) -> Codes4 {
         let w = p.loadUnaligned(as: SIMD4<UInt32>.self)
-        let o = V4(repeating: offset)
-        return (nibble(w, 0) - o, nibble(w, 1) - o, nibble(w, 2) - o, nibble(w, 3) - o,
-                nibble(w, 4) - o, nibble(w, 5) - o, nibble(w, 6) - o, nibble(w, 7) - o)
+        return (nibble(w, 0), nibble(w, 1), nibble(w, 2), nibble(w, 3), nibble(w, 4), nibble(w, 5), nibble(w, 6), nibble(w, 7))
+    }
+
+    @inline(__always)
+    private static func q4_0Codes(_ p: UnsafeRawPointer) -> Codes4 {
+        let c = codes4(p)
+        let o = V4(repeating: 8)
+        return (c.0 - o, c.1 - o, c.2 - o, c.3 - o, c.4 - o, c.5 - o, c.6 - o, c.7 - o)
     }
 
     @inline(__always)
@@ -104,7 +112,7 @@ enum QuantizedKernels {
         let d = m.scales.pointer[block]
         switch m.format {
         case .q4_0, .q4_1:
-            let c = codes4(p, offset: m.format == .q4_0 ? 8 : 0)
+            let c = m.format == .q4_0 ? q4_0Codes(p) : codes4(p)
             let dv = V4(repeating: d)
             if m.format == .q4_1 {
                 let mv = V4(repeating: m.minimums.pointer[block])
@@ -144,34 +152,13 @@ enum QuantizedKernels {
         let nb = m.blocksPerRow
         switch m.format {
         case .q4_0, .q4_1:
-            let offset: Float = m.format == .q4_0 ? 8 : 0
             let q = UnsafeRawPointer(m.quants + row * nb * 16)
             let d = m.scales.pointer + row * nb
-            @inline(__always) func block(_ c: Codes4, _ xb: UnsafePointer<Float>) -> V4 {
-                var s0 = c.0 * load4(xb)
-                var s1 = c.1 * load4(xb + 4)
-                s0 += c.2 * load4(xb + 8)
-                s1 += c.3 * load4(xb + 12)
-                s0 += c.4 * load4(xb + 16)
-                s1 += c.5 * load4(xb + 20)
-                s0 += c.6 * load4(xb + 24)
-                s1 += c.7 * load4(xb + 28)
-                return s0 + s1
-            }
             let acc = UnsafeMutableRawPointer(scratch).assumingMemoryBound(to: V4.self)
-            if count == 1 {
-                // One row: the accumulator stays in a register (through memory, each block would
-                // wait on the previous block's store).
-                var a = V4()
-                for b in 0..<nb { a += block(codes4(q + b * 16, offset: offset), x + b * 32) * V4(repeating: d[b]) }
-                acc[0] = a
+            if m.format == .q4_0 {
+                q4Rows(Q4_0Codes.self, q: q, d: d, blocks: nb, x: x, ldx: ldx, count: count, acc: acc)
             } else {
-                acc.update(repeating: V4(), count: count)
-                for b in 0..<nb {
-                    let c = codes4(q + b * 16, offset: offset)
-                    let db = V4(repeating: d[b])
-                    for r in 0..<count { acc[r] += block(c, x + r * ldx + b * 32) * db }
-                }
+                q4Rows(Q4_1Codes.self, q: q, d: d, blocks: nb, x: x, ldx: ldx, count: count, acc: acc)
             }
             for r in 0..<count {
                 var value = acc[r].sum()
@@ -216,6 +203,50 @@ enum QuantizedKernels {
         }
     }
 
+    /// Σ lanes codes·x over one block of 32 (two partial sums of four products each).
+    @inline(__always)
+    private static func q4Block(_ c: Codes4, _ xb: UnsafePointer<Float>) -> V4 {
+        var s0 = c.0 * load4(xb)
+        var s1 = c.1 * load4(xb + 4)
+        s0 += c.2 * load4(xb + 8)
+        s1 += c.3 * load4(xb + 12)
+        s0 += c.4 * load4(xb + 16)
+        s1 += c.5 * load4(xb + 20)
+        s0 += c.6 * load4(xb + 24)
+        s1 += c.7 * load4(xb + 28)
+        return s0 + s1
+    }
+
+    /// acc[r] = Σ_b d_b · q4Block(row codes, x_r's block b) for r < count. Generic over the code
+    /// decoder so each format gets its own specialised loop (a closure parameter was not inlined
+    /// and cost a call per block).
+    @inline(__always)
+    private static func q4Rows<C: Q4CodeDecoder>(_: C.Type, q: UnsafeRawPointer, d: UnsafePointer<Float>, blocks nb: Int,
+                                                  x: UnsafePointer<Float>, ldx: Int, count: Int, acc: UnsafeMutablePointer<V4>) {
+        if count == 1 {
+            // One row: the accumulator stays in a register (through memory, each block would wait
+            // on the previous block's store).
+            var a = V4()
+            for b in 0..<nb { a += q4Block(C.codes(q + b * 16), x + b * 32) * V4(repeating: d[b]) }
+            acc[0] = a
+            return
+        }
+        acc.update(repeating: V4(), count: count)
+        for b in 0..<nb {
+            let c = C.codes(q + b * 16)
+            let db = V4(repeating: d[b])
+            for r in 0..<count { acc[r] += q4Block(c, x + r * ldx + b * 32) * db }
+        }
+    }
+
+    fileprivate enum Q4_0Codes: Q4CodeDecoder {
+        @inline(__always) static func codes(_ p: UnsafeRawPointer) -> Codes4 { q4_0Codes(p) }
+    }
+
+    fileprivate enum Q4_1Codes: Q4CodeDecoder {
+        @inline(__always) static func codes(_ p: UnsafeRawPointer) -> Codes4 { codes4(p) }
+    }
+
     /// Σ_b m_b·Σx_b over a Q4_1 row: the minimums' share of its dot product.
     @inline(__always)
     private static func minimumShare(_ m: QuantizedMatrix, row: Int, sums s: UnsafePointer<Float>) -> Float {
@@ -228,4 +259,9 @@ enum QuantizedKernels {
         while b < nb { total += mins[b] * s[b]; b += 1 }
         return total
     }
+}
+
+/// Turns a repacked 4-bit block into fp32 codes (Q4_0: q − 8, Q4_1: q).
+private protocol Q4CodeDecoder {
+    static func codes(_ p: UnsafeRawPointer) -> QuantizedKernels.Codes4
 }

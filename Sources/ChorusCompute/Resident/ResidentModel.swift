@@ -23,7 +23,8 @@ public struct ChatResult: Sendable, Equatable {
     public var generation: GenerationResult
 }
 
-/// A model kept in memory with everything needed to serve it: fp32 weights, the tokenizer and the
+/// A model kept in memory with everything needed to serve it: its weights (matrices in their
+/// stored block format, Specs/worker.md §11.1), the tokenizer and the
 /// chat template from its file. PoC passes (embeddings + hooks), generation and scoring all run
 /// on the same loaded weights, so they can interleave without reloading.
 ///
@@ -40,7 +41,8 @@ public final class ResidentModel: Sendable {
     /// Where the weights came from: the GGUF path, or `synthetic:<seed hex>`.
     public let source: String
 
-    /// Loads a GGUF file: configuration, fp32 weights (dequantized once), tokenizer, chat template.
+    /// Loads a GGUF file: configuration, weights (blocks repacked once; the file is not kept
+    /// mapped), tokenizer, chat template.
     public init(id: String, path: String) throws(ModelLoadError) {
         let file: GGUFFile
         do {
