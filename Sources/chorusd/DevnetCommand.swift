@@ -42,6 +42,7 @@ struct DevnetCommand: AsyncParsableCommand {
 
             EXAMPLES:
               chorusd devnet --nodes 5
+              chorusd devnet --smollm2        (nodes 4-5 serve SmolLM2; every node's API routes to them)
               chorusd devnet --nodes 3 --dir /tmp/devnet --duration 10 --json
               chorusd devnet --fault 4:fake-artifacts=0.1 --fault 5:withhold-proofs
               chorusd devnet --nodes 2 --models 1:chorus/synthetic-devnet --cpus 1:0 --cpus 2:1
@@ -56,6 +57,9 @@ struct DevnetCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Node i listens on 127.0.0.1:(base-port + i).")
     var basePort = 7700
+
+    @Option(name: .long, help: "Node i serves the OpenAI-compatible API on 127.0.0.1:(api-base-port + i); 0: no API.")
+    var apiBasePort = 8700
 
     @Option(name: .long, help: "The network file whose epochs the nodes follow (skipped when it does not exist).")
     var networkFile = "Network/devnet/network.toml"
@@ -166,6 +170,7 @@ struct DevnetCommand: AsyncParsableCommand {
                 for (node, spec) in fault.compactMap(Self.perNode) where node == index + 1 { arguments += ["--fault", String(spec)] }
             }
             if index > 0 { arguments += ["--seed", "127.0.0.1:\(basePort + 1)"] }
+            if apiBasePort > 0 { arguments += ["--api-listen", "127.0.0.1:\(apiBasePort + index + 1)"] }
             if let list = cpus.compactMap(Self.perNode).last(where: { $0.node == index + 1 })?.value, let taskset = Self.taskset {
                 // taskset sets the affinity and execs chorusd: same process, every thread pinned.
                 children.append(try Self.start(taskset, ["-c", String(list), executable] + arguments, log: dataDir + "/chorusd.log"))
@@ -184,6 +189,16 @@ struct DevnetCommand: AsyncParsableCommand {
         if !json {
             print("devnet: \(nodes) nodes in \(root) (node-i: data and chorusd.log) on 127.0.0.1:\(basePort + 1)"
                   + (nodes > 1 ? "-\(basePort + nodes)" : "") + " (TCP, and UDP for SWIM); Ctrl-C stops them")
+            if apiBasePort > 0 {
+                let model = smollm2 && haveSmolLM2 ? smolLM2 : "MODEL"
+                print("devnet: OpenAI-compatible API on http://127.0.0.1:\(apiBasePort + 1)/v1"
+                      + (nodes > 1 ? " … :\(apiBasePort + nodes)/v1" : "") + " (any node routes to the model's executors), e.g.\n"
+                      + "  curl -s http://127.0.0.1:\(apiBasePort + 1)/v1/chat/completions -H 'Content-Type: application/json' "
+                      + "-d '{\"model\": \"\(model)\", \"messages\": [{\"role\": \"user\", \"content\": \"What is the capital of France?\"}]}'\n"
+                      + "  python3 -c 'from openai import OpenAI; print(OpenAI(base_url=\"http://127.0.0.1:\(apiBasePort + 1)/v1\", "
+                      + "api_key=\"none\").chat.completions.create(model=\"\(model)\", messages=[{\"role\": \"user\", "
+                      + "\"content\": \"What is the capital of France?\"}]).choices[0].message.content)'")
+            }
             fflush(nil)  // all streams: stdout is a pipe or a file here as often as a terminal
         }
 
