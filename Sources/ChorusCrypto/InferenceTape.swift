@@ -181,10 +181,12 @@ extension InferenceTape {
         let kept = keptSet(row, temperature: t, topK: sampling.topK, topP: sampling.topP)
         var best = -1, bestScore = -Double.infinity, second = -Double.infinity
         var scoreOfOther: Double?
-        kept.forEach { i in
-            let s = Double(row[base + i]) / t + tape.gumbel(position: position, token: i, vocabularySize: v)
+        func score(_ i: Int) -> Double {
+            Double(row[base + i]) / t + tape.gumbel(position: position, token: i, vocabularySize: v)
+        }
+        func consider(_ i: Int, _ s: Double) {
             if i == against { scoreOfOther = s }
-            // Ties go to the lower id: a later (or lower-ranked) equal score never replaces the best.
+            // Ties go to the lower id, whatever the order of evaluation.
             if s > bestScore || (s == bestScore && i < best) {
                 if best >= 0 { second = max(second, bestScore) }
                 best = i
@@ -193,9 +195,35 @@ extension InferenceTape {
                 second = max(second, s)
             }
         }
+        // Exact pruning (the result is the same as scoring every kept id): g ≤ −log(1 − u), and
+        // −log(q) ≤ U(w) = (lzc(2^53·q) − 10)·ln 2 from the word's bits alone, so an id with
+        // z + U below the runner-up so far can be neither the choice nor the runner-up and needs
+        // no logarithm. The two kept ids of largest z are scored first so the bound bites at once;
+        // `against` is always scored exactly.
+        let (first, next) = kept.twoLargest(row)
+        var seeded: Set<Int> = [first]
+        consider(first, score(first))
+        if let next { seeded.insert(next); consider(next, score(next)) }
+        if let other = against, !seeded.contains(other), kept.contains(other) { seeded.insert(other); consider(other, score(other)) }
+        kept.forEach { i in
+            if seeded.contains(i) { return }
+            let z = Double(row[base + i]) / t
+            let w = tape.word(Self.counter(position: position, token: i, vocabularySize: v))
+            let bound = z + Self.gumbelBound(w)
+            if bound + 1e-6 + 1e-12 * (abs(second) + abs(z)) < second { return }
+            consider(i, z + Self.gumbel(Self.unit(w)))
+        }
         let margin = kept.count == 1 ? Double.infinity : bestScore - second
         let toOther: Double? = against.map { _ in scoreOfOther.map { bestScore - $0 } ?? .infinity }
         return TapeChoice(token: best, usedTape: true, kept: kept.count, margin: margin, marginToOther: toOther)
+    }
+
+    /// An upper bound of `gumbel(unit(word))`: with `q = 1 − u = n·2^-53` (n = 2^53 − (2(w >> 12) + 1) ≥ 1),
+    /// `g = −log(−log u) ≤ −log q ≤ (lzc64(n) − 10)·ln 2`, since `−log(1 − q) ≥ q` and `q ≥ 2^(63 − lzc64(n) − 53)`.
+    @inline(__always)
+    static func gumbelBound(_ word: UInt64) -> Double {
+        let n = (UInt64(1) << 53) - (((word >> 12) << 1) | 1)
+        return Double(n.leadingZeroBitCount - 10) * 0.693_147_180_559_945_3
     }
 
     /// The kept token ids: all of them (no ordering needed) or an ordered prefix.
@@ -216,6 +244,29 @@ extension InferenceTape {
             case let .prefix(ids): for i in ids { body(i) }
             }
         }
+
+        func contains(_ id: Int) -> Bool {
+            switch self {
+            case let .all(n): id >= 0 && id < n
+            case let .prefix(ids): ids.contains(id)
+            }
+        }
+
+        /// The kept ids of largest and second largest logit (ties: lower id); a prefix is ordered already.
+        func twoLargest(_ row: ArraySlice<Float>) -> (Int, Int?) {
+            switch self {
+            case let .prefix(ids):
+                return (ids[0], ids.count > 1 ? ids[1] : nil)
+            case let .all(n):
+                let base = row.startIndex
+                var a = 0, b = -1
+                for i in 1..<max(n, 1) {
+                    let x = row[base + i]
+                    if x > row[base + a] { b = a; a = i } else if b < 0 || x > row[base + b] { b = i }
+                }
+                return (a, b >= 0 ? b : nil)
+            }
+        }
     }
 
     private static func keptSet(_ row: ArraySlice<Float>, temperature t: Double, topK: Int, topP: Double) -> Kept {
@@ -230,9 +281,9 @@ extension InferenceTape {
         if truncateK && topK <= 256 {
             order = topIndices(z, k: topK)
         } else {
-            order = Array(0..<v)
-            order.sort { a, b in z[a] != z[b] ? z[a] > z[b] : a < b }
-            if truncateK { order.removeSubrange(topK...) }
+            var pairs = z.enumerated().map { (z: $0.element, id: $0.offset) }
+            pairs.sort { a, b in a.z != b.z ? a.z > b.z : a.id < b.id }
+            order = pairs.prefix(truncateK ? topK : v).map(\.id)
         }
         guard topP < 1 else { return .prefix(order) }
         let zFirst = z[order[0]]

@@ -89,6 +89,38 @@ import Testing
         }
     }
 
+    /// The sampler skips the logarithms of ids that cannot win; a brute-force scoring of every kept
+    /// id (the spec's text, written out here) must give the same choice and margins.
+    @Test func prunedScoringEqualsScoringEveryKeptID() throws {
+        var state: UInt64 = 7
+        func next() -> Double { state = state &* 6364136223846793005 &+ 1442695040888963407; return Double(state >> 11) * 0x1p-53 }
+        for trial in 0..<60 {
+            let v = [8, 100, 1000, 4096][trial % 4]
+            let spread = [0.5, 3, 10, 40][(trial / 4) % 4]
+            let row = (0..<v).map { _ in Float((next() - 0.5) * spread) }
+            let sampling = TapeSampling(temperature: [1, 0.3, 2][trial % 3], topK: [0, 0, 7, 300][trial % 4], topP: [1, 0.9, 1, 0.5, 0.99][trial % 5])
+            let tape = InferenceTape(seed: Blake2b.hash256([UInt8(trial)]))
+            let against = trial % v
+            let got = try InferenceTape.choose(row[...], sampling: sampling, tape: tape, position: trial, against: against)
+            // Brute force.
+            let z = row.map { Double($0) / sampling.temperature }
+            var order = Array(0..<v).sorted { z[$0] != z[$1] ? z[$0] > z[$1] : $0 < $1 }
+            if sampling.topK > 0 && sampling.topK < v { order = Array(order.prefix(sampling.topK)) }
+            if sampling.topP < 1 {
+                var sums: [Double] = [], sum = 0.0
+                for id in order { sum += exp(z[id] - z[order[0]]); sums.append(sum) }
+                order = Array(order.prefix(sums.firstIndex { $0 >= sampling.topP * sum }! + 1))
+            }
+            let scores = order.map { (id: $0, s: z[$0] + tape.gumbel(position: trial, token: $0, vocabularySize: v)) }
+            let best = scores.max { $0.s != $1.s ? $0.s < $1.s : $0.id > $1.id }!
+            let second = scores.filter { $0.id != best.id }.map(\.s).max()
+            #expect(got.token == best.id, "trial \(trial)")
+            #expect(got.kept == order.count, "trial \(trial)")
+            #expect(got.margin == (second.map { best.s - $0 } ?? .infinity), "trial \(trial)")
+            #expect(got.marginToOther == (scores.first { $0.id == against }.map { best.s - $0.s } ?? .infinity), "trial \(trial)")
+        }
+    }
+
     @Test func keptSetsFollowTopKAndTopP() throws {
         var row = [Float](repeating: -5, count: 256)
         row[10] = 3; row[20] = 2.9; row[30] = 1
