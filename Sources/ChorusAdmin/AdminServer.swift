@@ -18,6 +18,9 @@ public final class AdminServer: Sendable {
         public var maxInFlight = 8
         /// An idle keep-alive connection is closed after this.
         public var idleTimeout: Duration = .seconds(10)
+        /// Connections open at once; one more is closed before it is read (a scraper and a prober
+        /// or two need a handful; the node's peers share the process's descriptors).
+        public var maxConnections = 32
 
         public init() {}
     }
@@ -37,7 +40,8 @@ public final class AdminServer: Sendable {
                              options: Options = Options()) async throws(ListenError) -> AdminServer {
         let responder = AdminResponder(node: node, registry: registry, options: options, inFlight: InFlightLimit(limit: options.maxInFlight))
         return AdminServer(listener: try await HTTPListener.start(responder, listen: listen, flag: flag, serverName: "chorus-admin",
-                                                                   idleTimeout: options.idleTimeout))
+                                                                   idleTimeout: options.idleTimeout,
+                                                                   maxConnections: ConnectionLimit(limit: options.maxConnections)))
     }
 
     /// Stops accepting connections and shuts the listener down.

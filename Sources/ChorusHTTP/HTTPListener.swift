@@ -22,9 +22,11 @@ public final class HTTPListener: Sendable {
     }
 
     /// Binds and starts serving `responder`; a Unix socket is made mode 0600 (only this user).
-    /// `flag` is the option that chose `listen`, named in bind errors.
+    /// `flag` is the option that chose `listen`, named in bind errors. With `maxConnections`, a
+    /// connection beyond that many open ones is closed at once (`ConnectionLimit`).
     public static func start<Responder: HTTPResponder>(
-        _ responder: Responder, listen: ListenAddress, flag: String, serverName: String, idleTimeout: Duration = .seconds(60)
+        _ responder: Responder, listen: ListenAddress, flag: String, serverName: String, idleTimeout: Duration = .seconds(60),
+        maxConnections: ConnectionLimit? = nil
     ) async throws(ListenError) -> HTTPListener where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
         let bind: BindAddress
         switch listen {
@@ -44,7 +46,8 @@ public final class HTTPListener: Sendable {
         let (bound, boundContinuation) = AsyncStream<Result<(String, Int), ListenError>>.makeStream()
         let app = Application(
             responder: responder,
-            server: .http1(configuration: .init(idleTimeout: .init(idleTimeout))),
+            server: .http1(configuration: .init(additionalChannelHandlers: maxConnections.map { [$0.handler()] } ?? [],
+                                                idleTimeout: .init(idleTimeout))),
             configuration: .init(address: bind, serverName: serverName),
             onServerRunning: { channel in
                 switch listen {

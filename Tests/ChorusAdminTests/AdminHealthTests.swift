@@ -76,6 +76,27 @@ import Testing
         #expect(NodeReadiness.epochProblem(current: 7, lastFinal: 4)?.contains("3 behind") == true)
     }
 
+    /// Connections past `maxConnections` are closed unread; once one closes, a new one is served.
+    @Test(.timeLimit(.minutes(1))) func closesConnectionsBeyondTheLimit() async throws {
+        var options = AdminServer.Options()
+        options.maxConnections = 3
+        let a = try await AdminNodeForTests(options: options)
+        defer { Task { await a.shutdown() } }
+        let port = try #require(Int(a.admin.url.split(separator: ":").last!))
+        var held = try (0..<3).map { _ in try RawConnectionForTests(port: port) }
+        for connection in held { #expect(connection.get("/healthz").hasPrefix("HTTP/1.1 200")) }
+        let extra = try RawConnectionForTests(port: port)
+        #expect(extra.get("/healthz") == "", "a fourth connection is closed before it is answered")
+        held.removeFirst().close()
+        #expect(try await eventually {
+            let next = try RawConnectionForTests(port: port)
+            defer { next.close() }
+            return next.get("/healthz").hasPrefix("HTTP/1.1 200")
+        })
+        held.forEach { $0.close() }
+        extra.close()
+    }
+
     @Test func servesGetOnlyWithoutBodiesOnItsThreePaths() async throws {
         let a = try await AdminNodeForTests()
         let client = AdminClientForTests()
