@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChorusAPI
 import ChorusAdmin
 import ChorusCompute
 import ChorusCrypto
@@ -68,6 +69,11 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Admin HTTP listener for /metrics, /healthz, /readyz: HOST:PORT, unix:PATH or off (default: the config's admin_listen, else 127.0.0.1 on the listen port + 2000).")
     var adminListen: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Serve the OpenAI-compatible API on HOST:PORT (default: the config's api_listen; none without either).",
+        discussion: "Requests are drawn to executors of the model's group by PoC weight (this node included when it runs the model). Keys: the config's api_keys_file; without it the API is open."))
+    var apiListen: String?
 
     @Option(name: .long, help: "Log format: text or json (one object per line on stderr).")
     var logFormat: LogFormat = .text
@@ -206,6 +212,7 @@ struct RunCommand: AsyncParsableCommand {
         let node = Node(configuration: configuration, signingKey: key, peerStore: peerStore, statements: statements,
                         addressBook: addresses, loop: loop, logger: logger, metrics: metrics)
         var admin: AdminServer?
+        var api: APIServer?
         do {
             try await node.start()
             try await node.startControlServer(path: directory.controlSocket)
@@ -215,10 +222,17 @@ struct RunCommand: AsyncParsableCommand {
             }
             admin = try await AdminServer.launch(node: node, registry: metrics.registry, setting: adminListen ?? configuration.adminListen,
                                                  nodeListen: configuration.listen, logger: logger)
+            api = try await Self.startInference(node: node, listen: apiListen ?? configuration.apiListen,
+                                                keysFile: configuration.apiKeysFile, directory: directory,
+                                                worker: verifyOnly ? nil : poc?.link.api)
+            if let api { logger.info("API listening", metadata: ["url": "\(api.url)"]) }
         } catch {
+            await api?.stop()
+            await admin?.stop()
             await node.stop()
             loop.shutdown()
             writer.close()
+            if let failure = error as? DaemonFailure { throw failure }
             throw DaemonFailure.failed(Self.explain(error))
         }
         logger.info("node running", metadata: [
@@ -228,6 +242,7 @@ struct RunCommand: AsyncParsableCommand {
 
         let signal = await Self.waitForTerminationSignal()
         logger.info("stopping", metadata: ["signal": "\(signal == SIGINT ? "SIGINT" : "SIGTERM")"])
+        await api?.stop()
         await admin?.stop()
         await node.stopPoC()
         await node.stop()
