@@ -152,7 +152,8 @@ extension InferenceTape {
     /// 1. greedy (`temperature == 0` or `topK == 1`): argmax of the logits, lowest id on ties;
     /// 2. otherwise `z_i = Double(logit_i) / T`; tokens ordered by `z` descending, ties by id
     ///    ascending; top-k keeps the first `k`; top-p (`P < 1`) keeps the shortest prefix whose
-    ///    sequential sum of `exp(z_j − z_first)` reaches `P ·` the sum over the top-k set;
+    ///    sequential sum of `exp(z_j − z_first)` reaches `P · S`, S the same sum over the top-k set
+    ///    taken in id order (so that S needs no sort);
     /// 3. the choice is the kept token with the largest `z_i + g_i`, lowest id on ties.
     ///
     /// `tape` may be nil only for greedy parameters. `against` asks for the margin to that token.
@@ -277,27 +278,47 @@ extension InferenceTape {
         // Order by z descending, ties by id ascending. z_i = logit_i / T is monotone in the logit,
         // but the order is defined on z (two close logits could meet after the division).
         let z = (0..<v).map { Double(row[base + $0]) / t }
-        var order: [Int]
-        if truncateK && topK <= 256 {
-            order = topIndices(z, k: topK)
-        } else {
-            var pairs = z.enumerated().map { (z: $0.element, id: $0.offset) }
-            pairs.sort { a, b in a.z != b.z ? a.z > b.z : a.id < b.id }
-            order = pairs.prefix(truncateK ? topK : v).map(\.id)
-        }
+        if !truncateK { return topPPrefix(z, topP: topP) }
+        let order = topK <= 256 ? topIndices(z, k: topK) : sortedIDs(z, among: Array(0..<v)).prefix(topK).map { $0 }
         guard topP < 1 else { return .prefix(order) }
+        // S over the top-k set in id order; the prefix in z order.
         let zFirst = z[order[0]]
-        var cumulative = [Double](repeating: 0, count: order.count)
+        var total = 0.0
+        for id in order.sorted() { total += exp(z[id] - zFirst) }
+        return .prefix(prefixReaching(topP * total, order: order, z: z, zFirst: zFirst) ?? order)
+    }
+
+    /// Top-p over the whole vocabulary: `S = Σ exp(z_i − z_max)` in id order, then the shortest prefix
+    /// of the (z desc, id asc) order whose sequential sum reaches `P·S`. Only the ids with
+    /// `z ≥ cut` are sorted first (they are a prefix of the full order, whatever the cut); the full
+    /// sort runs only if that prefix does not reach `P·S`.
+    private static func topPPrefix(_ z: [Double], topP: Double) -> Kept {
+        let zFirst = z.max()!
+        var total = 0.0
+        for x in z { total += exp(x - zFirst) }
+        let target = topP * total
+        // Ids below the cut hold at most (1 − P)·S together, so the prefix is normally among the rest.
+        let cut = zFirst + log(max((1 - topP) * total / Double(z.count), Double.leastNormalMagnitude))
+        let candidates = z.indices.filter { z[$0] >= cut }
+        if let kept = prefixReaching(target, order: sortedIDs(z, among: candidates), z: z, zFirst: zFirst) { return .prefix(kept) }
+        return .prefix(prefixReaching(target, order: sortedIDs(z, among: Array(z.indices)), z: z, zFirst: zFirst) ?? sortedIDs(z, among: Array(z.indices)))
+    }
+
+    /// The shortest prefix of `order` whose sequential sum of `exp(z − zFirst)` is ≥ `target`, or nil.
+    private static func prefixReaching(_ target: Double, order: [Int], z: [Double], zFirst: Double) -> [Int]? {
         var sum = 0.0
         for (j, id) in order.enumerated() {
             sum += exp(z[id] - zFirst)
-            cumulative[j] = sum
+            if sum >= target { return Array(order.prefix(j + 1)) }
         }
-        let target = topP * sum
-        var keep = order.count
-        for j in 0..<order.count where cumulative[j] >= target { keep = j + 1; break }
-        order.removeSubrange(keep...)
-        return .prefix(order)
+        return nil
+    }
+
+    /// `ids` ordered by z descending, ties by id ascending.
+    private static func sortedIDs(_ z: [Double], among ids: [Int]) -> [Int] {
+        var pairs = ids.map { (z: z[$0], id: $0) }
+        pairs.sort { a, b in a.z != b.z ? a.z > b.z : a.id < b.id }
+        return pairs.map(\.id)
     }
 
     /// The `k` best ids by (z descending, id ascending), in that order; O(V·k) for small k.

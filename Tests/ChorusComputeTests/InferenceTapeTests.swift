@@ -94,8 +94,8 @@ import Testing
     @Test func prunedScoringEqualsScoringEveryKeptID() throws {
         var state: UInt64 = 7
         func next() -> Double { state = state &* 6364136223846793005 &+ 1442695040888963407; return Double(state >> 11) * 0x1p-53 }
-        for trial in 0..<60 {
-            let v = [8, 100, 1000, 4096][trial % 4]
+        for trial in 0..<80 {
+            let v = [8, 100, 1000, 4096, 49152][trial % 5]
             let spread = [0.5, 3, 10, 40][(trial / 4) % 4]
             let row = (0..<v).map { _ in Float((next() - 0.5) * spread) }
             let sampling = TapeSampling(temperature: [1, 0.3, 2][trial % 3], topK: [0, 0, 7, 300][trial % 4], topP: [1, 0.9, 1, 0.5, 0.99][trial % 5])
@@ -107,9 +107,10 @@ import Testing
             var order = Array(0..<v).sorted { z[$0] != z[$1] ? z[$0] > z[$1] : $0 < $1 }
             if sampling.topK > 0 && sampling.topK < v { order = Array(order.prefix(sampling.topK)) }
             if sampling.topP < 1 {
+                let total = order.sorted().reduce(0.0) { $0 + exp(z[$1] - z[order[0]]) }  // S in id order
                 var sums: [Double] = [], sum = 0.0
                 for id in order { sum += exp(z[id] - z[order[0]]); sums.append(sum) }
-                order = Array(order.prefix(sums.firstIndex { $0 >= sampling.topP * sum }! + 1))
+                order = Array(order.prefix((sums.firstIndex { $0 >= sampling.topP * total } ?? order.count - 1) + 1))
             }
             let scores = order.map { (id: $0, s: z[$0] + tape.gumbel(position: trial, token: $0, vocabularySize: v)) }
             let best = scores.max { $0.s != $1.s ? $0.s < $1.s : $0.id > $1.id }!

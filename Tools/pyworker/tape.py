@@ -62,8 +62,12 @@ def choose(logits: np.ndarray, temperature: float, top_k: int, top_p: float, key
         if truncate_k:
             order = order[:top_k]
         if top_p < 1.0:
-            c = np.cumsum(np.exp(z[order] - z[order[0]]))  # sequential left-to-right sums
-            keep = int(np.argmax(c >= top_p * c[-1])) + 1
+            z0 = z[order[0]]
+            # S: sequential sum in id order (np.cumsum adds left to right; np.sum would pair terms).
+            total = np.cumsum(np.exp(z[np.sort(order)] - z0))[-1]
+            c = np.cumsum(np.exp(z[order] - z0))  # sequential sums in z order
+            reached = c >= top_p * total
+            keep = int(np.argmax(reached)) + 1 if reached.any() else len(order)
             order = order[:keep]
         kept = order
     else:

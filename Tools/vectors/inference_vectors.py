@@ -103,12 +103,16 @@ def choose(logits, t_m, top_k, p_m, seed, position, against=None):
             order = order[:top_k]
         if p_m < 1_000_000:
             p = p_m / 1e6
-            cum, s = [], 0.0
-            for i in order:
+            total = 0.0
+            for i in sorted(order):  # S: sequential, in id order
+                total += math.exp(z[i] - z[order[0]])
+            target = p * total
+            s, keep = 0.0, len(order)
+            for j, i in enumerate(order):  # c_j: sequential, in z order
                 s += math.exp(z[i] - z[order[0]])
-                cum.append(s)
-            target = p * s
-            keep = next(j + 1 for j in range(len(order)) if cum[j] >= target)
+                if s >= target:
+                    keep = j + 1
+                    break
             order = order[:keep]
         kept = order
     scores = {i: z[i] + gumbel(unit(word(seed, position * v + i))) for i in kept}
