@@ -22,6 +22,8 @@ struct LlamaCppComparison {
         var decode = 0.0
         var rssMB = 0.0
         var peakRSSMB = 0.0
+        var prefillCPUms = Double.infinity
+        var decodeCPUms = Double.infinity
     }
 
     enum Failure: Error, CustomStringConvertible {
@@ -45,18 +47,23 @@ struct LlamaCppComparison {
             llama.decode = max(llama.decode, other["decode_tokens_per_s"] as? Double ?? 0)
             llama.rssMB = max(llama.rssMB, other["rss_mb"] as? Double ?? 0)
             llama.peakRSSMB = max(llama.peakRSSMB, other["peak_rss_mb"] as? Double ?? 0)
+            llama.prefillCPUms = min(llama.prefillCPUms, other["prefill_cpu_ms_per_token"] as? Double ?? .infinity)
+            llama.decodeCPUms = min(llama.decodeCPUms, other["decode_cpu_ms_per_token"] as? Double ?? .infinity)
 
             let prefill = try ComputeBenchmark.prefill(model: model, batch: 1, length: promptTokens)
             let decode = try ComputeBenchmark.decode(model: model, batch: 1, promptLength: decodePromptTokens, steps: decodeSteps)
             chorus.prefill = max(chorus.prefill, prefill.tokensPerSecond)
             chorus.decode = max(chorus.decode, decode.tokensPerSecond)
+            chorus.prefillCPUms = min(chorus.prefillCPUms, 1000 * prefill.cpuSeconds / Double(prefill.tokens))
+            chorus.decodeCPUms = min(chorus.decodeCPUms, 1000 * decode.cpuSeconds / Double(decode.tokens))
         }
         chorus.rssMB = Self.procStatusMB("VmRSS")
         chorus.peakRSSMB = Self.procStatusMB("VmHWM")
 
         func side(_ s: Side) -> [String: Any] {
             ["prefill_tokens_per_s": BenchHarness.rounded(s.prefill, 1), "decode_tokens_per_s": BenchHarness.rounded(s.decode, 1),
-             "rss_mb": BenchHarness.rounded(s.rssMB, 1), "peak_rss_mb": BenchHarness.rounded(s.peakRSSMB, 1)]
+             "rss_mb": BenchHarness.rounded(s.rssMB, 1), "peak_rss_mb": BenchHarness.rounded(s.peakRSSMB, 1),
+             "prefill_cpu_ms_per_token": BenchHarness.rounded(s.prefillCPUms, 3), "decode_cpu_ms_per_token": BenchHarness.rounded(s.decodeCPUms, 3)]
         }
         let decodeRatio = llama.decode > 0 ? chorus.decode / llama.decode : 0
         let prefillRatio = llama.prefill > 0 ? chorus.prefill / llama.prefill : 0
@@ -67,6 +74,11 @@ struct LlamaCppComparison {
             "llama_cpp": side(llama).merging(["implementation": llamaName]) { a, _ in a },
             "decode_ratio": BenchHarness.rounded(decodeRatio, 3),
             "prefill_ratio": BenchHarness.rounded(prefillRatio, 3),
+            // llama.cpp's CPU ms per token over Chorus's: the same comparison in CPU time (its
+            // OpenMP threads spin while waiting, which counts as CPU time).
+            "decode_cpu_ratio": BenchHarness.rounded(llama.decodeCPUms / chorus.decodeCPUms, 3),
+            "prefill_cpu_ratio": BenchHarness.rounded(llama.prefillCPUms / chorus.prefillCPUms, 3),
+            "load_average_1m": BenchHarness.rounded(Self.loadAverage(), 2),
             "targets": ["decode_ratio": 1.0, "prefill_ratio": 1.5, "chorus_rss_mb": 250],
             "targets_met": ["decode": decodeRatio >= 1.0, "prefill": prefillRatio >= 1.5, "rss": chorus.rssMB <= 250],
         ]
@@ -89,6 +101,12 @@ struct LlamaCppComparison {
             throw Failure.llamaCpp("unreadable driver output: \(line.prefix(200))")
         }
         return object
+    }
+
+    /// The 1-minute load average at the end (how shared the machine was), 0 where unknown.
+    static func loadAverage() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return 0 }
+        return text.split(separator: " ").first.flatMap { Double($0) } ?? 0
     }
 
     /// A memory line of /proc/self/status in MB (0 where there is none).

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Measurements of the CPU engine for `chorus-bench` (never asserted in tests). Every rate is
 /// paired with something measured in the same run — the forward pass against the raw
 /// `cblas_sgemm` rate of this machine — so results from a noisy shared box stay comparable.
@@ -10,6 +16,18 @@ public enum ComputeBenchmark {
         public var flops: Double
         /// Tokens (rows) processed, 0 when not meaningful.
         public var tokens: Int
+        /// CPU time of the whole process (all threads, user + system) over the same interval
+        /// (0 where not measured): on a machine shared with other work, wall-clock rates fall
+        /// while CPU time per token mostly does not.
+        public var cpuSeconds = 0.0
+
+        public init(label: String, seconds: Double, flops: Double, tokens: Int, cpuSeconds: Double = 0) {
+            self.label = label
+            self.seconds = seconds
+            self.flops = flops
+            self.tokens = tokens
+            self.cpuSeconds = cpuSeconds
+        }
 
         public var gflopsPerSecond: Double { seconds > 0 ? flops / seconds / 1e9 : 0 }
         public var tokensPerSecond: Double { seconds > 0 ? Double(tokens) / seconds : 0 }
@@ -45,14 +63,34 @@ public enum ComputeBenchmark {
     /// Runs `body` `repetitions` times after one warm-up and returns the fastest time in seconds
     /// (the least disturbed run on a shared machine).
     static func fastest(repetitions: Int, _ body: () throws -> Void) rethrows -> Double {
+        try fastestWithCPU(repetitions: repetitions, body).seconds
+    }
+
+    /// As `fastest`, with the process CPU time of the least CPU-hungry repetition.
+    static func fastestWithCPU(repetitions: Int, _ body: () throws -> Void) rethrows -> (seconds: Double, cpu: Double) {
         try body()
-        var best = Double.infinity
+        var best = Double.infinity, bestCPU = Double.infinity
         let clock = ContinuousClock()
         for _ in 0..<max(1, repetitions) {
+            let cpu = processCPUSeconds()
             let elapsed = try clock.measure(body)
+            bestCPU = min(bestCPU, processCPUSeconds() - cpu)
             best = min(best, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
         }
-        return best
+        return (best, bestCPU)
+    }
+
+    /// User + system CPU seconds of this process so far (all threads).
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        #if os(Linux)
+        let who = __rusage_who_t(RUSAGE_SELF.rawValue)
+        #else
+        let who = RUSAGE_SELF
+        #endif
+        guard getrusage(who, &usage) == 0 else { return 0 }
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     /// C[m×n] = A[m×k]·B[n×k]ᵀ in fp32 — the operation and layout of every projection in the
@@ -149,7 +187,7 @@ public enum ComputeBenchmark {
         let c = model.config
         let prompts = (0..<batch).map { s in (0..<length).map { ($0 * 7919 + s * 104_729) % c.vocabularySize } }
         var failure: ComputeError?
-        let seconds = fastest(repetitions: repetitions) {
+        let (seconds, cpu) = fastestWithCPU(repetitions: repetitions) {
             do throws(ComputeError) {
                 let caches = try prompts.map { _ throws(ComputeError) in try KVCache(model: model, capacity: length) }
                 _ = try model.forward(zip(prompts, caches).map { ForwardSequence(tokens: $0, cache: $1) })
@@ -158,7 +196,7 @@ public enum ComputeBenchmark {
         if let failure { throw failure }
         return Measurement(label: "prefill \(batch)x\(length)", seconds: seconds,
                            flops: forwardFLOPs(config: c, newRows: [Int](repeating: length, count: batch), logitRows: batch),
-                           tokens: batch * length)
+                           tokens: batch * length, cpuSeconds: cpu)
     }
 
     /// `steps` batched decode steps for `batch` sequences after a prompt of `promptLength`
@@ -171,6 +209,7 @@ public enum ComputeBenchmark {
         let clock = ContinuousClock()
         var flops = 0.0
         var failure: ComputeError?
+        let cpu = processCPUSeconds()
         let elapsed = clock.measure {
             do throws(ComputeError) {
                 for step in 0..<steps {
@@ -183,6 +222,7 @@ public enum ComputeBenchmark {
         }
         if let failure { throw failure }
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        return Measurement(label: "decode batch \(batch) after \(promptLength)", seconds: seconds, flops: flops, tokens: batch * steps)
+        return Measurement(label: "decode batch \(batch) after \(promptLength)", seconds: seconds, flops: flops, tokens: batch * steps,
+                           cpuSeconds: processCPUSeconds() - cpu)
     }
 }
