@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChorusProtocol
 import ChorusCrypto
 import ChorusNode
 import Foundation
@@ -24,7 +25,8 @@ struct DevnetCommand: AsyncParsableCommand {
             PoC: nodes 1-5 run PoC on chorus/synthetic-devnet with the built-in worker (every \
             genesis participant serves it, so its commits can gather the > 2/3 of voting weight \
             they need). With --smollm2, nodes 4 and 5 also serve SmolLM2 when Tools/fetch-model.sh \
-            has fetched it (its commits then need delegations from nodes 1-3 to be accepted). \
+            has fetched it, and nodes 1-3 delegate their SmolLM2 voting power to them (1, 2 → 4; 3 → 5) so \
+            that its commits can be accepted and it gets a group that serves inference. \
             --fault I:SPEC makes node I misbehave (chorusd run --fault SPEC).
 
             The table (redrawn in place on a terminal; appended, one row per node per refresh, \
@@ -186,6 +188,9 @@ struct DevnetCommand: AsyncParsableCommand {
                 await Self.waitUntilAnswering(dataDir, process: children[0], stop: stop)
             }
         }
+        if smollm2, haveSmolLM2, epochFile != nil, !noPoc, nodes >= 5, !stop.isRaised {
+            await Self.delegateSmolLM2(directories, model: smolLM2, quiet: json)
+        }
         if !json {
             print("devnet: \(nodes) nodes in \(root) (node-i: data and chorusd.log) on 127.0.0.1:\(basePort + 1)"
                   + (nodes > 1 ? "-\(basePort + nodes)" : "") + " (TCP, and UDP for SWIM); Ctrl-C stops them")
@@ -253,6 +258,34 @@ struct DevnetCommand: AsyncParsableCommand {
 
     /// Waits until the node in `dataDir` answers on its control socket (it opens it after its
     /// listeners), its process exits, Ctrl-C, or 60 s; says so when it gives up.
+    /// Nodes 1-3 do not run SmolLM2; without their voting power the commits of nodes 4 and 5 for it
+    /// could never gather the > 2/3 they need (Specs/delegation.md §1), and it would never get a
+    /// group to serve inference. Nodes 1 and 2 delegate to node 4, node 3 to node 5 (effective the
+    /// epoch after; a declaration already in force is simply repeated).
+    static func delegateSmolLM2(_ directories: [String], model: String, quiet: Bool) async {
+        // Nodes 4 and 5 load SmolLM2 before their control socket answers: ask for up to 60 s.
+        func publicKey(_ node: Int) async -> Ed25519.PublicKey? {
+            for _ in 0..<60 {
+                if let status = try? await ControlClient.call(.status, socketPath: DataDirectory(directories[node]).controlSocket,
+                                                              as: NodeStatus.self, timeout: .seconds(5)) {
+                    return try? Ed25519.PublicKey(hex: status.publicKey)
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+            return nil
+        }
+        guard let four = await publicKey(3), let five = await publicKey(4) else {
+            if !quiet { print("devnet: note: nodes 4-5 did not answer; SmolLM2 gets no delegations (chorus delegate does it by hand)") }
+            return
+        }
+        for (node, target) in [(0, four), (1, four), (2, five)] {
+            let declared = try? await ControlClient.call(.declare(model: model, action: .delegate(to: target.raw)),
+                                                         socketPath: DataDirectory(directories[node]).controlSocket,
+                                                         as: DeclareResult.self, timeout: .seconds(5))
+            if declared == nil, !quiet { print("devnet: note: node \(node + 1) could not delegate SmolLM2") }
+        }
+    }
+
     private static func waitUntilAnswering(_ dataDir: String, process: Process, stop: StopFlag) async {
         let deadline = ContinuousClock.now + .seconds(60)
         let socket = DataDirectory(dataDir).controlSocket
