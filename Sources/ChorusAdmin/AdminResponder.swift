@@ -109,22 +109,24 @@ struct AdminResponder: HTTPResponder {
 /// Counts requests being answered; `enter` refuses one past `limit`.
 final class InFlightLimit: Sendable {
     let limit: Int
-    private let count = Atomic<Int>(0)
+    private let current = Atomic<Int>(0)
 
     init(limit: Int) {
         self.limit = limit
     }
 
     func enter() -> Bool {
-        let now = count.add(1, ordering: .relaxed).newValue
+        let now = current.add(1, ordering: .relaxed).newValue
         guard now <= limit else {
-            count.subtract(1, ordering: .relaxed)
+            current.subtract(1, ordering: .relaxed)
             return false
         }
         return true
     }
 
+    var count: Int { current.load(ordering: .relaxed) }
+
     func leave() {
-        count.subtract(1, ordering: .relaxed)
+        current.subtract(1, ordering: .relaxed)
     }
 }

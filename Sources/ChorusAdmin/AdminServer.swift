@@ -26,22 +26,29 @@ public final class AdminServer: Sendable {
     }
 
     private let listener: HTTPListener
+    private let inFlight: InFlightLimit
+
+    /// Requests being answered now.
+    public var requestsInFlight: Int { inFlight.count }
 
     /// `http://HOST:PORT` (the bound port when 0 was asked) or `http+unix://...`.
     public var url: String { listener.url }
 
-    private init(listener: HTTPListener) {
+    private init(listener: HTTPListener, inFlight: InFlightLimit) {
         self.listener = listener
+        self.inFlight = inFlight
     }
 
     /// Binds `listen` and serves `node`'s metrics from `registry` (the registry of the
     /// `ChorusMetricsFactory` the node was made with). `flag` names the setting in bind errors.
     public static func start(node: Node, registry: PrometheusCollectorRegistry, listen: ListenAddress, flag: String = "--admin-listen",
                              options: Options = Options()) async throws(ListenError) -> AdminServer {
-        let responder = AdminResponder(node: node, registry: registry, options: options, inFlight: InFlightLimit(limit: options.maxInFlight))
+        let inFlight = InFlightLimit(limit: options.maxInFlight)
+        let responder = AdminResponder(node: node, registry: registry, options: options, inFlight: inFlight)
         return AdminServer(listener: try await HTTPListener.start(responder, listen: listen, flag: flag, serverName: "chorus-admin",
                                                                    idleTimeout: options.idleTimeout,
-                                                                   maxConnections: ConnectionLimit(limit: options.maxConnections)))
+                                                                   maxConnections: ConnectionLimit(limit: options.maxConnections)),
+                           inFlight: inFlight)
     }
 
     /// Stops accepting connections and shuts the listener down.

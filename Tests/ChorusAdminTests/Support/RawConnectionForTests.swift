@@ -5,7 +5,7 @@ import Glibc
 
 /// A plain blocking TCP connection to 127.0.0.1 (keep-alive HTTP/1.1 by hand), so a test can hold
 /// connections open and see one closed by the server, which an HTTP client's pool hides.
-final class RawConnectionForTests {
+final class RawConnectionForTests: Sendable {
     private let fd: Int32
 
     init(port: Int) throws {
@@ -26,8 +26,16 @@ final class RawConnectionForTests {
     }
 
     /// Sends a GET and returns what came back before the first pause (the whole small answer), or
-    /// "" when the server closed the connection.
-    func get(_ path: String) -> String {
+    /// "" when the server closed the connection. The blocking calls run on a Dispatch thread: on
+    /// the cooperative pool they would hold a thread the server's own tasks need.
+    func get(_ path: String) async -> String {
+        let fd = self.fd
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: Self.exchange(fd, path)) }
+        }
+    }
+
+    private static func exchange(_ fd: Int32, _ path: String) -> String {
         let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
         _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         var buffer = [UInt8](repeating: 0, count: 65_536)
