@@ -300,18 +300,26 @@ import Testing
         let dir = try TemporaryDirectoryForTests()
         let base = try DaemonCLITests.freePortRange(count: 3)
         let result = try ChorusBinaryForTests.run(
-            ["devnet", "--nodes", "3", "--dir", dir.file("dn"), "--base-port", "\(base)", "--duration", "15", "--interval", "1", "--json"],
+            ["devnet", "--nodes", "3", "--dir", dir.file("dn"), "--base-port", "\(base)", "--duration", "15", "--interval", "1", "--json",
+             // No OpenAI API: its default ports (8701…) are fixed and taken by any devnet already running here.
+             "--api-base-port", "0"],
             binary: "chorusd")
         #expect(result.status == 0, "\(result.stderr)")
-        let last = try #require(result.stdout.split(separator: "\n").last)
-        let snapshot = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
-        let nodes = try #require(snapshot["nodes"] as? [[String: Any]])
-        #expect(nodes.count == 3)
-        #expect(nodes.map { $0["peer_count"] as? Int } == [2, 2, 2])  // peer exchange closes the triangle
-        #expect((snapshot["exited"] as? [Int]) == [])
-        // With the package's network file (the working directory is the package root), every node follows epochs.
-        #expect((snapshot["epochs"] as? [[String: Any]])?.compactMap { $0["epoch"] as? Int }.count == 3)
-        #expect((snapshot["own_weights"] as? [Any])?.count == 3)
+        let snapshots = try result.stdout.split(separator: "\n").map { line in
+            try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        }
+        // A refresh asks each node with a 2 s deadline, and a node starved of CPU (PoC on every core
+        // beside a loaded test run) can miss one: the triangle must have closed at some refresh (peer
+        // exchange), not be seen at a chosen one. Every refresh has one entry per node.
+        let connected = snapshots.first { snapshot in
+            (snapshot["nodes"] as? [Any])?.map { ($0 as? [String: Any])?["peer_count"] as? Int } == [2, 2, 2]
+        }
+        #expect(connected != nil, "\(result.stdout.suffix(2000))")
+        #expect(snapshots.allSatisfy { ($0["nodes"] as? [Any])?.count == 3 })
+        // With the package's network file (the working directory is the package root), the nodes follow epochs.
+        #expect((connected?["epochs"] as? [Any])?.count == 3)
+        #expect((connected?["own_weights"] as? [Any])?.count == 3)
+        #expect((snapshots.last?["exited"] as? [Int]) == [])
         // The nodes stopped with the devnet: nobody answers on the control sockets any more.
         #expect(try ChorusBinaryForTests.run(["--data-dir", dir.file("dn/node-1"), "status"]).status == 1)
     }

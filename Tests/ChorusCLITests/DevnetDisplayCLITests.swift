@@ -7,7 +7,9 @@ import Testing
     /// A 2-node devnet on the package's network file, without PoC, for a few seconds.
     static func arguments(_ dir: borrowing TemporaryDirectoryForTests) throws -> [String] {
         let base = try DaemonCLITests.freePortRange(count: 2)
-        return ["devnet", "--nodes", "2", "--dir", dir.file("dn"), "--base-port", "\(base)", "--duration", "6", "--interval", "1", "--no-poc"]
+        return ["devnet", "--nodes", "2", "--dir", dir.file("dn"), "--base-port", "\(base)", "--duration", "6", "--interval", "1", "--no-poc",
+                // No OpenAI API: its default ports (8701…) are fixed and taken by any devnet already running here.
+                "--api-base-port", "0"]
     }
 
     @Test func appendsPlainLinesWhenStdoutIsNotATerminal() throws {

@@ -39,7 +39,8 @@ import Testing
         let devnet = Process()
         devnet.executableURL = devnetBinary
         devnet.arguments = ["devnet", "--nodes", "5", "--dir", dir.file("dn"), "--base-port", "\(base)", "--duration", "60",
-                            "--interval", "5", "--json", "--no-poc", "--network-file", template]
+                            "--interval", "5", "--json", "--no-poc", "--network-file", template,
+                            "--api-base-port", "0"]  // the API's default ports are fixed: any devnet running here holds them
         devnet.standardOutput = FileHandle.nullDevice
         devnet.standardError = FileHandle.nullDevice
         try devnet.run()
