@@ -94,7 +94,7 @@ let package = Package(
         .testTarget(
             name: "ChorusNodeTests",
             dependencies: ["ChorusNode", "ChorusMesh", "ChorusLoop", "ChorusProtocol", "ChorusNetworkFile", "ChorusCompute", "ChorusStore",
-                           "ChorusWorkerAPI", .product(name: "Logging", package: "swift-log")],
+                           "ChorusWorkerAPI", "ChorusInference", "ChorusTestKit", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
 
@@ -107,7 +107,7 @@ let package = Package(
         .testTarget(name: "ChorusComputeTests", dependencies: ["ChorusCompute", "ChorusWorkerAPI", "ChorusCrypto"], swiftSettings: strict),
 
         // MARK: - Test kit (deterministic simulator; used only by tests and benchmarks)
-        .target(name: "ChorusTestKit", dependencies: ["ChorusMesh", "ChorusCrypto"], swiftSettings: strict),
+        .target(name: "ChorusTestKit", dependencies: ["ChorusMesh", "ChorusCrypto", "ChorusInference"], swiftSettings: strict),
         .testTarget(name: "ChorusTestKitTests", dependencies: ["ChorusTestKit", "ChorusMesh"], swiftSettings: strict),
 
         // MARK: - HTTP listeners (Hummingbird): the address forms, bind errors and start/stop that the worker
@@ -140,7 +140,7 @@ let package = Package(
         .testTarget(
             name: "ChorusAPITests",
             dependencies: [
-                "ChorusAPI", "ChorusInference", "ChorusHTTP", "ChorusWorkerAPI", "ChorusCompute",
+                "ChorusAPI", "ChorusInference", "ChorusHTTP", "ChorusWorkerAPI", "ChorusCompute", "ChorusTestKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

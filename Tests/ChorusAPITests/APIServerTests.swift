@@ -4,53 +4,13 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import Synchronization
+import ChorusTestKit
 import Testing
 @testable import ChorusAPI
 @testable import ChorusInference
 
-/// A test double for the inference backend: answers every job with fixed pieces of text, and can
-/// be held at a gate to test concurrency bounds and disconnects. It records how each run ended.
-final class ScriptedBackendForTests: InferenceBackend {
-    let pieces: [String]
-    let gate: Mutex<Bool>
-    /// How many runs ended because `onDelta` said stop (the client went away).
-    let stoppedByClient = Mutex(0)
-    let started = Mutex(0)
-
-    /// Time between pieces, as a worker takes per token.
-    let pace: Duration?
-
-    init(pieces: [String], held: Bool = false, pace: Duration? = nil) {
-        self.pieces = pieces
-        self.pace = pace
-        gate = Mutex(held)
-    }
-
-    func release() { gate.withLock { $0 = false } }
-
-    func models() async throws(OpenAIError) -> [String] { ["scripted"] }
-
-    func run(_ job: InferenceJob, limits: APILimits,
-             onDelta: @escaping @Sendable (CompletionDelta) -> Bool) async throws(OpenAIError) -> CompletionOutcome {
-        guard job.model == "scripted" else { throw .unknownModel(job.model, available: ["scripted"]) }
-        started.withLock { $0 += 1 }
-        var sent = 0
-        for piece in pieces {
-            while gate.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(5)) }
-            if let pace { try? await Task.sleep(for: pace) }
-            let logprobs = job.topLogprobs.map { n in [TokenLogprob(token: piece, logprob: -0.5, top: Array(repeating: .init(token: piece, logprob: -0.5), count: n))] } ?? []
-            guard onDelta(CompletionDelta(text: piece, logprobs: logprobs)) else {
-                stoppedByClient.withLock { $0 += 1 }
-                break
-            }
-            sent += 1
-        }
-        return CompletionOutcome(finishReason: .length, promptTokens: 7, completionTokens: sent, executor: "node-a")
-    }
-}
-
 @Suite struct APIServerTests {
-    static func withServer(_ backend: ScriptedBackendForTests, keys: [String] = [], limits: APILimits = APILimits(),
+    static func withServer(_ backend: ScriptedInferenceBackendForTests, keys: [String] = [], limits: APILimits = APILimits(),
                            _ body: (APIServer) async throws -> Void) async throws {
         let server = try await APIServer.start(backend: backend, listen: .tcp(host: "127.0.0.1", port: 0),
                                                access: APIAccess(keys: keys), limits: limits)
@@ -81,7 +41,7 @@ final class ScriptedBackendForTests: InferenceBackend {
     static let chat = #"{"model":"scripted","messages":[{"role":"user","content":"hi"}]"#
 
     @Test func answersAChatCompletionInOpenAIsShape() async throws {
-        try await Self.withServer(ScriptedBackendForTests(pieces: ["Par", "is"])) { server in
+        try await Self.withServer(ScriptedInferenceBackendForTests(pieces: ["Par", "is"], executor: "node-a")) { server in
             let r = try await Self.call(server.url + "/v1/chat/completions", body: Self.chat + "}")
             #expect(r.status == 200 && r.headers["content-type"].first == "application/json")
             let o = try Self.object(r.body)
@@ -91,14 +51,14 @@ final class ScriptedBackendForTests: InferenceBackend {
             #expect((choice["message"] as? [String: Any])?["content"] as? String == "Paris")
             #expect(choice["finish_reason"] as? String == "length" && choice["logprobs"] is NSNull)
             let usage = try #require(o["usage"] as? [String: Int])
-            #expect(usage == ["prompt_tokens": 7, "completion_tokens": 2, "total_tokens": 9])
+            #expect(usage == ["prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5])
             let chorus = try #require(o["chorus"] as? [String: String])
             #expect(chorus["executor"] == "node-a" && chorus["request_id"] == o["id"] as? String)
         }
     }
 
     @Test func streamsServerSentEventsLikeOpenAI() async throws {
-        try await Self.withServer(ScriptedBackendForTests(pieces: ["a", "b"])) { server in
+        try await Self.withServer(ScriptedInferenceBackendForTests(pieces: ["a", "b"])) { server in
             let body = Self.chat + #","stream":true,"stream_options":{"include_usage":true},"logprobs":true,"top_logprobs":2}"#
             let r = try await Self.call(server.url + "/v1/chat/completions", body: body)
             #expect(r.status == 200 && r.headers["content-type"].first == "text/event-stream")
@@ -123,7 +83,7 @@ final class ScriptedBackendForTests: InferenceBackend {
     }
 
     @Test func legacyCompletionsAnswerWithText() async throws {
-        try await Self.withServer(ScriptedBackendForTests(pieces: ["x", "y"])) { server in
+        try await Self.withServer(ScriptedInferenceBackendForTests(pieces: ["x", "y"])) { server in
             let r = try await Self.call(server.url + "/v1/completions", body: #"{"model":"scripted","prompt":"p","logprobs":1}"#)
             let o = try Self.object(r.body)
             #expect(o["object"] as? String == "text_completion")
@@ -134,7 +94,7 @@ final class ScriptedBackendForTests: InferenceBackend {
     }
 
     @Test func modelsHealthAndUnknownRoutes() async throws {
-        try await Self.withServer(ScriptedBackendForTests(pieces: [])) { server in
+        try await Self.withServer(ScriptedInferenceBackendForTests(pieces: [])) { server in
             let models = try Self.object(try await Self.call(server.url + "/v1/models", method: .GET).body)
             #expect(((models["data"] as? [[String: Any]])?.map { $0["id"] as? String }) == ["scripted"])
             #expect(try await Self.call(server.url + "/health", method: .GET).status == 200)
@@ -148,20 +108,20 @@ final class ScriptedBackendForTests: InferenceBackend {
     }
 
     @Test func keysAreCheckedBeforeAnythingRuns() async throws {
-        let backend = ScriptedBackendForTests(pieces: ["x"])
+        let backend = ScriptedInferenceBackendForTests(pieces: ["x"])
         try await Self.withServer(backend, keys: ["k1"]) { server in
             let r = try await Self.call(server.url + "/v1/chat/completions", body: Self.chat + "}")
             #expect(r.status == 401 && r.body.contains("invalid_api_key"))
             #expect(try await Self.call(server.url + "/v1/chat/completions", body: Self.chat + "}", key: "k1").status == 200)
             #expect(try await Self.call(server.url + "/health", method: .GET).status == 200)
-            #expect(backend.started.withLock { $0 } == 1)
+            #expect(backend.started == 1)
         }
     }
 
     @Test func aBodyOverTheLimitIsRefused() async throws {
         var limits = APILimits()
         limits.maxBodyBytes = 1_024
-        try await Self.withServer(ScriptedBackendForTests(pieces: ["x"]), limits: limits) { server in
+        try await Self.withServer(ScriptedInferenceBackendForTests(pieces: ["x"]), limits: limits) { server in
             let big = #"{"model":"scripted","messages":[{"role":"user","content":""# + String(repeating: "a", count: 2_000) + "\"}]}"
             let r = try await Self.call(server.url + "/v1/chat/completions", body: big)
             #expect(r.status == 413 && r.body.contains("request_too_large"))
@@ -173,12 +133,12 @@ final class ScriptedBackendForTests: InferenceBackend {
     @Test func concurrentRequestsAreBounded() async throws {
         var limits = APILimits()
         limits.maxConcurrentRequests = 2
-        let backend = ScriptedBackendForTests(pieces: ["x"], held: true)
+        let backend = ScriptedInferenceBackendForTests(pieces: ["x"], held: true)
         try await Self.withServer(backend, limits: limits) { server in
             let url = server.url + "/v1/chat/completions"
             async let a = Self.call(url, body: Self.chat + "}")
             async let b = Self.call(url, body: Self.chat + #","stream":true}"#)
-            while backend.started.withLock({ $0 }) < 2 { try await Task.sleep(for: .milliseconds(5)) }
+            while backend.started < 2 { try await Task.sleep(for: .milliseconds(5)) }
             let third = try await Self.call(url, body: Self.chat + "}")
             #expect(third.status == 503 && third.body.contains("overloaded"))
             backend.release()
@@ -190,7 +150,7 @@ final class ScriptedBackendForTests: InferenceBackend {
 
     /// A streaming client that goes away stops the generation (the backend sees `onDelta` false).
     @Test func aDisconnectedStreamStopsTheGeneration() async throws {
-        let backend = ScriptedBackendForTests(pieces: Array(repeating: "tok ", count: 10_000), pace: .milliseconds(2))
+        let backend = ScriptedInferenceBackendForTests(pieces: Array(repeating: "tok ", count: 10_000), pace: .milliseconds(2))
         try await Self.withServer(backend) { server in
             var request = HTTPClientRequest(url: server.url + "/v1/chat/completions")
             request.method = .POST
@@ -200,10 +160,10 @@ final class ScriptedBackendForTests: InferenceBackend {
             var iterator = response.body.makeAsyncIterator()
             _ = try await iterator.next()
             try await client.shutdown()
-            for _ in 0..<400 where backend.stoppedByClient.withLock({ $0 }) == 0 {
+            for _ in 0..<400 where backend.stoppedEarly == 0 {
                 try await Task.sleep(for: .milliseconds(10))
             }
-            #expect(backend.stoppedByClient.withLock { $0 } == 1)
+            #expect(backend.stoppedEarly == 1)
         }
     }
 }

@@ -31,8 +31,27 @@ import Testing
         #expect(try await backend.models() == ["chorus/synthetic-tiny"])
         let unknown = await refusal(backend, InferenceJob(model: "gpt-4", input: .text("x")))
         #expect(unknown?.status == 404 && unknown?.code == "model_not_found" && unknown?.message.contains("chorus/synthetic-tiny") == true)
-        let untokenized = await refusal(backend, InferenceJob(model: "chorus/synthetic-tiny", input: .text("x")))
-        #expect(untokenized?.status == 400 && untokenized?.message.contains("no tokenizer") == true)
+        let chat = await refusal(backend, InferenceJob(model: "chorus/synthetic-tiny", input: .chat([.init(role: "user", content: "x")])))
+        #expect(chat?.status == 400 && chat?.message.contains("no chat template") == true)
+        let long = await refusal(backend, InferenceJob(model: "chorus/synthetic-tiny", input: .text("x"), maxTokens: 100_000))
+        #expect(long?.status == 400 && long?.code == "context_length_exceeded")
+    }
+
+    /// The synthetic model's byte-level vocabulary generates text: pieces stream, the count and
+    /// finish reason match, and a client that stops early stops the generation.
+    @Test func generatesTextOnTheSyntheticModel() async throws {
+        let backend = WorkerBackend(worker: try await Self.syntheticWorker(), executor: "self")
+        let pieces = Mutex(0)
+        let outcome = try await backend.run(InferenceJob(model: "chorus/synthetic-tiny", input: .text("hello"), maxTokens: 12,
+                                                         temperature: 0), limits: APILimits()) { _ in
+            pieces.withLock { $0 += 1 }
+            return true
+        }
+        #expect(outcome.finishReason == .length && outcome.completionTokens == 12 && outcome.promptTokens > 0)
+        #expect(pieces.withLock { $0 } >= 1)
+        let stopped = try await backend.run(InferenceJob(model: "chorus/synthetic-tiny", input: .text("hello"), maxTokens: 64,
+                                                         temperature: 0), limits: APILimits()) { _ in false }
+        #expect(stopped.completionTokens < 64)
     }
 
     @Test func workerErrorsMapToOpenAIErrors() {

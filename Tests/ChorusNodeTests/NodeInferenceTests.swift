@@ -3,6 +3,7 @@ import ChorusInference
 import ChorusMesh
 import Foundation
 import Synchronization
+import ChorusTestKit
 import Testing
 @testable import ChorusNode
 
@@ -60,7 +61,7 @@ import Testing
         let refused = await collect(streams[2])
         guard case let .error(error)? = refused.last else { Issue.record("expected a refusal, got \(String(describing: refused.last))"); return }
         #expect(error.status == 503 && error.message.contains("limit"))
-        #expect(backend.started.withLock { $0 } <= 2)
+        #expect(backend.started <= 2)
         backend.release()
         for stream in streams.prefix(2) {
             guard case .end? = await collect(stream).last else { Issue.record("a held job did not end"); return }
@@ -77,7 +78,7 @@ import Testing
             if case .delta = event { break }
         }
         await a.node.cancelInference(id)
-        #expect(await eventually { backend.stoppedEarly.withLock { $0 } == 1 })
+        #expect(await eventually { backend.stoppedEarly == 1 })
         #expect(await eventually { await b.node.inferenceReport()?.served == 0 })
     }
 
@@ -91,7 +92,7 @@ import Testing
         let events = try #require(await a.node.forwardInference(SecureRandom.bytes32(), Self.job, to: b.key.publicKey))
         guard case .timedOut? = await collect(events).last else { Issue.record("expected a timeout"); return }
         backend.release()
-        #expect(await eventually { backend.stoppedEarly.withLock { $0 } == 1 })
+        #expect(await eventually { backend.stoppedEarly == 1 })
     }
 
     /// A malformed inference message is a protocol violation: the sender is disconnected.
