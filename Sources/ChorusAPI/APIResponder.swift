@@ -225,6 +225,4 @@ final class InFlightCounter: Sendable {
     }
 
     func leave() { count.subtract(1, ordering: .acquiringAndReleasing) }
-
-    var value: Int { count.load(ordering: .relaxed) }
 }

@@ -7,6 +7,7 @@ import Foundation
 /// from an `InferenceBackend`.
 public final class APIServer: Sendable {
     private let listener: HTTPListener
+    /// Its keys and rates; `APIAccess.reload` replaces them while the server runs.
     public let access: APIAccess
 
     public var url: String { listener.url }
