@@ -6,7 +6,15 @@ import ChorusWorkerHTTP
 struct WorkerScoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "score",
-        abstract: "Score a completion under a prompt: each completion token's logprob and the top alternatives.")
+        abstract: "Score a completion under a prompt: each completion token's logprob and the top alternatives.",
+        discussion: """
+            The completion is run teacher-forced (one forward pass over prompt and completion), as a \
+            validator re-runs an executor's output.
+
+            EXAMPLES:
+              chorus worker score --model smollm2-135m --prompt "What is the capital of France?" --completion "Paris."
+              chorus worker score --model smollm2-135m --prompt "2+2=" --completion "4" --raw --top-logprobs 3 --json
+            """)
 
     @OptionGroup var connection: WorkerConnectionOptions
 
