@@ -21,23 +21,16 @@ import Darwin
 /// an ulp can differ only on exact near-ties, which the verdict's honest flip rate absorbs).
 public struct InferenceTape: Sendable, Hashable {
     public let seed: Bytes32
-    private let k0: UInt64, k1: UInt64, k2: UInt64, k3: UInt64
+    private let words: CounterWords
 
     public init(seed: Bytes32) {
         self.seed = seed
-        (k0, k1, k2, k3) = seed.withUnsafeBytes { raw in
-            (UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
-             UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
-             UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)),
-             UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)))
-        }
+        words = CounterWords(key: seed)
     }
 
     /// The generator's word for `counter` (Specs/synthetic-models.md §1.2).
     @inline(__always)
-    public func word(_ counter: UInt64) -> UInt64 {
-        SplitMix64.mix64(SplitMix64.mix64(SplitMix64.mix64(SplitMix64.mix64(counter ^ k0) ^ k1) ^ k2) ^ k3)
-    }
+    public func word(_ counter: UInt64) -> UInt64 { words.word(counter) }
 
     /// `t · vocab + id`, the counter of token `id` at output position `t`.
     @inline(__always)

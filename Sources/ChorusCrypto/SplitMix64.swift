@@ -22,7 +22,7 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     }
 
     /// SplitMix64's finaliser (also the mixing step of the counter-based generators).
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func mix64(_ x: UInt64) -> UInt64 {
         var z = x
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -16,27 +16,20 @@ public import ChorusCrypto
 ///                approximation of N(0, 1).
 public struct CounterRNG: Sendable, Hashable {
     public let key: Bytes32
-    private let k0: UInt64, k1: UInt64, k2: UInt64, k3: UInt64
+    private let words: CounterWords
 
     public init(key: Bytes32) {
         self.key = key
-        (k0, k1, k2, k3) = key.withUnsafeBytes { raw in
-            (UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
-             UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
-             UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)),
-             UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)))
-        }
+        words = CounterWords(key: key)
     }
 
     /// SplitMix64's finaliser (one definition, in ChorusCrypto's `SplitMix64`).
     @inline(__always)
     public static func mix64(_ x: UInt64) -> UInt64 { SplitMix64.mix64(x) }
 
-    /// The 64-bit word for `counter`.
+    /// The 64-bit word for `counter` (`CounterWords`, the one definition).
     @inline(__always)
-    public func word(_ counter: UInt64) -> UInt64 {
-        CounterRNG.mix64(CounterRNG.mix64(CounterRNG.mix64(CounterRNG.mix64(counter ^ k0) ^ k1) ^ k2) ^ k3)
-    }
+    public func word(_ counter: UInt64) -> UInt64 { words.word(counter) }
 
     /// The integer sum S of the 12 16-bit lanes behind value `index` (0 ... 786420).
     @inline(__always)
