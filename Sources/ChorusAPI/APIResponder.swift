@@ -103,14 +103,8 @@ struct APIResponder: HTTPResponder {
             return true
         }
         let all = collected.withLock { $0 }
-        let logprobsWanted = parsed.job.topLogprobs != nil
-        let choice: ChoiceBody = switch parsed.kind {
-        case .chat: ChoiceBody(content: .message(all.text), chatLogprobs: logprobsWanted ? all.logprobs : nil,
-                               textLogprobs: nil, finishReason: outcome.finishReason)
-        case .text: ChoiceBody(content: .text(all.text), chatLogprobs: nil,
-                               textLogprobs: logprobsWanted ? TextLogprobsBody(all.logprobs, startOffset: 0) : nil,
-                               finishReason: outcome.finishReason)
-        }
+        let choice = ChoiceBody(parsed, content: parsed.kind == .chat ? .message(all.text) : .text(all.text),
+                                logprobs: all.logprobs, finish: outcome.finishReason)
         return Self.json(CompletionBody(
             id: id, object: parsed.kind == .chat ? "chat.completion" : "text_completion", created: unixSeconds(),
             model: parsed.job.model, choices: [choice],
@@ -178,12 +172,7 @@ private struct EventWriter: Sendable {
 
     func chunk(_ content: ChoiceBody.Content, logprobs: [TokenLogprob], finish: FinishReason?,
                chorus: ChorusField? = nil) -> CompletionBody {
-        let wanted = parsed.job.topLogprobs != nil
-        let choice: ChoiceBody = switch parsed.kind {
-        case .chat: ChoiceBody(content: content, chatLogprobs: wanted ? logprobs : nil, textLogprobs: nil, finishReason: finish)
-        case .text: ChoiceBody(content: content, chatLogprobs: nil,
-                               textLogprobs: wanted ? TextLogprobsBody(logprobs, startOffset: 0) : nil, finishReason: finish)
-        }
+        let choice = ChoiceBody(parsed, content: content, logprobs: logprobs, finish: finish)
         return CompletionBody(id: id, object: object, created: created, model: parsed.job.model, choices: [choice],
                               usage: parsed.includeUsage ? .some(nil) : nil, chorus: chorus)
     }

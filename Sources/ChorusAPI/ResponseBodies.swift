@@ -92,6 +92,15 @@ struct ChoiceBody: Encodable {
     let textLogprobs: TextLogprobsBody?
     let finishReason: FinishReason?
 
+    /// A choice of `request`'s endpoint: logprobs in the chat or the legacy form, only when asked for.
+    init(_ request: ParsedRequest, content: Content, logprobs: [TokenLogprob], finish: FinishReason?) {
+        self.content = content
+        let wanted = request.job.topLogprobs != nil
+        chatLogprobs = wanted && request.kind == .chat ? logprobs : nil
+        textLogprobs = wanted && request.kind == .text ? TextLogprobsBody(logprobs, startOffset: 0) : nil
+        finishReason = finish
+    }
+
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: Keys.self)
         try c.encode(0, forKey: .index)
