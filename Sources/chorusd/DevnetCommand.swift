@@ -278,11 +278,28 @@ struct DevnetCommand: AsyncParsableCommand {
             if !quiet { print("devnet: note: nodes 4-5 did not answer; SmolLM2 gets no delegations (chorus delegate does it by hand)") }
             return
         }
+        var effective: Set<UInt64> = []
         for (node, target) in [(0, four), (1, four), (2, five)] {
-            let declared = try? await ControlClient.call(.declare(model: model, action: .delegate(to: target.raw)),
-                                                         socketPath: DataDirectory(directories[node]).controlSocket,
-                                                         as: DeclareResult.self, timeout: .seconds(5))
-            if declared == nil, !quiet { print("devnet: note: node \(node + 1) could not delegate SmolLM2") }
+            // A declaration is signed in an epoch, so none can be made before genesis (a new devnet's
+            // is a few seconds ahead): the node refuses until then, and each refusal is retried.
+            var failure = ""
+            for _ in 0..<30 {
+                do throws(ControlClientError) {
+                    let declared = try await ControlClient.call(.declare(model: model, action: .delegate(to: target.raw)),
+                                                                socketPath: DataDirectory(directories[node]).controlSocket,
+                                                                as: DeclareResult.self, timeout: .seconds(5))
+                    effective.insert(declared.effectiveEpoch)
+                    failure = ""
+                    break
+                } catch {
+                    failure = error.description
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+            if !failure.isEmpty, !quiet { print("devnet: note: node \(node + 1) could not delegate SmolLM2: \(failure)") }
+        }
+        if let first = effective.min(), !quiet {
+            print("devnet: nodes 1-2 delegate their SmolLM2 voting power to node 4 and node 3 to node 5, in force from epoch \(first)")
         }
     }
 
