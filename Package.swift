@@ -30,6 +30,8 @@ let package = Package(
         // Metrics (the node's instruments) and their Prometheus backend (the admin listener's /metrics).
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // `chorusd run`: ordered start and stop of its services, SIGTERM/SIGINT/SIGHUP.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // MARK: - System libraries (C), each imported by exactly one Swift wrapper module.
@@ -241,6 +243,8 @@ let package = Package(
                 "ChorusInference",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),

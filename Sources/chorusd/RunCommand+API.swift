@@ -9,7 +9,7 @@ extension RunCommand {
     /// Starts inference routing on `node` (serving on this node's worker when it runs models) and,
     /// when `--api-listen` or the config's `api_listen` asks for it, the OpenAI-compatible API,
     /// whose requests are drawn to executors of the model's group (Specs/inference-routing.md).
-    static func startInference(node: Node, listen: String?, keysFile: String?, directory: DataDirectory,
+    static func startInference(node: Node, listen: String?, keysFile: String?, rate: APIAccess.Rate, directory: DataDirectory,
                                worker: (any WorkerAPI)?) async throws(DaemonFailure) -> APIServer? {
         let local = worker.map { WorkerBackend(worker: $0, executor: node.publicKey.hex) }
         await node.attachInference(local: local)
@@ -17,10 +17,10 @@ extension RunCommand {
         guard let address = ListenAddress(listen) else {
             throw .usage("--api-listen \(listen): expected HOST:PORT (e.g. 127.0.0.1:8700) or unix:PATH")
         }
-        let keys = try apiKeys(keysFile.map { $0.hasPrefix("/") ? $0 : directory.path + "/" + $0 })
+        let keys = try apiKeys(keysFile.map { directory.resolve($0) })
         do {
             return try await APIServer.start(backend: MeshInferenceBackend(node: node, local: local), listen: address,
-                                             access: APIAccess(keys: keys))
+                                             access: APIAccess(keys: keys, rate: rate))
         } catch {
             throw .failed(error.description)
         }

@@ -13,6 +13,7 @@ import ChorusWorkerAPI
 import ChorusWorkerHTTP
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// `chorusd run`: runs a node until SIGINT or SIGTERM.
 struct RunCommand: AsyncParsableCommand {
@@ -22,7 +23,10 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             Peers the node connects to are remembered in its store, so after a restart it finds \
             them again without --seed. SIGINT or SIGTERM stops it gracefully (peers are told, the \
-            store is flushed) within two seconds.
+            store is flushed) within two seconds: the admin listener, the API, PoC on the worker, \
+            the node and the store, in that order. SIGHUP re-reads config.toml and applies \
+            log_level, seeds, the API keys and [api] rates without a restart (and reopens the log \
+            file); the log line says what changed and which changes need a restart.
             """
     )
 
@@ -78,8 +82,11 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log format: text or json (one object per line on stderr).")
     var logFormat: LogFormat = .text
 
-    @Option(name: .long, help: "Lowest level logged: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: Logger.Level = .info
+    @Option(name: .long, help: "Lowest level logged: trace, debug, info, notice, warning, error, critical (default: the config's log_level, else info; SIGHUP keeps this flag).")
+    var logLevel: Logger.Level?
+
+    @Option(name: .long, help: "Also append the log as JSON lines to this file, renamed to FILE.1 at the config's log_file_max_bytes (default: the config's log_file; relative: in the data directory).")
+    var logFile: String?
 
     enum LogFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
 
@@ -101,18 +108,21 @@ struct RunCommand: AsyncParsableCommand {
         let lock: DataDirectoryLock
         do { lock = try DataDirectoryLock(directory) } catch { throw DaemonFailure.failed("\(error)") }
         defer { withExtendedLifetime(lock) {} }
-        let format = logFormat, level = logLevel
-        LoggingSystem.bootstrap { label in
-            var handler: any LogHandler = format == .json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "chorusd")
-
         var configuration: NodeConfiguration
         do { configuration = try ConfigFile.load(directory.configFile) } catch { throw DaemonFailure.failed("\(error)") }
+        let fileConfiguration = configuration
+        let levels = LogLevelSwitch(logLevel ?? configuration.logLevel ?? .info)
+        var logFileSink: JSONLogFile?
+        if let path = (logFile ?? configuration.logFile).map({ directory.resolve($0) }) {
+            do { logFileSink = try JSONLogFile(path: path, maxBytes: configuration.logFileMaxBytes) } catch {
+                throw DaemonFailure.failed("\(error); fix its directory's permissions or choose another log_file")
+            }
+        }
+        let format: DaemonLogHandler.Format = logFormat == .json ? .json : .text, sink = logFileSink
+        LoggingSystem.bootstrap { DaemonLogHandler(label: $0, format: format, levels: levels, file: sink) }
+        let logger = Logger(label: "chorusd")
         if !listen.isEmpty { configuration.listen = listen }
-        configuration.seeds += seed
+        configuration.seeds += seed.filter { !configuration.seeds.contains($0) }
         if let retentionEpochs {
             guard retentionEpochs >= NodeConfiguration.minimumRetentionEpochs else {
                 throw DaemonFailure.failed("--retention-epochs \(retentionEpochs): at least \(NodeConfiguration.minimumRetentionEpochs) (an epoch's tally reads the epoch before it)")
@@ -186,7 +196,7 @@ struct RunCommand: AsyncParsableCommand {
                 do {
                     var requests: [LoadModelRequest] = []
                     for spec in models { requests.append(try PoCModels.request(for: spec, parameters: parameters)) }
-                    served = try await PoCModels.load(requests, on: link, parameters: parameters)
+                    served = try await Self.loadModels(requests, on: link, parameters: parameters, logger: logger)
                     // An auditor never generates, so it keeps no artifacts.
                     poc = (link, faults, verifyOnly ? nil : try ArtifactStore(environment: environment, writer: writer))
                 } catch {
@@ -223,8 +233,8 @@ struct RunCommand: AsyncParsableCommand {
             admin = try await AdminServer.launch(node: node, registry: metrics.registry, setting: adminListen ?? configuration.adminListen,
                                                  nodeListen: configuration.listen, logger: logger)
             api = try await Self.startInference(node: node, listen: apiListen ?? configuration.apiListen,
-                                                keysFile: configuration.apiKeysFile, directory: directory,
-                                                worker: verifyOnly ? nil : poc?.link.api)
+                                                keysFile: configuration.apiKeysFile, rate: Self.apiRate(configuration),
+                                                directory: directory, worker: verifyOnly ? nil : poc?.link.api)
             if let api { logger.info("API listening", metadata: ["url": "\(api.url)"]) }
         } catch {
             await api?.stop()
@@ -240,30 +250,56 @@ struct RunCommand: AsyncParsableCommand {
             "data_dir": "\(directory.path)",
         ])
 
-        let signal = await Self.waitForTerminationSignal()
-        logger.info("stopping", metadata: ["signal": "\(signal == SIGINT ? "SIGINT" : "SIGTERM")"])
-        await api?.stop()
-        await admin?.stop()
-        await node.stopPoC()
-        await node.stop()
-        loop.shutdown()
-        writer.close()
+        let reloader = ConfigReloader(
+            configFile: directory.configFile, directory: directory, running: fileConfiguration,
+            levelFlag: logLevel, fixedSeeds: configuration.seeds.filter { !fileConfiguration.seeds.contains($0) },
+            levels: levels, logFile: logFileSink, node: node, api: api, logger: logger)
+        // Started in this order, stopped in the reverse: each part stops before what it relies on
+        // (the API routes to the node, PoC runs on the node's worker link, the node writes through
+        // the storage writer). The signal service comes last so that it stops listening first.
+        var parts: [StartedPart] = [
+            StartedPart(description: "storage writer", logger: logger) { writer.close() },
+            StartedPart(description: "node", logger: logger) { await node.stop(); loop.shutdown() },
+        ]
+        if poc != nil { parts.append(StartedPart(description: "worker", logger: logger) { await node.stopPoC() }) }
+        if let api { parts.append(StartedPart(description: "API", logger: logger) { await api.stop() }) }
+        if let admin { parts.append(StartedPart(description: "admin listener", logger: logger) { await admin.stop() }) }
+        let signals = SignalService(logger: logger) { await reloader.reload() }
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: parts.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
+                + [ServiceGroupConfiguration.ServiceConfiguration(service: signals, successTerminationBehavior: .gracefullyShutdownGroup)],
+            logger: logger))
+        do { try await group.run() } catch { throw DaemonFailure.failed("stopping: \(error)") }
         logger.info("stopped cleanly")
     }
 
-    /// Waits for SIGINT or SIGTERM (their default actions are disabled so the node can stop cleanly).
-    private static func waitForTerminationSignal() async -> Int32 {
-        let (stream, continuation) = AsyncStream<Int32>.makeStream()
-        let sources = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
-            Foundation.signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { continuation.yield(number) }
-            source.resume()
-            return source
+    /// The API's per-key budget from `[api]`; absent settings keep the standard rate's.
+    static func apiRate(_ configuration: NodeConfiguration) -> APIAccess.Rate {
+        APIAccess.Rate(perMinute: configuration.apiRequestsPerMinute.map(Double.init) ?? APIAccess.Rate.standard.perMinute,
+                       burst: configuration.apiBurst.map(Double.init) ?? APIAccess.Rate.standard.burst)
+    }
+
+    /// Loads the models one at a time, logging each one's size before and its load time after: a
+    /// large GGUF file takes a while to read, and the log should say what the node is waiting on.
+    static func loadModels(_ requests: [LoadModelRequest], on link: WorkerLink, parameters: NetworkParameters,
+                           logger: Logger) async throws(PoCModelError) -> [String] {
+        var served: [String] = []
+        for (index, request) in requests.enumerated() {
+            var metadata: Logger.Metadata = ["model": "\(request.id)", "step": "\(index + 1) of \(requests.count)", "worker": "\(link.endpoint)"]
+            if let path = request.path {
+                metadata["file"] = "\(path)"
+                if let bytes = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int {
+                    metadata["size"] = "\(ByteCount.text(bytes))"
+                }
+            } else {
+                metadata["source"] = "synthetic"
+            }
+            logger.info("loading model", metadata: metadata)
+            let started = ContinuousClock.now
+            served += try await PoCModels.load([request], on: link, parameters: parameters)
+            logger.info("model loaded", metadata: ["model": "\(request.id)", "seconds": "\(ByteCount.seconds(started.duration(to: .now)))"])
         }
-        defer { sources.forEach { $0.cancel() } }
-        for await number in stream { return number }
-        return SIGTERM
+        return served
     }
 }
 

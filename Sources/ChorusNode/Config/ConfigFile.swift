@@ -1,6 +1,7 @@
 import ChorusMesh
 import Foundation
 import ChorusTOML
+import Logging
 
 /// The node's `config.toml`: the commented template `chorusd init` writes, and the strict reader
 /// that turns it into a `NodeConfiguration`. Unknown keys are errors (a typo must not silently
@@ -11,6 +12,9 @@ public enum ConfigFile {
         """
         # Chorus node configuration, read by `chorusd run --data-dir DIR`.
         # Command-line flags (--listen, --seed) override the values here.
+        # SIGHUP (kill -HUP PID) re-reads this file and applies log_level, seeds, the keys in
+        # api_keys_file and [api] without a restart (and reopens log_file); the other settings
+        # are read at start only (the reload's log line names any that changed).
 
         # The network this node belongs to. It is mixed into every handshake and every signed
         # statement, so nodes of different networks never talk to each other.
@@ -51,6 +55,19 @@ public enum ConfigFile {
         # loopback unless api_keys_file is set: without keys anyone who reaches it may use it.
         # api_listen = "127.0.0.1:8700"
         # api_keys_file = "api.keys"           # one key per line; clients send "Authorization: Bearer KEY"
+
+        # Logging: the lowest level logged (trace, debug, info, notice, warning, error, critical;
+        # `chorusd run --log-level` overrides), and a JSON-lines file written besides stderr (one
+        # object per line; relative: to this directory). A file that would pass log_file_max_bytes
+        # is renamed to FILE.1 (replacing the last one) and started afresh: at most twice that on disk.
+        # log_level = "info"
+        # log_file = "chorusd.jsonl"
+        # log_file_max_bytes = 67108864       # 64 MiB
+
+        # The API's request budget per key (without api_keys_file: one budget for all callers).
+        # [api]
+        # requests_per_minute = 600
+        # burst = 60                          # requests at once after an idle while
 
         [connections]
         outbound_target = 8          # outbound connections kept
@@ -94,7 +111,8 @@ public enum ConfigFile {
         let reader = Reader(file: file)
         try reader.allowOnly(["network", "listen", "advertise", "seeds", "topics", "allow_private_addresses",
                               "connections", "session", "statements", "worker_url", "worker_token_file", "models", "admin_listen",
-                              "api_listen", "api_keys_file"], in: root, prefix: "")
+                              "api_listen", "api_keys_file", "log_level", "log_file", "log_file_max_bytes", "api"],
+                              in: root, prefix: "")
 
         var config = NodeConfiguration(networkID: try reader.string("network", in: root))
         config.listen = try reader.strings("listen", in: root) ?? config.listen
@@ -110,6 +128,21 @@ public enum ConfigFile {
         }
         config.apiListen = try reader.optionalString("api_listen", in: root)
         config.apiKeysFile = try reader.optionalString("api_keys_file", in: root)
+        if let level = try reader.optionalString("log_level", in: root) {
+            guard let parsed = Logger.Level(rawValue: level) else {
+                throw ConfigError(file: file, key: "log_level", problem: "\"\(level)\": expected one of "
+                                  + Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            config.logLevel = parsed
+        }
+        config.logFile = try reader.optionalString("log_file", in: root)
+        config.logFileMaxBytes = try reader.int("log_file_max_bytes", in: root, prefix: "", range: 4096...(1 << 40))
+            ?? config.logFileMaxBytes
+        if let table = try reader.table("api", in: root) {
+            try reader.allowOnly(["requests_per_minute", "burst"], in: table, prefix: "api.")
+            config.apiRequestsPerMinute = try reader.int("requests_per_minute", in: table, prefix: "api.", range: 1...10_000_000)
+            config.apiBurst = try reader.int("burst", in: table, prefix: "api.", range: 1...1_000_000)
+        }
         if let value = root["allow_private_addresses"] {
             guard let flag = value.bool else { throw ConfigError(file: file, key: "allow_private_addresses", problem: "expected true or false, found \(value.typeName)") }
             config.allowPrivateAddresses = flag

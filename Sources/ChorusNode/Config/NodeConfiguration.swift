@@ -1,4 +1,5 @@
 import ChorusMesh
+import Logging
 
 /// Everything a node needs to run besides its key and its store: which network, where to listen,
 /// whom to dial first, and the transport's limits. Loaded from `config.toml` in the data directory
@@ -61,6 +62,15 @@ public struct NodeConfiguration: Sendable, Equatable {
     /// The admin HTTP listener (`/metrics`, `/healthz`, `/readyz`; ChorusAdmin): `HOST:PORT`,
     /// `unix:PATH` or `off`; nil: loopback on the first listen port + 2000.
     public var adminListen: String?
+    /// `chorusd run`'s logging, not the node's: the lowest level logged (nil: info, or `--log-level`),
+    /// an optional JSON-lines file (relative: in the data directory) and its size bound.
+    public var logLevel: Logger.Level?
+    public var logFile: String?
+    public var logFileMaxBytes = NodeConfiguration.defaultLogFileMaxBytes
+    /// The API's per-key request budget (`[api]`); nil: `APIAccess.Rate.standard` (600/min, burst 60).
+    /// Kept as numbers so that ChorusNode needs nothing of ChorusAPI.
+    public var apiRequestsPerMinute: Int?
+    public var apiBurst: Int?
     /// Threads that verify received statements (Services/Intake/VerificationPool.swift); nil: one per core.
     public var verificationThreads: Int?
 
@@ -92,6 +102,9 @@ public struct NodeConfiguration: Sendable, Equatable {
     public static let minimumRetentionEpochs: UInt64 = 2
     /// About 32 MiB of ids (plus a few bytes of overhead each).
     public static let defaultSyncIndexCapacity = 1_000_000
+
+    /// The log file is renamed to FILE.1 when it would pass this (64 MiB), so it takes at most twice that.
+    public static let defaultLogFileMaxBytes = 64 << 20
 
     /// The default network of `chorusd init`.
     public static let defaultNetworkID = "chorus-devnet"
