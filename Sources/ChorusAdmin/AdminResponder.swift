@@ -5,11 +5,11 @@ import NIOCore
 import Prometheus
 import Synchronization
 
-/// Answers the admin listener's three GET endpoints (README "Metrics and health"):
-/// `/metrics` (Prometheus text format), `/healthz` (alive, loop lag under a bound) and `/readyz`
-/// (peers, worker, epochs). It never reads a request body, refuses every method but GET, and
-/// serves at most `maxInFlight` requests at once: scrapes wait on the node, and a flood of them
-/// must not queue without end.
+/// Answers the admin listener's GET endpoints (README "Metrics and health", "Status page"):
+/// `/metrics` (Prometheus text format), `/healthz` (alive, loop lag under a bound), `/readyz`
+/// (peers, worker, epochs), `/` (the status page, static) and `/status.json` (what the page polls).
+/// It never reads a request body, refuses every method but GET, and serves at most `maxInFlight`
+/// requests at once: scrapes wait on the node, and a flood of them must not queue without end.
 struct AdminResponder: HTTPResponder {
     typealias Context = BasicRequestContext
 
@@ -34,8 +34,11 @@ struct AdminResponder: HTTPResponder {
         case "/metrics": return await metrics()
         case "/healthz": return healthz()
         case "/readyz": return await readyz()
+        case "/": return statusPage()
+        case "/status.json": return await statusJSON()
         default:
-            return Self.json(["error": "not found: the admin listener serves /metrics, /healthz and /readyz"], status: .notFound)
+            return Self.json(["error": "not found: the admin listener serves /, /status.json, /metrics, /healthz and /readyz"],
+                             status: .notFound)
         }
     }
 
@@ -49,12 +52,44 @@ struct AdminResponder: HTTPResponder {
     }
 
     private func healthz() -> Response {
+        let body = health()
+        return Self.json(body, status: body.reason == nil ? .ok : .serviceUnavailable)
+    }
+
+    private func health() -> AdminHealth {
         let reading = node.loopLag.reading()
         let lag = Double(reading.lastLag.components.seconds) + Double(reading.lastLag.components.attoseconds) / 1e18
         if let problem = node.loopLag.problem(bound: options.lagBound) {
-            return Self.json(HealthBody(status: "unhealthy", reason: problem, loopLagSeconds: lag), status: .serviceUnavailable)
+            return AdminHealth(status: "unhealthy", reason: problem, loopLagSeconds: lag)
         }
-        return Self.json(HealthBody(status: "ok", reason: nil, loopLagSeconds: lag), status: .ok)
+        return AdminHealth(status: "ok", reason: nil, loopLagSeconds: lag)
+    }
+
+    /// The page itself never changes: everything live comes from `/status.json`. The policy lets
+    /// it load nothing but itself and that JSON, so nothing a peer names can pull in a resource.
+    private func statusPage() -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/html; charset=utf-8"
+        headers[.contentSecurityPolicy] = StatusPageHTML.contentSecurityPolicy
+        headers[.cacheControl] = "no-cache"
+        headers[HTTPFields.Element.Name("X-Content-Type-Options")!] = "nosniff"
+        headers[HTTPFields.Element.Name("Referrer-Policy")!] = "no-referrer"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: StatusPageHTML.page)))
+    }
+
+    /// The health reading, the readiness checks and the node's bounded snapshot, taken in one call
+    /// into the node (so the page sees one moment); 200 even when the node is slow, since the
+    /// page must show that rather than fail.
+    private func statusJSON() async -> Response {
+        let node = self.node
+        let health = health()
+        guard let answer = await withDeadline(options.nodeTimeout, { await node.statusAnswer() }) else {
+            let error = "the node did not answer within \(options.nodeTimeout) (its event loop is busy or stuck)"
+            return Self.json(StatusBody(health: health, ready: nil, failed: ["node": error], node: nil, error: error), status: .ok,
+                             headers: [.cacheControl: "no-store"])
+        }
+        return Self.json(StatusBody(health: health, ready: answer.readiness.ready, failed: answer.readiness.failed, node: answer.snapshot,
+                                    error: nil), status: .ok, headers: [.cacheControl: "no-store"])
     }
 
     private func readyz() async -> Response {
@@ -69,16 +104,6 @@ struct AdminResponder: HTTPResponder {
         body.epoch = readiness.epoch
         body.lastFinalEpoch = readiness.lastFinalEpoch
         return Self.json(body, status: readiness.ready ? .ok : .serviceUnavailable)
-    }
-
-    struct HealthBody: Encodable {
-        var status: String
-        var reason: String?
-        var loopLagSeconds: Double
-        enum CodingKeys: String, CodingKey {
-            case status, reason
-            case loopLagSeconds = "loop_lag_seconds"
-        }
     }
 
     /// What was checked (absent when the node did not answer) and each failed check with why.

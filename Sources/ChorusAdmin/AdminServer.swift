@@ -6,7 +6,7 @@ public import Prometheus
 
 /// The admin HTTP listener of `chorusd run` (`admin_listen`, `--admin-listen`): `/metrics`,
 /// `/healthz` and `/readyz` for Prometheus and for orchestrators' probes (README "Metrics and
-/// health"). Loopback by default: the metrics are not secret, but they say a lot about the node,
+/// health"), and the status page `/` with `/status.json` for people. Loopback by default: the metrics are not secret, but they say a lot about the node,
 /// and nothing here authenticates.
 public final class AdminServer: Sendable {
     public struct Options: Sendable {
@@ -80,7 +80,7 @@ public final class AdminServer: Sendable {
                            metadata: ["error": "\(error)"])
             return nil
         }
-        logger.info("admin listener", metadata: ["url": "\(server.url)", "endpoints": "/metrics /healthz /readyz"])
+        logger.info("admin listener", metadata: ["url": "\(server.url)", "endpoints": "/ /status.json /metrics /healthz /readyz"])
         if !listen.isLocalOnly {
             logger.warning("the admin listener is reachable from other machines and has no authentication; firewall it",
                            metadata: ["address": "\(listen)"])

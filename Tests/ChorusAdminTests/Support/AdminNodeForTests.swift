@@ -73,6 +73,7 @@ final class AdminNodeForTests: Sendable {
 struct AdminReplyForTests {
     let status: Int
     let body: String
+    var headers: HTTPHeaders = [:]
 
     /// `# TYPE` lines of a scrape: family name → type.
     var families: [String: String] {
@@ -132,7 +133,7 @@ struct AdminClientForTests {
         if let body { request.body = .bytes(ByteBuffer(string: body)) }
         let response = try await client.execute(request, timeout: .seconds(20))
         let bytes = try await response.body.collect(upTo: 16 << 20)
-        return AdminReplyForTests(status: Int(response.status.code), body: String(buffer: bytes))
+        return AdminReplyForTests(status: Int(response.status.code), body: String(buffer: bytes), headers: response.headers)
     }
 
     func shutdown() async {
