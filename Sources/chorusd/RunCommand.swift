@@ -264,11 +264,11 @@ struct RunCommand: AsyncParsableCommand {
         if poc != nil { parts.append(StartedPart(description: "worker", logger: logger) { await node.stopPoC() }) }
         if let api { parts.append(StartedPart(description: "API", logger: logger) { await api.stop() }) }
         if let admin { parts.append(StartedPart(description: "admin listener", logger: logger) { await admin.stop() }) }
+        var services = parts.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
+        if engine != nil { services.append(.init(service: CatchUpLog(node: node, logger: logger))) }
         let signals = SignalService(logger: logger) { await reloader.reload() }
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: parts.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
-                + [ServiceGroupConfiguration.ServiceConfiguration(service: signals, successTerminationBehavior: .gracefullyShutdownGroup)],
-            logger: logger))
+        services.append(.init(service: signals, successTerminationBehavior: .gracefullyShutdownGroup))
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: logger))
         do { try await group.run() } catch { throw DaemonFailure.failed("stopping: \(error)") }
         logger.info("stopped cleanly")
     }
