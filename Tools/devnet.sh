@@ -6,8 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Tools/install-deps.sh
+echo "devnet: building chorusd and chorus (release; the first build takes several minutes, later ones seconds)" >&2
+START=$SECONDS
 swift build -c release --product chorusd
 swift build -c release --product chorus
+echo "devnet: built in $((SECONDS - START)) s" >&2
 echo "devnet: inspect a node with .build/release/chorus --data-dir devnet/node-1 status|epoch show|weights|votes"
 if [ $# -eq 0 ]; then set -- --nodes 5; fi
 exec .build/release/chorusd devnet "$@"

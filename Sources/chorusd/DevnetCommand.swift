@@ -179,13 +179,16 @@ struct DevnetCommand: AsyncParsableCommand {
             } else {
                 children.append(try Self.start(executable, arguments, log: dataDir + "/chorusd.log"))
             }
+            Self.progress("started node \(index + 1) of \(nodes) (pid \(children[index].processIdentifier), log \(dataDir)/chorusd.log)")
             if index == 0, nodes > 1 {
                 // Every other node dials node 1 as its seed. Started together, they dialed it before it
                 // listened (its start takes seconds under load: the store, the PoC model) and backed
                 // off after each refused dial (250 ms, doubling), so a seed up s seconds late was
                 // found up to about s seconds later still: the flaky devnet test's incomplete mesh at
                 // 15 s. They start once it answers.
+                let waiting = ContinuousClock.now
                 await Self.waitUntilAnswering(dataDir, process: children[0], stop: stop)
+                Self.progress("node 1 (every node's seed) answered after \(ByteCount.seconds(waiting.duration(to: .now))) s")
             }
         }
         if smollm2, haveSmolLM2, epochFile != nil, !noPoc, nodes >= 5, !stop.isRaised {
@@ -313,6 +316,11 @@ struct DevnetCommand: AsyncParsableCommand {
         if !stop.isRaised, process.isRunning {
             FileHandle.standardError.write(Data("devnet: node 1 did not answer within 60 s; starting the others anyway (they retry their seed)\n".utf8))
         }
+    }
+
+    /// A step of starting the devnet, on stderr (stdout has the table or the JSON lines).
+    private static func progress(_ line: String) {
+        FileHandle.standardError.write(Data("devnet: \(line)\n".utf8))
     }
 
     /// taskset's path on PATH (for --cpus), nil when it is missing.
