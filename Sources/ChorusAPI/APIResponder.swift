@@ -109,7 +109,7 @@ struct APIResponder: HTTPResponder {
             id: id, object: parsed.kind == .chat ? "chat.completion" : "text_completion", created: unixSeconds(),
             model: parsed.job.model, choices: [choice],
             usage: .some(UsageBody(promptTokens: outcome.promptTokens, completionTokens: outcome.completionTokens)),
-            chorus: ChorusField(executor: outcome.executor, requestID: id)))
+            chorus: ChorusField(outcome, responseID: id)))
     }
 
     /// Answers with Server-Sent Events as OpenAI sends them: a first chunk with the role (chat),
@@ -179,7 +179,7 @@ private struct EventWriter: Sendable {
 
     /// The last chunk (with `finish_reason`), the usage chunk if asked for, then `[DONE]`.
     func finish(_ outcome: CompletionOutcome) {
-        let chorus = ChorusField(executor: outcome.executor, requestID: id)
+        let chorus = ChorusField(outcome, responseID: id)
         let last: ChoiceBody.Content = parsed.kind == .chat ? .delta(role: nil, content: nil) : .text("")
         send(chunk(last, logprobs: [], finish: outcome.finishReason, chorus: chorus))
         if parsed.includeUsage {

@@ -25,9 +25,18 @@ struct UsageBody: Encodable, Equatable {
 /// unknown fields; the Python client exposes them as `response.chorus` / `model_extra`).
 struct ChorusField: Encodable, Equatable {
     let executor: String
+    /// The ticket's request id when the request ran under one, else the response id.
     let requestID: String
+    /// The id of the executor's receipt, which the gateway checked before the last byte.
+    let receiptID: String?
 
-    private enum CodingKeys: String, CodingKey { case executor, requestID = "request_id" }
+    init(_ outcome: CompletionOutcome, responseID: String) {
+        executor = outcome.executor
+        requestID = outcome.requestID ?? responseID
+        receiptID = outcome.receiptID
+    }
+
+    private enum CodingKeys: String, CodingKey { case executor, requestID = "request_id", receiptID = "receipt_id" }
 }
 
 /// Chat `logprobs.content[]` entries.

@@ -84,11 +84,18 @@ public struct CompletionOutcome: Sendable, Equatable {
     public var completionTokens: Int
     /// Where it ran: a node id (hex) or the local worker's name; returned in the `chorus` field.
     public var executor: String
+    /// The request id (hex) and the executor's checked receipt (hex id) when it ran under a ticket
+    /// (Specs/inference.md §2, §5); returned in the `chorus` field.
+    public var requestID: String?
+    public var receiptID: String?
 
-    public init(finishReason: FinishReason, promptTokens: Int, completionTokens: Int, executor: String) {
+    public init(finishReason: FinishReason, promptTokens: Int, completionTokens: Int, executor: String,
+                requestID: String? = nil, receiptID: String? = nil) {
         self.finishReason = finishReason
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
         self.executor = executor
+        self.requestID = requestID
+        self.receiptID = receiptID
     }
 }

@@ -5,7 +5,7 @@ import Synchronization
 /// renders chat messages with the model's template, generates with the job's sampling, turns
 /// token ids into text as they arrive (holding back an incomplete UTF-8 character and anything
 /// that could still become a stop sequence) and maps worker errors onto OpenAI's.
-public struct WorkerBackend: InferenceBackend {
+public struct WorkerBackend: ExecutorBackend {
     let worker: any WorkerAPI
     let executor: String
 
@@ -19,8 +19,7 @@ public struct WorkerBackend: InferenceBackend {
         try await mapped { try await worker.state().models }
     }
 
-    public func run(_ job: InferenceJob, limits: APILimits,
-                    onDelta: @escaping @Sendable (CompletionDelta) -> Bool) async throws(OpenAIError) -> CompletionOutcome {
+    public func prepare(_ job: InferenceJob, limits: APILimits) async throws(OpenAIError) -> PreparedJob {
         let worker = self.worker
         let resident = try await mapped { try await worker.models().models }
         guard let model = resident.first(where: { $0.id == job.model }) else {
@@ -52,11 +51,17 @@ public struct WorkerBackend: InferenceBackend {
                 + "context of \(context) tokens; lower max_tokens to \(context - prompt.count) or shorten the prompt.",
                            code: "context_length_exceeded")
         }
-        let request = GenerateRequest(
-            model: job.model, promptTokens: prompt, maxTokens: maxTokens,
-            sampling: SamplingMessage(temperature: job.temperature, topK: job.topK, topP: job.topP,
-                                      seed: UInt64.random(in: .min ... .max)),
-            topLogprobs: job.topLogprobs, stream: true)
+        return PreparedJob(promptTokens: prompt, maxTokens: maxTokens, stopTokens: model.eosId.map { [$0] } ?? [])
+    }
+
+    public func generate(_ job: InferenceJob, prepared: PreparedJob, tapeSeed: [UInt8]?,
+                         onDelta: @escaping @Sendable (CompletionDelta) -> Bool) async throws(OpenAIError) -> GeneratedOutput {
+        let worker = self.worker
+        let sampling = SamplingMessage(temperature: job.temperature, topK: job.topK, topP: job.topP,
+                                       seed: tapeSeed == nil ? UInt64.random(in: .min ... .max) : nil,
+                                       tapeSeed: tapeSeed.map(Self.hex))
+        let request = GenerateRequest(model: job.model, promptTokens: prepared.promptTokens, maxTokens: prepared.maxTokens,
+                                      sampling: sampling, topLogprobs: job.topLogprobs, stopTokens: prepared.stopTokens, stream: true)
 
         // The worker calls back synchronously per token; text needs async detokenize calls, so
         // tokens flow through a stream to this task, and a stop (client gone, stop sequence)
@@ -73,17 +78,22 @@ public struct WorkerBackend: InferenceBackend {
         var detokenizer = Detokenizer(worker: worker, model: job.model)
         var filter = StopSequenceFilter(stops: job.stop)
         var pending: [TokenLogprob] = []
+        var cancelled = false
+        var stopSequenceEnd: Int?
         do {
             for await line in lines {
-                guard !filter.stopped else { continue }
+                // Tokens the worker made after a stop or a cancel are not part of the output.
+                guard !filter.stopped, !cancelled else { continue }
                 if let top = job.topLogprobs {
                     pending.append(try await detokenizer.logprob(line, alternatives: top))
                 }
                 guard let text = try await detokenizer.append(line.id) else { continue }
                 let fresh = filter.update(text)
+                if filter.stopped { stopSequenceEnd = detokenizer.ids.count - 1 }
                 let delta = CompletionDelta(text: String(decoding: fresh, as: UTF8.self), logprobs: pending)
                 pending = []
-                if !onDelta(delta) || filter.stopped { halt.store(true, ordering: .relaxed) }
+                if !onDelta(delta) { cancelled = !filter.stopped }
+                if cancelled || filter.stopped { halt.store(true, ordering: .relaxed) }
             }
         } catch {
             halt.store(true, ordering: .relaxed)
@@ -96,15 +106,23 @@ public struct WorkerBackend: InferenceBackend {
         } catch {
             throw Self.map(error)
         }
-        if !filter.stopped {
+        if !filter.stopped, !cancelled {
             let rest = filter.finish(try await mapped { try await detokenizer.text() })
             if !rest.isEmpty || !pending.isEmpty {
                 _ = onDelta(CompletionDelta(text: String(decoding: rest, as: UTF8.self), logprobs: pending))
             }
         }
+        let tokens = detokenizer.ids
         let finish: FinishReason = filter.stopped ? .stop : (result.finishReason == "length" ? .length : .stop)
-        return CompletionOutcome(finishReason: finish, promptTokens: prompt.count,
-                                 completionTokens: result.usage.completionTokens, executor: executor)
+        return GeneratedOutput(
+            outcome: CompletionOutcome(finishReason: finish, promptTokens: prepared.promptTokens.count, completionTokens: tokens.count,
+                                       executor: executor),
+            tokens: tokens, stopSequenceEnd: stopSequenceEnd, cancelled: cancelled || result.finishReason == "cancelled")
+    }
+
+    private static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
     }
 
     private func mapped<T>(_ body: () async throws -> T) async throws(OpenAIError) -> T {

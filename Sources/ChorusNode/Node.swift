@@ -70,6 +70,8 @@ public actor Node {
     var membership: MembershipService?
     /// Inference routing (Services/Inference); nil until `attachInference`.
     var inference: InferenceService?
+    /// Inferences served or routed here (nil without a store).
+    var inferenceRecords: InferenceRecordStore?
     /// The UDP sockets membership sends and receives on, one per listen address.
     var udpSockets: [UDPSocket] = []
     /// What services call to reach sessions, sockets and timers.

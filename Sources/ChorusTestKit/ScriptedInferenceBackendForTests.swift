@@ -6,7 +6,7 @@ import Synchronization
 /// how runs ended. Used where the component under test is what sits in front of a worker — the
 /// HTTP API (ChorusAPITests) and routing between nodes (ChorusNodeTests); the worker behind them
 /// is tested on the real engine in ChorusAPITests and the real-model tier.
-public final class ScriptedInferenceBackendForTests: InferenceBackend {
+public final class ScriptedInferenceBackendForTests: ExecutorBackend {
     public let pieces: [String]
     /// Time between pieces, as a worker takes per token.
     public let pace: Duration?
@@ -29,23 +29,34 @@ public final class ScriptedInferenceBackendForTests: InferenceBackend {
 
     public func models() async throws(OpenAIError) -> [String] { ["scripted"] }
 
-    public func run(_ job: InferenceJob, limits: APILimits,
-                    onDelta: @escaping @Sendable (CompletionDelta) -> Bool) async throws(OpenAIError) -> CompletionOutcome {
+    /// Three prompt ids; the budget is the number of pieces (or fewer when the job asks for fewer),
+    /// so a run that sends every piece ends with `length`, as the receipt rule requires.
+    public func prepare(_ job: InferenceJob, limits: APILimits) async throws(OpenAIError) -> PreparedJob {
         guard job.model == "scripted" else { throw .unknownModel(job.model, available: ["scripted"]) }
+        return PreparedJob(promptTokens: [1, 2, 3], maxTokens: min(job.maxTokens ?? pieces.count, pieces.count), stopTokens: [])
+    }
+
+    /// Piece `i` is token id `100 + i`; the tape seed is ignored (no model to sample from).
+    public func generate(_ job: InferenceJob, prepared: PreparedJob, tapeSeed: [UInt8]?,
+                         onDelta: @escaping @Sendable (CompletionDelta) -> Bool) async throws(OpenAIError) -> GeneratedOutput {
         counts.withLock { $0.started += 1 }
-        var sent = 0
-        for piece in pieces {
+        var tokens: [Int] = []
+        var cancelled = false
+        for (i, piece) in pieces.prefix(prepared.maxTokens).enumerated() {
             while gate.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(5)) }
             if let pace { try? await Task.sleep(for: pace) }
             let logprobs = job.topLogprobs.map { n in
                 [TokenLogprob(token: piece, logprob: -0.5, top: Array(repeating: .init(token: piece, logprob: -0.5), count: n))]
             } ?? []
+            tokens.append(100 + i)
             guard onDelta(CompletionDelta(text: piece, logprobs: logprobs)) else {
                 counts.withLock { $0.stoppedEarly += 1 }
+                cancelled = true
                 break
             }
-            sent += 1
         }
-        return CompletionOutcome(finishReason: .length, promptTokens: 3, completionTokens: sent, executor: executor)
+        let outcome = CompletionOutcome(finishReason: .length, promptTokens: prepared.promptTokens.count, completionTokens: tokens.count,
+                                        executor: executor)
+        return GeneratedOutput(outcome: outcome, tokens: tokens, stopSequenceEnd: nil, cancelled: cancelled)
     }
 }

@@ -1,6 +1,7 @@
 import ChorusCrypto
 import ChorusInference
 import ChorusMesh
+import ChorusProtocol
 import Foundation
 import Synchronization
 import ChorusTestKit
@@ -14,34 +15,57 @@ import Testing
     static let job = InferenceJob(model: "scripted", input: .chat([.init(role: "user", content: "hi")]), maxTokens: 8)
 
     /// A gateway `a` (no local model) and an executor `b` serving `backend`, connected.
-    func pair(_ backend: ScriptedInferenceBackendForTests, settings: InferenceService.Settings = .init())
+    /// `storeDirectory`: where the executor keeps its store (its inference records), when given.
+    func pair(_ backend: ScriptedInferenceBackendForTests, settings: InferenceService.Settings = .init(), storeDirectory: String? = nil)
         async throws -> (a: NodeHarnessForTests, b: NodeHarnessForTests) {
         let a = try await NodeHarnessForTests()
-        let b = try await NodeHarnessForTests(configuration: NodeHarnessForTests.testConfiguration(seeds: [a.address]))
+        let b = try await NodeHarnessForTests(configuration: NodeHarnessForTests.testConfiguration(seeds: [a.address]), storeDirectory: storeDirectory)
         await a.node.attachInference(local: nil, settings: settings)
         await b.node.attachInference(local: backend, settings: settings)
         #expect(await eventually { await a.node.connectedPeers == [b.key.publicKey] })
         return (a, b)
     }
 
-    func collect(_ events: AsyncStream<InferenceService.RemoteEvent>) async -> (text: String, last: InferenceService.RemoteEvent?) {
+    /// Reads a forwarded request's events as the gateway does: answers the executor's canonical
+    /// request with a ticket signed by `gateway`, gathers the text, and returns the last event
+    /// with the ticket it issued.
+    func collect(_ events: AsyncStream<InferenceService.RemoteEvent>, id: Bytes32, gateway: Node) async
+        -> (text: String, last: InferenceService.RemoteEvent?, issued: IssuedTicket?) {
         var text = ""
         var last: InferenceService.RemoteEvent?
+        var issued: IssuedTicket?
         for await event in events {
-            if case let .delta(d) = event { text += d.text } else { last = event }
+            switch event {
+            case let .delta(d): text += d.text
+            case let .prepared(request):
+                guard let ticket = try? await gateway.issueTicket(for: request) else { continue }
+                issued = ticket
+                await gateway.sendTicket(id, ticket)
+            default: last = event
+            }
         }
-        return (text, last)
+        return (text, last, issued)
     }
 
     @Test func aForwardedJobStreamsBackAndEnds() async throws {
         let backend = ScriptedInferenceBackendForTests(pieces: ["The ", "capital ", "is ", "Paris."])
-        let (a, b) = try await pair(backend)
+        let dir = temporaryDirectory("inference-records")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (a, b) = try await pair(backend, storeDirectory: dir)
         defer { Task { await a.shutdown(); await b.shutdown() } }
-        let events = try #require(await a.node.forwardInference(SecureRandom.bytes32(), Self.job, to: b.key.publicKey))
-        let (text, last) = await collect(events)
+        let id = SecureRandom.bytes32()
+        let events = try #require(await a.node.forwardInference(id, Self.job, to: b.key.publicKey))
+        let (text, last, issued) = await collect(events, id: id, gateway: a.node)
         #expect(text == "The capital is Paris.")
-        guard case let .end(finish, prompt, completion)? = last else { Issue.record("ended with \(String(describing: last))"); return }
-        #expect(finish == .length && prompt == 3 && completion == 4)
+        guard case let .end(finish, receipt, output, stopEnd)? = last, let issued else {
+            Issue.record("ended with \(String(describing: last))")
+            return
+        }
+        #expect(finish == .length && receipt.receipt.promptTokens == 3 && output.count == 4)
+        // The receipt is the executor's, over the gateway's ticket, and binds exactly the ids sent.
+        try issued.check(receipt, from: b.key.publicKey, output: output, stopSequenceEnd: stopEnd)
+        #expect(receipt.receipt.finish == .length && receipt.receipt.seed == issued.seed)
+        #expect(await eventually { await b.node.inferences(epoch: nil, limit: 10).map(\.receiptID) == [receipt.id] })
         #expect(await a.node.inferenceReport()?.pending == 0)
         #expect(await eventually { await b.node.inferenceReport()?.served == 0 })
     }
@@ -54,17 +78,18 @@ import Testing
         let backend = ScriptedInferenceBackendForTests(pieces: ["x"], held: true)
         let (a, b) = try await pair(backend, settings: settings)
         defer { Task { await a.shutdown(); await b.shutdown() } }
-        var streams: [AsyncStream<InferenceService.RemoteEvent>] = []
+        var streams: [(Bytes32, AsyncStream<InferenceService.RemoteEvent>)] = []
         for _ in 0..<3 {
-            streams.append(try #require(await a.node.forwardInference(SecureRandom.bytes32(), Self.job, to: b.key.publicKey)))
+            let id = SecureRandom.bytes32()
+            streams.append((id, try #require(await a.node.forwardInference(id, Self.job, to: b.key.publicKey))))
         }
-        let refused = await collect(streams[2])
+        let refused = await collect(streams[2].1, id: streams[2].0, gateway: a.node)
         guard case let .error(error)? = refused.last else { Issue.record("expected a refusal, got \(String(describing: refused.last))"); return }
         #expect(error.status == 503 && error.message.contains("limit"))
         #expect(backend.started <= 2)
         backend.release()
-        for stream in streams.prefix(2) {
-            guard case .end? = await collect(stream).last else { Issue.record("a held job did not end"); return }
+        for (id, stream) in streams.prefix(2) {
+            guard case .end? = await collect(stream, id: id, gateway: a.node).last else { Issue.record("a held job did not end"); return }
         }
     }
 
@@ -75,6 +100,7 @@ import Testing
         let id = SecureRandom.bytes32()
         let events = try #require(await a.node.forwardInference(id, Self.job, to: b.key.publicKey))
         for await event in events {
+            if case let .prepared(request) = event { await a.node.sendTicket(id, try await a.node.issueTicket(for: request)) }
             if case .delta = event { break }
         }
         await a.node.cancelInference(id)
@@ -89,8 +115,9 @@ import Testing
         let backend = ScriptedInferenceBackendForTests(pieces: ["late"], held: true)
         let (a, b) = try await pair(backend, settings: settings)
         defer { Task { await a.shutdown(); await b.shutdown() } }
-        let events = try #require(await a.node.forwardInference(SecureRandom.bytes32(), Self.job, to: b.key.publicKey))
-        guard case .timedOut? = await collect(events).last else { Issue.record("expected a timeout"); return }
+        let id = SecureRandom.bytes32()
+        let events = try #require(await a.node.forwardInference(id, Self.job, to: b.key.publicKey))
+        guard case .timedOut? = await collect(events, id: id, gateway: a.node).last else { Issue.record("expected a timeout"); return }
         backend.release()
         #expect(await eventually { backend.stoppedEarly == 1 })
     }
@@ -109,7 +136,9 @@ import Testing
     @Test func withoutATableANodeServesItsOwnModel() async throws {
         var configuration = NodeHarnessForTests.testConfiguration()
         configuration.servedModels = ["scripted"]
-        let a = try await NodeHarnessForTests(configuration: configuration)
+        let dir = temporaryDirectory("inference-records")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let a = try await NodeHarnessForTests(configuration: configuration, storeDirectory: dir)
         defer { Task { await a.shutdown() } }
         let backend = ScriptedInferenceBackendForTests(pieces: ["ok"])
         await a.node.attachInference(local: backend)
@@ -117,6 +146,11 @@ import Testing
         #expect(try await mesh.models() == ["scripted"])
         let outcome = try await mesh.run(Self.job, limits: APILimits()) { _ in true }
         #expect(outcome.completionTokens == 1)
+        // Served under a ticket like a routed request: its receipt is recorded once, with both roles.
+        #expect(await eventually { await a.node.inferences(epoch: nil, limit: 10).count == 1 })  // the store writes off the loop
+        let records = await a.node.inferences(epoch: nil, limit: 10)
+        #expect(records.count == 1 && records.first?.roles == [.executor, .gateway])
+        #expect(outcome.receiptID == records.first?.receiptID.hex && outcome.requestID == records.first?.ticket.requestID.hex)
         do {
             _ = try await mesh.run(InferenceJob(model: "other", input: .text("x")), limits: APILimits()) { _ in true }
             Issue.record("expected model_not_found")
@@ -127,20 +161,57 @@ import Testing
 }
 
 @Suite struct InferenceMessageTests {
+    static let gateway = try! Ed25519.SigningKey(seed: SecretBytes([UInt8](repeating: 0x11, count: 32)))
+    static let executor = try! Ed25519.SigningKey(seed: SecretBytes([UInt8](repeating: 0x22, count: 32)))
+
+    /// A ticket of `gateway` for a 3-token prompt, max 3 tokens, with stop sequence "\n".
+    static func issued() throws -> IssuedTicket {
+        let request = try InferenceRequest(model: "m", promptTokens: [1, 2, 3], maxTokens: 3, stopSequences: ["\n"])
+        let ticket = try InferenceTicket(networkID: "n", epoch: 4, gateway: gateway.publicKey, nonce: 9, issuedAtMs: 1, requestDigest: request.digest)
+        return IssuedTicket(request: request, ticket: ticket, signature: try ticket.sign(with: gateway), beacon: Blake2b.hash256([1]))
+    }
+
+    static func receipt(_ issued: IssuedTicket, output: [UInt32], finish: InferenceFinish, seed: Bytes32? = nil,
+                        by key: Ed25519.SigningKey = executor) throws -> SignedInferenceReceipt {
+        try InferenceReceipt(request: issued.request, ticket: issued.ticket, seed: seed ?? issued.seed, executor: key.publicKey,
+                             output: output, finish: finish, startedAtMs: 5, firstTokenMs: 1, totalMs: 2).sign(with: key)
+    }
+
     @Test func everyKindRoundTrips() throws {
         let id = Blake2b.hash256(Array("id".utf8))
+        let issued = try Self.issued()
+        let receipt = try Self.receipt(issued, output: [5, 6, 7], finish: .stop)
         let messages: [InferenceMessage] = [
             .request(id: id, job: InferenceJob(model: "m", input: .chat([.init(role: "user", content: "héllo")]), maxTokens: 5,
                                                temperature: 0.7, topP: 0.9, topK: 40, stop: ["\n"], topLogprobs: 2)),
             .request(id: id, job: InferenceJob(model: "m", input: .text("p"))),
             .delta(id: id, CompletionDelta(text: "Par", logprobs: [TokenLogprob(token: "Par", logprob: -0.25, top: [.init(token: "Lon", logprob: -2)])])),
-            .end(id: id, finish: .stop, promptTokens: 12, completionTokens: 3),
+            .prepared(id: id, issued.request),
+            .ticket(id: id, issued.ticket, signature: issued.signature),
+            .end(id: id, finish: .stop, receipt: receipt, output: [5, 6, 7], stopSequenceEnd: 2),
             .error(id: id, .overloaded("busy")),
             .cancel(id: id),
         ]
         for m in messages {
             #expect(try InferenceMessage.decode(m.encoded()[...]) == m)
         }
+    }
+
+    /// The gateway's check (Specs/inference.md §5.1): an honest receipt passes; one that claims
+    /// more tokens than were sent (`truncate`), another tape (`wrong-seed`), another executor than
+    /// the one drawn, or a stop that did not happen is refused.
+    @Test func theGatewayRefusesReceiptsThatDoNotBindWhatWasSent() throws {
+        let issued = try Self.issued()
+        let honest = try Self.receipt(issued, output: [5, 6, 7], finish: .length)
+        try issued.check(honest, from: Self.executor.publicKey, output: [5, 6, 7], stopSequenceEnd: nil)
+        let truncated = try Self.receipt(issued, output: [5, 6, 7], finish: .length)
+        #expect(throws: ProtocolError.self) { try issued.check(truncated, from: Self.executor.publicKey, output: [5, 6], stopSequenceEnd: nil) }
+        let wrongSeed = try Self.receipt(issued, output: [5, 6, 7], finish: .length, seed: Blake2b.hash256([2]))
+        #expect(throws: ProtocolError.self) { try issued.check(wrongSeed, from: Self.executor.publicKey, output: [5, 6, 7], stopSequenceEnd: nil) }
+        #expect(throws: ProtocolError.self) { try issued.check(honest, from: Self.gateway.publicKey, output: [5, 6, 7], stopSequenceEnd: nil) }
+        let fakeStop = try Self.receipt(issued, output: [5, 6], finish: .stop)
+        #expect(throws: ProtocolError.self) { try issued.check(fakeStop, from: Self.executor.publicKey, output: [5, 6], stopSequenceEnd: nil) }
+        try issued.check(fakeStop, from: Self.executor.publicKey, output: [5, 6], stopSequenceEnd: 1)
     }
 
     @Test func boundsAndJunkAreRefused() {

@@ -24,7 +24,11 @@ public enum NodeSchema {
     /// Created at open when missing, so older stores simply gain it (no data to migrate).
     public static let pocArtifacts = "poc-artifacts"
 
-    public static let tables = [statements, statementsByScope, peers, peerScores, addressBook, finalTables, pocArtifacts]
+    /// Inferences this node served or routed (Storage/InferenceRecordStore.swift): `record number (u64 BE) → record`,
+    /// at most 10,000. Created at open when missing, like `poc-artifacts`.
+    public static let inferenceRecords = "inference-records"
+
+    public static let tables = [statements, statementsByScope, peers, peerScores, addressBook, finalTables, pocArtifacts, inferenceRecords]
 
     public static var schema: StoreSchema { StoreSchema(tables: tables) }
 }

@@ -1,19 +1,26 @@
 public import ChorusCrypto
 public import ChorusInference
+public import ChorusProtocol
 import ChorusWire
 import ChorusWorkerAPI
 
 /// The session messages of inference routing, tag 5 (Specs/inference-routing.md §4): a gateway
-/// asks an executor to run a job, the executor streams text back and ends with the outcome or an
-/// error, and either side may cancel. Every message names the request by its 32-byte id.
+/// asks an executor to run a job; the executor answers with the job's canonical request (its
+/// prompt tokenized); the gateway signs a ticket over it; the executor streams text generated from
+/// the tape the ticket seeds and ends with its signed receipt and the output ids, or an error.
+/// Either side may cancel. Every message names the request by the gateway's 32-byte routing id.
 public enum InferenceMessage: Sendable, Equatable {
     case request(id: Bytes32, job: InferenceJob)
+    case prepared(id: Bytes32, InferenceRequest)
+    case ticket(id: Bytes32, InferenceTicket, signature: Ed25519.Signature)
     case delta(id: Bytes32, CompletionDelta)
-    case end(id: Bytes32, finish: ChorusInference.FinishReason, promptTokens: Int, completionTokens: Int)
+    /// `finish` is OpenAI's reason (a stop token and a stop sequence are both `stop`); the receipt
+    /// binds the ids; `stopSequenceEnd` is the index of the output id that completed a stop sequence.
+    case end(id: Bytes32, finish: ChorusInference.FinishReason, receipt: SignedInferenceReceipt, output: [UInt32], stopSequenceEnd: UInt32?)
     case error(id: Bytes32, OpenAIError)
     case cancel(id: Bytes32)
 
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
 
     /// Bounds a decoder enforces (a peer's message never allocates more).
     static let maxModelID = 128
@@ -26,8 +33,10 @@ public enum InferenceMessage: Sendable, Equatable {
     public var id: Bytes32 {
         switch self {
         case let .request(id, _): id
+        case let .prepared(id, _): id
+        case let .ticket(id, _, _): id
         case let .delta(id, _): id
-        case let .end(id, _, _, _): id
+        case let .end(id, _, _, _, _): id
         case let .error(id, _): id
         case let .cancel(id): id
         }
@@ -40,6 +49,8 @@ public enum InferenceMessage: Sendable, Equatable {
         case .end: 3
         case .error: 4
         case .cancel: 5
+        case .prepared: 6
+        case .ticket: 7
         }
     }
 
@@ -78,10 +89,16 @@ public enum InferenceMessage: Sendable, Equatable {
                     w.writeU64(a.logprob.bitPattern)
                 }
             }
-        case let .end(_, finish, prompt, completion):
+        case let .prepared(_, request):
+            request.encode(to: &w)
+        case let .ticket(_, ticket, signature):
+            ticket.encode(to: &w)
+            w.writeSignature(signature)
+        case let .end(_, finish, receipt, output, stopSequenceEnd):
             w.writeU8(finish == .stop ? 0 : 1)
-            w.writeU32(UInt32(clamping: prompt))
-            w.writeU32(UInt32(clamping: completion))
+            receipt.encode(to: &w)
+            w.writeArray(output) { $0.writeU32($1) }
+            w.writeOptional(stopSequenceEnd) { $0.writeU32($1) }
         case let .error(_, e):
             w.writeU16(UInt16(clamping: e.status))
             w.writeString(e.type)
@@ -122,8 +139,14 @@ public enum InferenceMessage: Sendable, Equatable {
                 case 1: .length
                 case let other: throw .invalidValue(field: "inference.finish", reason: "unknown finish reason \(other)")
                 }
-                return .end(id: id, finish: finish, promptTokens: Int(try r.readU32(field: "inference.prompt_tokens")),
-                            completionTokens: Int(try r.readU32(field: "inference.completion_tokens")))
+                let receipt = try SignedInferenceReceipt(from: &r)
+                let output = try r.readArray(field: "inference.output", maxCount: Int(InferenceRequest.maxOutputTokens), minElementSize: 4) {
+                    (r: inout WireReader) throws(WireError) -> UInt32 in try r.readU32(field: "inference.output.id")
+                }
+                let stopEnd = try r.readOptional(field: "inference.stop_sequence_end") { (r: inout WireReader) throws(WireError) in
+                    try r.readU32(field: "inference.stop_sequence_end")
+                }
+                return .end(id: id, finish: finish, receipt: receipt, output: output, stopSequenceEnd: stopEnd)
             case 4:
                 let status = Int(try r.readU16(field: "inference.status"))
                 guard (400...599).contains(status) else { throw .invalidValue(field: "inference.status", reason: "\(status) is not an error status") }
@@ -135,6 +158,8 @@ public enum InferenceMessage: Sendable, Equatable {
                 }
                 return .error(id: id, OpenAIError(status: status, message: message, type: type, param: param, code: code.isEmpty ? nil : code))
             case 5: return .cancel(id: id)
+            case 6: return .prepared(id: id, try InferenceRequest(from: &r))
+            case 7: return .ticket(id: id, try InferenceTicket(from: &r), signature: try r.readSignature(field: "inference.gateway_signature"))
             default: throw .invalidValue(field: "inference.kind", reason: "unknown message kind \(kind)")
             }
         }

@@ -1,13 +1,15 @@
 import ChorusCrypto
 import ChorusInference
 import ChorusMesh
+import ChorusProtocol
 import Logging
 import Synchronization
 
 /// Inference routing over the mesh (Specs/inference-routing.md), session tag 5. As an executor it
-/// runs jobs that gateways send, on this node's worker, streaming text back; as a gateway it keeps
-/// the requests it forwarded, feeds their events to the waiting API request, times out executors
-/// that stall and tracks their failures (`CircuitBreakers`).
+/// prepares the jobs gateways send, waits for the gateway's ticket, generates on this node's worker
+/// from the tape the ticket seeds, streams text back and ends with a signed receipt; as a gateway
+/// it keeps the requests it forwarded, feeds their events to the waiting API request, times out
+/// executors that stall and tracks their failures (`CircuitBreakers`).
 ///
 /// Lives on the node's loop like every service; the jobs themselves run in tasks off the loop and
 /// post their results back through `post`.
@@ -25,12 +27,27 @@ final class InferenceService {
         /// is given up on (the request is cancelled there and redrawn if nothing reached the user).
         var firstEventTimeout: Duration = .seconds(30)
         var idleTimeout: Duration = .seconds(60)
+        /// A job prepared for a gateway that sends no ticket within this is dropped.
+        var ticketTimeout: Duration = .seconds(30)
+    }
+
+    /// What the executor side needs from the node: its identity (it signs receipts), the network
+    /// (tickets name it), the beacon of an epoch (nil when its final table is unknown here; read
+    /// on the loop), the wall clock in Unix ms (receipts carry times), and where records go.
+    struct Context {
+        var key: Ed25519.SigningKey
+        var networkID: String
+        var beacon: (UInt64) -> Bytes32?
+        var unixMillis: @Sendable () -> UInt64
+        var record: (InferenceRecord) -> Void
     }
 
     /// What the gateway side hears about a forwarded request.
     enum RemoteEvent: Sendable {
+        /// The executor's canonical form of the job: the gateway signs a ticket over it.
+        case prepared(InferenceRequest)
         case delta(CompletionDelta)
-        case end(ChorusInference.FinishReason, promptTokens: Int, completionTokens: Int)
+        case end(ChorusInference.FinishReason, receipt: SignedInferenceReceipt, output: [UInt32], stopSequenceEnd: UInt32?)
         case error(OpenAIError)
         /// The session with the executor ended.
         case lost
@@ -49,13 +66,27 @@ final class InferenceService {
         let id: Bytes32
     }
 
+    /// A job run for a gateway: its cancel flag and, until the ticket comes, where it goes.
+    private struct Served {
+        let flag: CancelFlag
+        var awaiting: AwaitingTicket?
+    }
+
+    /// A prepared job's canonical request, where its ticket goes, and the timer that gives up on it.
+    private struct AwaitingTicket {
+        let request: InferenceRequest
+        let tickets: AsyncStream<Result<IssuedTicket, OpenAIError>>.Continuation
+        let timer: any ServiceTimer
+    }
+
     private let host: any ServiceHost
     let settings: Settings
-    private let local: (any InferenceBackend)?
+    private let local: (any ExecutorBackend)?
+    private let context: Context
     private let limits: APILimits
     private let post: @Sendable (@escaping @Sendable (InferenceService) -> Void) -> Void
     private let logger: Logger
-    private var served: [ServedKey: CancelFlag] = [:]
+    private var served: [ServedKey: Served] = [:]
     private var servedPerPeer: [Ed25519.PublicKey: Int] = [:]
     private var pending: [Bytes32: Pending] = [:]
     private(set) var breakers = CircuitBreakers()
@@ -67,13 +98,15 @@ final class InferenceService {
         var forwarded = 0
         var executorFailures = 0
         var malformed = 0
+        var receiptsRefused = 0
     }
 
-    init(host: any ServiceHost, settings: Settings = Settings(), local: (any InferenceBackend)?, limits: APILimits = APILimits(),
+    init(host: any ServiceHost, settings: Settings = Settings(), local: (any ExecutorBackend)?, context: Context, limits: APILimits = APILimits(),
          logger: Logger, post: @escaping @Sendable (@escaping @Sendable (InferenceService) -> Void) -> Void) {
         self.host = host
         self.settings = settings
         self.local = local
+        self.context = context
         self.limits = limits
         self.logger = logger
         self.post = post
@@ -94,21 +127,23 @@ final class InferenceService {
         }
         switch message {
         case let .request(id, job): serve(id, job, for: peer)
-        case let .cancel(id): served[ServedKey(peer: peer, id: id)]?.set()
+        case let .ticket(id, ticket, signature): ticketArrived(id, ticket, signature, from: peer)
+        case let .cancel(id): cancelServed(ServedKey(peer: peer, id: id))
+        case let .prepared(id, request): deliver(id, from: peer, .prepared(request), last: false)
         case let .delta(id, delta): deliver(id, from: peer, .delta(delta), last: false)
-        case let .end(id, finish, prompt, completion):
-            deliver(id, from: peer, .end(finish, promptTokens: prompt, completionTokens: completion), last: true)
+        case let .end(id, finish, receipt, output, stopEnd):
+            deliver(id, from: peer, .end(finish, receipt: receipt, output: output, stopSequenceEnd: stopEnd), last: true)
         case let .error(id, error): deliver(id, from: peer, .error(error), last: true)
         }
     }
 
     func peerDisconnected(_ peer: Ed25519.PublicKey) {
-        for (key, flag) in served where key.peer == peer { flag.set() }
+        for key in served.keys where key.peer == peer { cancelServed(key) }
         for (id, p) in pending where p.peer == peer { finish(id, with: .lost) }
     }
 
     func stop() {
-        for flag in served.values { flag.set() }
+        for key in Array(served.keys) { cancelServed(key) }
         for id in Array(pending.keys) { finish(id, with: .lost) }
     }
 
@@ -127,28 +162,123 @@ final class InferenceService {
             return
         }
         let flag = CancelFlag()
-        served[key] = flag
+        let ticketStream = AsyncStream<Result<IssuedTicket, OpenAIError>>.makeStream()
+        let tickets = ticketStream.stream, ticketContinuation = ticketStream.continuation
+        served[key] = Served(flag: flag, awaiting: nil)
         servedPerPeer[peer, default: 0] += 1
         counters.servedForPeers += 1
-        let limits = self.limits, post = self.post
+        let limits = self.limits, post = self.post, signing = context.key, unixMillis = context.unixMillis
+        let onLoop: @Sendable (@escaping @Sendable (InferenceService) -> Void) -> Void = { body in post(body) }
+        let awaitTicket: @Sendable (InferenceRequest) -> Void = { request in
+            post { $0.awaitTicket(key, request: request, tickets: ticketContinuation) }
+        }
+        let run = Self.execute
         Task {
-            let message: InferenceMessage
-            do throws(OpenAIError) {
-                let outcome = try await local.run(job, limits: limits) { delta in
-                    post { $0.send(.delta(id: id, delta), to: peer, orCancel: flag) }
-                    return !flag.isSet
-                }
-                message = .end(id: id, finish: outcome.finishReason, promptTokens: outcome.promptTokens,
-                               completionTokens: outcome.completionTokens)
-            } catch {
-                message = .error(id: id, error)
+            let result = await run(id, job, local, limits, signing, unixMillis, tickets, flag, peer, onLoop, awaitTicket)
+            post { service in service.finishServed(key, result.message, result.record) }
+        }
+    }
+
+    private func finishServed(_ key: ServedKey, _ message: InferenceMessage, _ record: InferenceRecord?) {
+        guard let job = served.removeValue(forKey: key) else { return }
+        if !job.flag.isSet { send(message, to: key.peer) }
+        if let record { context.record(record) }
+        job.awaiting?.timer.close()
+        servedPerPeer[key.peer, default: 1] -= 1
+        if servedPerPeer[key.peer] == 0 { servedPerPeer[key.peer] = nil }
+    }
+
+    /// The executor's side of one request, off the loop: prepare, hand the canonical request to
+    /// the gateway (`awaitTicket`), wait for its ticket, generate from the tape it seeds while
+    /// streaming deltas, and sign the receipt. Returns the last message and the record to keep.
+    private static func execute(
+        _ id: Bytes32, _ job: InferenceJob, on local: any ExecutorBackend, limits: APILimits, key: Ed25519.SigningKey,
+        unixMillis: @escaping @Sendable () -> UInt64, tickets: AsyncStream<Result<IssuedTicket, OpenAIError>>, flag: CancelFlag,
+        peer: Ed25519.PublicKey, onLoop: @escaping @Sendable (@escaping @Sendable (InferenceService) -> Void) -> Void,
+        awaitTicket: @Sendable (InferenceRequest) -> Void
+    ) async -> (message: InferenceMessage, record: InferenceRecord?) {
+        do throws(OpenAIError) {
+            let prepared = try await local.prepare(job, limits: limits)
+            let request = try TicketedInference.canonicalRequest(job, prepared)
+            awaitTicket(request)
+            var iterator = tickets.makeAsyncIterator()
+            guard let arrival = await iterator.next() else {
+                throw .overloaded("The gateway sent no ticket for the prepared request; it was dropped.")
             }
-            post { service in
-                if !flag.isSet { service.send(message, to: peer) }
-                service.served[key] = nil
-                service.servedPerPeer[peer, default: 1] -= 1
-                if service.servedPerPeer[peer] == 0 { service.servedPerPeer[peer] = nil }
+            let issued = try arrival.get()
+            let startedAt = unixMillis()
+            let clock = ContinuousClock()
+            let start = clock.now
+            let firstPiece = Mutex<Duration?>(nil)
+            let output = try await local.generate(TicketedInference.canonicalJob(job, request), prepared: prepared,
+                                                  tapeSeed: issued.seed.bytes) { delta in
+                firstPiece.withLock { if $0 == nil { $0 = start.duration(to: clock.now) } }
+                onLoop { $0.send(.delta(id: id, delta), to: peer, orCancel: flag) }
+                return !flag.isSet
             }
+            let receipt = try TicketedInference.receipt(
+                request: request, ticket: issued.ticket, seed: issued.seed, key: key, output: output, startedAtMs: startedAt,
+                firstTokenMs: milliseconds(firstPiece.withLock { $0 } ?? .zero), totalMs: milliseconds(start.duration(to: clock.now)))
+            let ids = output.tokens.map { UInt32(clamping: $0) }
+            let stopEnd = output.stopSequenceEnd.map { UInt32(clamping: $0) }
+            let record = InferenceRecord(roles: .executor, request: request, ticket: issued.ticket, gatewaySignature: issued.signature,
+                                         receipt: receipt, output: ids, stopSequenceEnd: stopEnd, recordedAtMs: unixMillis())
+            return (.end(id: id, finish: output.outcome.finishReason, receipt: receipt, output: ids, stopSequenceEnd: stopEnd), record)
+        } catch {
+            return (.error(id: id, error), nil)
+        }
+    }
+
+    static func milliseconds(_ d: Duration) -> UInt32 {
+        UInt32(clamping: d.components.seconds * 1_000 + d.components.attoseconds / 1_000_000_000_000_000)
+    }
+
+    /// The job is prepared: tells the gateway its canonical request and waits (bounded) for the ticket.
+    private func awaitTicket(_ key: ServedKey, request: InferenceRequest,
+                             tickets: AsyncStream<Result<IssuedTicket, OpenAIError>>.Continuation) {
+        guard served[key] != nil, !(served[key]!.flag.isSet) else {
+            tickets.finish()
+            return
+        }
+        let timer = host.makeTimer()
+        served[key]!.awaiting = AwaitingTicket(request: request, tickets: tickets, timer: timer)
+        timer.schedule(after: settings.ticketTimeout, repeatingEvery: nil) { [weak self] in
+            guard let self, let awaiting = served[key]?.awaiting else { return }
+            served[key]!.awaiting = nil
+            awaiting.tickets.finish()
+            awaiting.timer.close()
+        }
+        send(.prepared(id: key.id, request), to: key.peer)
+    }
+
+    /// A gateway's ticket for a job it asked for: checked here (its gateway, network, request
+    /// digest and signature; the epoch's beacon known) before the job may generate.
+    private func ticketArrived(_ id: Bytes32, _ ticket: InferenceTicket, _ signature: Ed25519.Signature, from peer: Ed25519.PublicKey) {
+        let key = ServedKey(peer: peer, id: id)
+        guard let awaiting = served[key]?.awaiting else { return }  // none asked for (or already given): ignored
+        served[key]!.awaiting = nil
+        awaiting.timer.close()
+        let result: Result<IssuedTicket, OpenAIError>
+        if ticket.gateway != peer || ticket.networkID != context.networkID || ticket.requestDigest != awaiting.request.digest {
+            result = .failure(.invalid(nil, "The ticket does not match the request (gateway, network or request digest differ)."))
+        } else if (try? ticket.verify(signature)) == nil {
+            result = .failure(.invalid(nil, "The ticket's signature is not the gateway's."))
+        } else if let beacon = context.beacon(ticket.epoch) {
+            result = .success(IssuedTicket(request: awaiting.request, ticket: ticket, signature: signature, beacon: beacon))
+        } else {
+            result = .failure(.overloaded("This executor does not know epoch \(ticket.epoch)'s final table (its beacon seeds the tape); draw another."))
+        }
+        awaiting.tickets.yield(result)
+        awaiting.tickets.finish()
+    }
+
+    private func cancelServed(_ key: ServedKey) {
+        guard let job = served[key] else { return }
+        job.flag.set()
+        if let awaiting = job.awaiting {
+            served[key]!.awaiting = nil
+            awaiting.timer.close()
+            awaiting.tickets.finish()
         }
     }
 
@@ -178,6 +308,12 @@ final class InferenceService {
         return events
     }
 
+    /// Sends the ticket the gateway signed for the executor's prepared request.
+    func sendTicket(_ id: Bytes32, _ issued: IssuedTicket) {
+        guard let p = pending[id] else { return }
+        send(.ticket(id: id, issued.ticket, signature: issued.signature), to: p.peer)
+    }
+
     /// The gateway gave up on `id` (its client went away, or it timed out): tells the executor.
     func cancel(_ id: Bytes32) {
         guard let p = pending[id] else { return }
@@ -186,6 +322,8 @@ final class InferenceService {
     }
 
     func executorSucceeded(_ executor: Bytes32) { breakers.succeeded(executor) }
+
+    func receiptRefused() { counters.receiptsRefused += 1 }
 
     func executorFailed(_ executor: Bytes32) {
         counters.executorFailures += 1
@@ -204,7 +342,8 @@ final class InferenceService {
             finish(id, with: event)
         } else {
             p.events.yield(event)
-            arm(id, after: settings.idleTimeout)
+            // After the canonical request the first text is still to come.
+            if case .prepared = event { arm(id, after: settings.firstEventTimeout) } else { arm(id, after: settings.idleTimeout) }
         }
     }
 

@@ -1,5 +1,7 @@
 import ChorusCrypto
 public import ChorusInference
+import ChorusProtocol
+import Synchronization
 
 /// The gateway: what a node's API runs requests on (Specs/inference-routing.md §3). Each request
 /// gets a random 32-byte id; the executor is drawn from the model's group (`Node.chooseExecutor`),
@@ -9,10 +11,10 @@ public import ChorusInference
 /// response with an error (text cannot be taken back).
 public struct MeshInferenceBackend: InferenceBackend {
     let node: Node
-    let local: (any InferenceBackend)?
+    let local: (any ExecutorBackend)?
     let maxAttempts: Int
 
-    public init(node: Node, local: (any InferenceBackend)?, maxAttempts: Int = 3) {
+    public init(node: Node, local: (any ExecutorBackend)?, maxAttempts: Int = 3) {
         self.node = node
         self.local = local
         self.maxAttempts = maxAttempts
@@ -33,7 +35,7 @@ public struct MeshInferenceBackend: InferenceBackend {
             switch choice {
             case .local:
                 guard let local else { throw .overloaded("This node runs no model for inference.") }
-                return try await local.run(job, limits: limits, onDelta: onDelta)
+                return try await serveLocally(job, on: local, limits: limits, onDelta: onDelta)
             case let .none(error):
                 if reasons.isEmpty { throw error }
                 throw .overloaded("No executor answered after \(attempt) tries (\(reasons.joined(separator: "; "))); retry shortly.")
@@ -47,19 +49,48 @@ public struct MeshInferenceBackend: InferenceBackend {
             }
             var emitted = false
             var sent = 0
+            var issued: IssuedTicket?
             for await event in events {
                 switch event {
+                case let .prepared(request):
+                    // The executor's canonical form of this job: the gateway signs a ticket over it.
+                    guard issued == nil, request.model == job.model else {
+                        await node.cancelInference(id)
+                        await node.executorAnswered(executor, ok: false)
+                        reasons.append("\(executor.short): prepared a request for another model, or twice")
+                        break
+                    }
+                    let ticket = try await node.issueTicket(for: request)
+                    issued = ticket
+                    await node.sendTicket(id, ticket)
                 case let .delta(delta):
                     emitted = true
                     sent += 1
                     if !onDelta(delta) {
                         await node.cancelInference(id)
-                        return CompletionOutcome(finishReason: .stop, promptTokens: 0, completionTokens: sent, executor: executor.hex)
+                        return CompletionOutcome(finishReason: .stop, promptTokens: issued?.request.promptTokens.count ?? 0,
+                                                 completionTokens: sent, executor: executor.hex, requestID: issued?.ticket.requestID.hex)
                     }
-                case let .end(finish, prompt, completion):
+                case let .end(finish, receipt, output, stopSequenceEnd):
+                    // Checked before the last byte reaches the user (Specs/inference.md §5.1).
+                    guard let issued else {
+                        await node.executorAnswered(executor, ok: false)
+                        throw .internalError("The executor \(executor.short) ended without a ticket; its answer is not accepted.")
+                    }
+                    do throws(ProtocolError) {
+                        try issued.check(receipt, from: executor, output: output, stopSequenceEnd: stopSequenceEnd)
+                    } catch {
+                        await node.executorAnswered(executor, ok: false)
+                        await node.receiptRefused(receipt, from: executor, reason: error.description)
+                        throw .internalError("The executor \(executor.short)'s receipt does not match what it sent (\(error.description)).")
+                    }
                     await node.executorAnswered(executor, ok: true)
-                    return CompletionOutcome(finishReason: finish, promptTokens: prompt, completionTokens: completion,
-                                             executor: executor.hex)
+                    await node.keep(InferenceRecord(roles: .gateway, request: issued.request, ticket: issued.ticket,
+                                                    gatewaySignature: issued.signature, receipt: receipt, output: output,
+                                                    stopSequenceEnd: stopSequenceEnd, recordedAtMs: UInt64(clamping: Node.unixMillis())))
+                    return CompletionOutcome(finishReason: finish, promptTokens: Int(receipt.receipt.promptTokens),
+                                             completionTokens: output.count, executor: executor.hex,
+                                             requestID: issued.ticket.requestID.hex, receiptID: receipt.id.hex)
                 case let .error(error):
                     // The user's own mistakes (4xx) are not the executor's fault and are the same anywhere.
                     guard error.status >= 500 else { throw error }
@@ -75,6 +106,42 @@ public struct MeshInferenceBackend: InferenceBackend {
             }
         }
         throw .overloaded("No executor answered after \(maxAttempts) tries (\(reasons.joined(separator: "; "))); retry shortly.")
+    }
+
+    /// The draw picked this node: it is gateway and executor at once. The job runs under a ticket
+    /// like a routed one, so its receipt is the same and recorded once with both roles.
+    private func serveLocally(_ job: InferenceJob, on local: any ExecutorBackend, limits: APILimits,
+                              onDelta: @escaping @Sendable (CompletionDelta) -> Bool) async throws(OpenAIError) -> CompletionOutcome {
+        let prepared = try await local.prepare(job, limits: limits)
+        let request = try TicketedInference.canonicalRequest(job, prepared)
+        let issued = try await node.issueTicket(for: request)
+        let startedAt = UInt64(clamping: Node.unixMillis())
+        let clock = ContinuousClock()
+        let start = clock.now
+        let firstPiece = Mutex<Duration?>(nil)
+        let output = try await local.generate(TicketedInference.canonicalJob(job, request), prepared: prepared,
+                                              tapeSeed: issued.seed.bytes) { delta in
+            firstPiece.withLock { if $0 == nil { $0 = start.duration(to: clock.now) } }
+            return onDelta(delta)
+        }
+        let receipt = try TicketedInference.receipt(
+            request: request, ticket: issued.ticket, seed: issued.seed, key: node.signingKey, output: output, startedAtMs: startedAt,
+            firstTokenMs: InferenceService.milliseconds(firstPiece.withLock { $0 } ?? .zero),
+            totalMs: InferenceService.milliseconds(start.duration(to: clock.now)))
+        let ids = output.tokens.map { UInt32(clamping: $0) }
+        let stopEnd = output.stopSequenceEnd.map { UInt32(clamping: $0) }
+        do throws(ProtocolError) {
+            try issued.check(receipt, from: node.publicKey, output: ids, stopSequenceEnd: stopEnd)
+        } catch {
+            throw .internalError("This node's own receipt does not check (\(error.description)); this is a bug.")
+        }
+        await node.keep(InferenceRecord(roles: [.executor, .gateway], request: request, ticket: issued.ticket, gatewaySignature: issued.signature,
+                                        receipt: receipt, output: ids, stopSequenceEnd: stopEnd, recordedAtMs: UInt64(clamping: Node.unixMillis())))
+        var outcome = output.outcome
+        outcome.executor = node.publicKey.hex
+        outcome.requestID = issued.ticket.requestID.hex
+        outcome.receiptID = receipt.id.hex
+        return outcome
     }
 }
 

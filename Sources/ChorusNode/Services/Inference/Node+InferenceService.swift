@@ -12,20 +12,77 @@ extension Node {
 
     /// Starts serving and routing inference. `local` runs jobs on this node's worker (nil: the
     /// node routes but serves none itself).
-    public func attachInference(local: (any InferenceBackend)?, limits: APILimits = APILimits()) {
+    public func attachInference(local: (any ExecutorBackend)?, limits: APILimits = APILimits()) {
         attachInference(local: local, limits: limits, settings: .init())
     }
 
-    func attachInference(local: (any InferenceBackend)?, limits: APILimits = APILimits(), settings: InferenceService.Settings) {
+    func attachInference(local: (any ExecutorBackend)?, limits: APILimits = APILimits(), settings: InferenceService.Settings) {
         guard inference == nil else { return }
         let loop = self.loop
-        inference = InferenceService(host: serviceHost, settings: settings, local: local, limits: limits, logger: logger) { [weak self] body in
+        if let statements {
+            do { inferenceRecords = try InferenceRecordStore(environment: statements.environment, writer: statements.writer) } catch {
+                logger.error("inference records cannot be kept", metadata: ["error": "\(error)"])
+            }
+        }
+        let context = InferenceService.Context(
+            key: signingKey, networkID: inferenceNetworkID,
+            beacon: { [unowned self] epoch in self.assumeIsolated { $0.beacon(epoch: epoch) } },
+            unixMillis: { UInt64(clamping: Node.unixMillis()) },
+            record: { [unowned self] record in self.assumeIsolated { $0.keep(record) } })
+        inference = InferenceService(host: serviceHost, settings: settings, local: local, context: context, limits: limits,
+                                     logger: logger) { [weak self] body in
             guard let self else { return }
             _ = loop.execute { [weak self] in self?.assumeIsolated { node in node.inference.map(body) } }
         }
         setHandler(for: Self.inferenceTag) { [weak self] peer, bytes in
             self?.assumeIsolated { $0.inference?.received(bytes, from: peer) }
         }
+    }
+
+    /// The network tickets name: the epoch engine's, else the mesh's.
+    var inferenceNetworkID: String { epochs?.engine.parameters.networkID ?? configuration.networkID }
+
+    /// The beacon of `epoch` (nil when this node has no final table for it); epoch 0 before any.
+    func beacon(epoch: UInt64) -> Bytes32? {
+        if epoch == 0 { return TicketedInference.beacon(of: nil) }
+        guard let table = epochs?.finalTables[epoch]?.table else { return nil }
+        return TicketedInference.beacon(of: table)
+    }
+
+    /// Signs a ticket over `request` as its gateway (Specs/inference.md §2): the epoch is the last
+    /// final one (whose table routed the request), the nonce random.
+    func issueTicket(for request: InferenceRequest) throws(OpenAIError) -> IssuedTicket {
+        let epoch = epochs?.finalTables.keys.max() ?? 0
+        guard let beacon = beacon(epoch: epoch) else { throw .internalError("The beacon of epoch \(epoch) cannot be derived.") }
+        do {
+            let ticket = try InferenceTicket(networkID: inferenceNetworkID, epoch: epoch, gateway: publicKey,
+                                             nonce: UInt64.random(in: .min ... .max), issuedAtMs: UInt64(clamping: Self.unixMillis()),
+                                             requestDigest: request.digest)
+            return IssuedTicket(request: request, ticket: ticket, signature: try ticket.sign(with: signingKey), beacon: beacon)
+        } catch {
+            throw .internalError("The gateway could not sign a ticket: \(error.description)")
+        }
+    }
+
+    func sendTicket(_ id: Bytes32, _ issued: IssuedTicket) { inference?.sendTicket(id, issued) }
+
+    /// Keeps an inference this node took part in; one served by this node for its own API is
+    /// recorded once with both roles.
+    func keep(_ record: InferenceRecord) {
+        inferenceRecords?.save(record)
+    }
+
+    /// An executor's receipt failed the gateway's check: a forged or mismatched receipt. Its
+    /// circuit breaker has counted the failure; this says why, and the counter shows it.
+    func receiptRefused(_ receipt: SignedInferenceReceipt, from executor: Ed25519.PublicKey, reason: String) {
+        inference?.receiptRefused()
+        logger.warning("refused an executor's receipt", metadata: ["executor": "\(executor.hex.prefix(16))", "receipt": "\(receipt.id.hex.prefix(16))",
+                                                                  "reason": "\(reason)"])
+    }
+
+    /// `inferences`: the newest records (at most `limit`), of `epoch`'s tickets when given.
+    public func inferences(epoch: UInt64?, limit: Int) -> [InferenceRecord] {
+        (try? inferenceRecords?.recent(limit: limit, epoch: epoch)) ?? []
     }
 
     /// Who serves a request (Specs/inference-routing.md §2–3).
@@ -98,6 +155,8 @@ public struct InferenceReport: Codable, Sendable, Equatable {
     public var executorFailures: Int
     public var malformed: Int
     public var openCircuits: Int
+    /// Receipts from executors that failed this gateway's check.
+    public var receiptsRefused: Int
 }
 
 extension Node {
@@ -106,6 +165,6 @@ extension Node {
         let c = s.counters
         return InferenceReport(pending: s.pendingCount, served: s.servedCount, servedForPeers: c.servedForPeers,
                                refusedBusy: c.refusedBusy, forwarded: c.forwarded, executorFailures: c.executorFailures,
-                               malformed: c.malformed, openCircuits: s.openCircuits().count)
+                               malformed: c.malformed, openCircuits: s.openCircuits().count, receiptsRefused: c.receiptsRefused)
     }
 }

@@ -1,0 +1,125 @@
+public import ChorusCrypto
+public import ChorusProtocol
+import ChorusStore
+import ChorusWire
+import Synchronization
+
+/// One inference this node took part in, as executor, gateway or both: the canonical request, the
+/// ticket and its signature, the executor's receipt and the payload (output ids) it binds. Kept so
+/// that `chorus inferences` can show them and so the payload outlives the request (validators
+/// re-run it, Specs/inference.md §7).
+public struct InferenceRecord: Sendable, Equatable {
+    public struct Roles: OptionSet, Sendable, Hashable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        public static let executor = Roles(rawValue: 1)
+        public static let gateway = Roles(rawValue: 2)
+    }
+
+    public var roles: Roles
+    public var request: InferenceRequest
+    public var ticket: InferenceTicket
+    public var gatewaySignature: Ed25519.Signature
+    public var receipt: SignedInferenceReceipt
+    public var output: [UInt32]
+    public var stopSequenceEnd: UInt32?
+    public var recordedAtMs: UInt64
+
+    public var receiptID: Bytes32 { receipt.id }
+
+    func encoded() -> [UInt8] {
+        var w = WireWriter()
+        w.writeU8(1)
+        w.writeU8(roles.rawValue)
+        w.writeU64(recordedAtMs)
+        request.encode(to: &w)
+        ticket.encode(to: &w)
+        w.writeSignature(gatewaySignature)
+        receipt.encode(to: &w)
+        w.writeArray(output) { $0.writeU32($1) }
+        w.writeOptional(stopSequenceEnd) { $0.writeU32($1) }
+        return w.bytes
+    }
+
+    static func decode(_ bytes: [UInt8]) throws(WireError) -> InferenceRecord {
+        try WireReader.decode(bytes[...]) { (r: inout WireReader) throws(WireError) -> InferenceRecord in
+            let version = try r.readU8(field: "inference-record.version")
+            guard version == 1 else { throw .unknownVersion(what: "inference-record", version: Int(version), highestKnown: 1) }
+            let roles = Roles(rawValue: try r.readU8(field: "inference-record.roles"))
+            let recordedAt = try r.readU64(field: "inference-record.recorded_at_ms")
+            let request = try InferenceRequest(from: &r)
+            let ticket = try InferenceTicket(from: &r)
+            let signature = try r.readSignature(field: "inference-record.gateway_signature")
+            let receipt = try SignedInferenceReceipt(from: &r)
+            let output = try r.readArray(field: "inference-record.output", maxCount: Int(InferenceRequest.maxOutputTokens), minElementSize: 4) {
+                (r: inout WireReader) throws(WireError) -> UInt32 in try r.readU32(field: "inference-record.output.id")
+            }
+            let stopEnd = try r.readOptional(field: "inference-record.stop_sequence_end") { (r: inout WireReader) throws(WireError) in
+                try r.readU32(field: "inference-record.stop_sequence_end")
+            }
+            return InferenceRecord(roles: roles, request: request, ticket: ticket, gatewaySignature: signature, receipt: receipt,
+                                   output: output, stopSequenceEnd: stopEnd, recordedAtMs: recordedAt)
+        }
+    }
+}
+
+/// The `inference-records` table: `record number (u64 BE) → InferenceRecord`, numbered in the
+/// order this node recorded them. At most `capacity` are kept: each save beyond it deletes the
+/// oldest, so gateways and executors cannot grow the store without bound (a record holds at most
+/// a 131,072-id prompt and 8,192 output ids).
+public final class InferenceRecordStore: Sendable {
+    public static let defaultCapacity = 10_000
+
+    private let environment: StoreEnvironment
+    private let writer: StorageWriter
+    private let table: Table<UInt64, [UInt8]>
+    let capacity: Int
+    /// The oldest kept and the next record numbers; only the node's loop saves, one at a time.
+    private let numbers: Mutex<(first: UInt64, next: UInt64)>
+
+    @available(*, noasync, message: "runs an LMDB read transaction; call from a thread, not a task")
+    public init(environment: StoreEnvironment, writer: StorageWriter, capacity: Int = InferenceRecordStore.defaultCapacity) throws(StoreError) {
+        self.environment = environment
+        self.writer = writer
+        self.capacity = max(1, capacity)
+        let table: Table<UInt64, [UInt8]> = try environment.table(NodeSchema.inferenceRecords)
+        self.table = table
+        var first: UInt64?
+        var last: UInt64?
+        try environment.read { (txn: borrowing ReadTransaction) throws(StoreError) in
+            try table.scan(in: txn) { (number: UInt64, _: [UInt8]) -> ScanControl in
+                if first == nil { first = number }
+                last = number
+                return .continue
+            }
+        }
+        numbers = Mutex((first ?? 0, (last ?? 0) + (last == nil ? 0 : 1)))
+    }
+
+    /// Queues `record` on the storage thread, deleting the oldest beyond the capacity.
+    public func save(_ record: InferenceRecord) {
+        var batch = WriteBatch()
+        numbers.withLock { n in
+            batch.put(n.next, record.encoded(), into: table)
+            n.next += 1
+            while n.next - n.first > UInt64(capacity) {
+                batch.delete(n.first, from: table)
+                n.first += 1
+            }
+        }
+        writer.submit(batch) { _ in }
+    }
+
+    /// The newest records first, at most `limit`, those whose ticket names `epoch` when given.
+    @available(*, noasync, message: "runs an LMDB read transaction; call from a thread, not a task")
+    public func recent(limit: Int, epoch: UInt64? = nil) throws(StoreError) -> [InferenceRecord] {
+        var out: [InferenceRecord] = []
+        try environment.read { (txn: borrowing ReadTransaction) throws(StoreError) in
+            try table.scan(in: txn) { (_: UInt64, value: [UInt8]) -> ScanControl in
+                if let record = try? InferenceRecord.decode(value), epoch == nil || record.ticket.epoch == epoch { out.append(record) }
+                return .continue
+            }
+        }
+        return Array(out.reversed().prefix(max(0, limit)))
+    }
+}
