@@ -6,7 +6,8 @@ import Foundation
 /// Verify-only nodes (`chorusd run --verify-only`): the engine runs with `Configuration.auditor`
 /// (no PoC, no inference, no signatures) and the node writes an audit report for every epoch it
 /// re-derives into `DATA_DIR/audit/epoch-N.json` and `epoch-N.html` (Audit/AuditReport.swift),
-/// with its proof re-checks when it has a worker (Node+AuditCheck.swift).
+/// with its proof re-checks when it has a worker (Node+AuditCheck.swift), and keeps
+/// `DATA_DIR/audit/index.html` linking every epoch's report (Audit/AuditIndex.swift).
 extension Node {
     /// What `status` reports: "verify-only" for an auditor, "participant" for a node following
     /// epochs that signs, "relay" for one without a network file.
@@ -48,6 +49,11 @@ extension Node {
         }
         logger.info("audit report written", metadata: ["epoch": "\(epoch)", "matches": "\(report.matches)",
                                                        "path": "\(directory)/epoch-\(epoch).json"])
+        var index = AuditIndex.load(directory: directory, networkID: engine.parameters.networkID)
+        index.record(report)
+        do { try index.write(directory: directory) } catch {
+            logger.error("cannot write the audit index", metadata: ["directory": "\(directory)", "error": "\(error)"])
+        }
     }
 }
 

@@ -94,6 +94,9 @@ import Testing
         #expect((report.statementCounts["certificate-signature"] ?? 0) == 3)
         let html = try #require(FileManager.default.contents(atPath: auditDir + "/epoch-1.html"))
         #expect(String(decoding: html, as: UTF8.self).contains("<svg"))
+        // The index page links the report (AuditIndexTests has the rest).
+        let index = try #require(FileManager.default.contents(atPath: auditDir + "/" + AuditIndex.htmlName))
+        #expect(String(decoding: index, as: UTF8.self).contains("href=\"epoch-1.html\""))
         for node in [a, b, c] {
             for epoch: UInt64 in 0...2 {
                 #expect(!(await node.node.epochs?.engine.statements(epoch: epoch) ?? []).contains { $0.author == auditorKey.publicKey })

@@ -10,7 +10,8 @@ struct AuditCommand: AsyncParsableCommand {
         abstract: "Print a verify-only node's audit report of epoch N (default: the latest).",
         discussion: """
             Reports are written by `chorusd run --verify-only` into DATA_DIR/audit/epoch-N.json \
-            (and epoch-N.html, with a bar chart per model). An auditor run with --model also \
+            (and epoch-N.html, with a bar chart per model; DATA_DIR/audit/index.html links every \
+            epoch's report). An auditor run with --model also \
             re-checks sampled proofs on its worker; its verdicts are listed under "proof re-checks" \
             beside the final table's acceptance. Exit 1 when the report shows the auditor's own \
             table differing from the certified one, a re-check verdict the table contradicts, or \
@@ -86,6 +87,7 @@ struct AuditCommand: AsyncParsableCommand {
                 print("  \(r.participant.prefix(16))  \(r.model)  commit \(r.commit.prefix(16)) n=\(r.count)  \(verdict)  table \(table)  \(agrees)")
             }
             print("html           \(directory)/epoch-\(shown).html")
+            print("index          \(directory)/\(AuditIndex.htmlName)")
         }
         if !report.matches && report.certifiedDigest != nil { throw ExitCode(1) }
         if report.proofRechecks.contains(where: { $0.agrees == false }) { throw ExitCode(1) }
