@@ -136,6 +136,8 @@ let package = Package(
                 "ChorusHTTP", "ChorusInference", "ChorusWorkerAPI", "ChorusCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                // vLLM's inference metrics (APIMetrics.swift) through the node's factory.
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: strict
         ),
@@ -143,6 +145,8 @@ let package = Package(
             name: "ChorusAPITests",
             dependencies: [
                 "ChorusAPI", "ChorusInference", "ChorusHTTP", "ChorusWorkerAPI", "ChorusCompute", "ChorusTestKit",
+                // The node's Prometheus factory, to read the API's metrics as a scrape shows them.
+                "ChorusAdmin", .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -197,7 +201,7 @@ let package = Package(
         .target(
             name: "ChorusAdmin",
             dependencies: [
-                "ChorusNode", "ChorusHTTP",
+                "ChorusNode", "ChorusHTTP", "ChorusInference",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,5 +1,6 @@
 public import ChorusHTTP
 public import ChorusInference
+public import CoreMetrics
 import Foundation
 
 /// The OpenAI-compatible API of a node (`chorusd run --api-listen HOST:PORT`): serves
@@ -18,9 +19,12 @@ public final class APIServer: Sendable {
     }
 
     /// Binds and starts serving; returns once connections are accepted. `flag` is the option that
-    /// chose `listen`, named in bind errors.
+    /// chose `listen`, named in bind errors. With `metrics` (the node's Prometheus factory) requests
+    /// are recorded under vLLM's metric names (APIMetrics.swift).
     public static func start(backend: any InferenceBackend, listen: ListenAddress, access: APIAccess,
-                             limits: APILimits = APILimits(), flag: String = "--api-listen") async throws(ListenError) -> APIServer {
+                             limits: APILimits = APILimits(), flag: String = "--api-listen",
+                             metrics: (any MetricsFactory)? = nil) async throws(ListenError) -> APIServer {
+        let backend = metrics.map { MeteredInferenceBackend(backend: backend, factory: $0) } ?? backend
         let responder = APIResponder(backend: backend, access: access, limits: limits, inFlight: InFlightCounter(),
                                      unixSeconds: { Int(Date().timeIntervalSince1970) })
         // Streams may idle between tokens while a busy worker computes; a long idle timeout keeps

@@ -1,3 +1,4 @@
+import ChorusInference
 import ChorusNode
 public import CoreMetrics
 public import Prometheus
@@ -20,7 +21,8 @@ public struct ChorusMetricsFactory: MetricsFactory {
     }
 
     private func descriptor(_ label: String) -> MetricNameDescriptor {
-        MetricNameDescriptor(metricName: label, unitName: "", helpText: NodeMetricNames.help[label] ?? "Chorus metric \(label).")
+        MetricNameDescriptor(metricName: label, unitName: "",
+                             helpText: NodeMetricNames.help[label] ?? InferenceMetricNames.help[label] ?? "Chorus metric \(label).")
     }
 
     public func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
@@ -42,7 +44,9 @@ public struct ChorusMetricsFactory: MetricsFactory {
     }
 
     public func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
-        registry.makeDurationHistogram(descriptor: descriptor(label), labels: dimensions, buckets: Self.lagBuckets)
+        // The API's vLLM histograms keep vLLM's buckets, so its dashboards' quantiles mean the same.
+        let buckets = InferenceMetricNames.buckets[label].map { $0.map { Duration.seconds($0) } } ?? Self.lagBuckets
+        return registry.makeDurationHistogram(descriptor: descriptor(label), labels: dimensions, buckets: buckets)
     }
 
     public func destroyCounter(_ handler: any CounterHandler) {

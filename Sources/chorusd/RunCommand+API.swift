@@ -1,3 +1,4 @@
+import ChorusAdmin
 import ChorusAPI
 import ChorusInference
 import ChorusHTTP
@@ -9,8 +10,9 @@ extension RunCommand {
     /// Starts inference routing on `node` (serving on this node's worker when it runs models) and,
     /// when `--api-listen` or the config's `api_listen` asks for it, the OpenAI-compatible API,
     /// whose requests are drawn to executors of the model's group (Specs/inference-routing.md).
+    /// `metrics` (the admin listener's factory) gets the API's vLLM-named inference metrics.
     static func startInference(node: Node, listen: String?, keysFile: String?, rate: APIAccess.Rate, directory: DataDirectory,
-                               worker: (any WorkerAPI)?) async throws(DaemonFailure) -> APIServer? {
+                               worker: (any WorkerAPI)?, metrics: ChorusMetricsFactory? = nil) async throws(DaemonFailure) -> APIServer? {
         let local = worker.map { WorkerBackend(worker: $0, executor: node.publicKey.hex) }
         await node.attachInference(local: local)
         guard let listen else { return nil }
@@ -20,7 +22,7 @@ extension RunCommand {
         let keys = try apiKeys(keysFile.map { directory.resolve($0) })
         do {
             return try await APIServer.start(backend: MeshInferenceBackend(node: node, local: local), listen: address,
-                                             access: APIAccess(keys: keys, rate: rate))
+                                             access: APIAccess(keys: keys, rate: rate), metrics: metrics)
         } catch {
             throw .failed(error.description)
         }

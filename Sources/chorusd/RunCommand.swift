@@ -108,6 +108,9 @@ struct RunCommand: AsyncParsableCommand {
         let lock: DataDirectoryLock
         do { lock = try DataDirectoryLock(directory) } catch { throw DaemonFailure.failed("\(error)") }
         defer { withExtendedLifetime(lock) {} }
+        // A reload asked for while the node starts has nothing to reload yet (the config is read
+        // now); SIGHUP's default action would end the process. SignalService traps it from "node running".
+        Foundation.signal(SIGHUP, SIG_IGN)
         var configuration: NodeConfiguration
         do { configuration = try ConfigFile.load(directory.configFile) } catch { throw DaemonFailure.failed("\(error)") }
         let fileConfiguration = configuration
@@ -234,7 +237,7 @@ struct RunCommand: AsyncParsableCommand {
                                                  nodeListen: configuration.listen, logger: logger)
             api = try await Self.startInference(node: node, listen: apiListen ?? configuration.apiListen,
                                                 keysFile: configuration.apiKeysFile, rate: Self.apiRate(configuration),
-                                                directory: directory, worker: verifyOnly ? nil : poc?.link.api)
+                                                directory: directory, worker: verifyOnly ? nil : poc?.link.api, metrics: metrics)
             if let api { logger.info("API listening", metadata: ["url": "\(api.url)"]) }
         } catch {
             await api?.stop()
@@ -245,6 +248,7 @@ struct RunCommand: AsyncParsableCommand {
             if let failure = error as? DaemonFailure { throw failure }
             throw DaemonFailure.failed(Self.explain(error))
         }
+        let trapped = await SignalService.trap()
         logger.info("node running", metadata: [
             "public_key": "\(key.publicKey.hex)", "network": "\(configuration.networkID)",
             "data_dir": "\(directory.path)",
@@ -266,7 +270,7 @@ struct RunCommand: AsyncParsableCommand {
         if let admin { parts.append(StartedPart(description: "admin listener", logger: logger) { await admin.stop() }) }
         var services = parts.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
         if engine != nil { services.append(.init(service: CatchUpLog(node: node, logger: logger))) }
-        let signals = SignalService(logger: logger) { await reloader.reload() }
+        let signals = SignalService(signals: trapped, logger: logger) { await reloader.reload() }
         services.append(.init(service: signals, successTerminationBehavior: .gracefullyShutdownGroup))
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: logger))
         do { try await group.run() } catch { throw DaemonFailure.failed("stopping: \(error)") }
