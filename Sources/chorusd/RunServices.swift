@@ -29,12 +29,18 @@ struct StartedPart: Service, CustomStringConvertible {
 /// `successTerminationBehavior: .gracefullyShutdownGroup`). One trap for all three, so the log
 /// names the signal that stopped the node.
 struct SignalService: Service, CustomStringConvertible {
+    /// Trapped before the node says it is running (`trap()`), so that a signal sent as soon as the
+    /// log says so is never lost to the default action (SIGHUP's terminates).
+    let signals: UnixSignalsSequence
     let logger: Logger
     let reload: @Sendable () async -> Void
     var description: String { "signals" }
 
+    static func trap() async -> UnixSignalsSequence {
+        await UnixSignalsSequence(trapping: .sighup, .sigint, .sigterm)
+    }
+
     func run() async throws {
-        let signals = await UnixSignalsSequence(trapping: .sighup, .sigint, .sigterm)
         for await signal in signals.cancelOnGracefulShutdown() {
             if signal == .sighup {
                 await reload()
