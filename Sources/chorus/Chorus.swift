@@ -13,7 +13,7 @@ struct Chorus: AsyncParsableCommand {
         discussion: """
             A running node (chorusd) over its control socket, --data-dir DIR: status, peers, \
             members, ping, mesh, publish, messages, trace; epochs and weights: epoch \
-            show|export|verify, weights, votes, audit; declarations: delegate, refuse, intent; inference through the API: infer. \
+            show|export|verify, weights, votes, audit; declarations: delegate, refuse, intent; inference: infer (through the API), inferences (receipts). \
             The worker (built-in engine, or one over HTTP): worker info|generate|score|tokenize|\
             poc|serve|calibrate. Offline: key, sign, verify, statement, db stats|backup.
 
@@ -56,6 +56,7 @@ struct Chorus: AsyncParsableCommand {
             IntentCommand.self,
             VotesCommand.self,
             InferCommand.self,
+            InferencesCommand.self,
             WorkerCommand.self,
         ]
     )

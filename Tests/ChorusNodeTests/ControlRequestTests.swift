@@ -82,6 +82,7 @@ import Testing
             "epoch-current": .epoch(nil), "epoch": .epoch(3),
             "weights-last-final": .weights(epoch: nil), "weights": .weights(epoch: 2),
             "votes-current": .votes(epoch: nil), "votes": .votes(epoch: 4),
+            "inferences-default": .inferences(epoch: nil, limit: 100), "inferences": .inferences(epoch: 5, limit: 1000),
             "declare-delegate": .declare(model: model, action: .delegate(to: to)),
             "declare-refuse": .declare(model: model, action: .refuse),
             "declare-intent": .declare(model: model, action: .intent),
@@ -164,6 +165,7 @@ import Testing
             .subscribe(topic: String(repeating: "t", count: 64)), .epoch(nil), .epoch(UInt64.max), .weights(epoch: nil),
             .weights(epoch: 0), .votes(epoch: nil), .votes(epoch: 9), .declare(model: "m", action: .delegate(to: peer.raw)),
             .declare(model: "m", action: .refuse), .declare(model: "m", action: .intent), .epochExport(epoch: 1),
+            .inferences(epoch: nil, limit: 1), .inferences(epoch: 3, limit: 1000),
         ]
         #expect(Set(requests.map(\.method)) == Set(ControlMethod.allCases))
         for request in requests {

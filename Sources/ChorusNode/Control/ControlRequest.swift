@@ -7,6 +7,7 @@ public enum ControlMethod: String, CaseIterable, Sendable {
     case status, peers, ping, publish, messages, trace, mesh, members, subscribe, epoch, weights, declare
     case epochExport = "epoch-export"
     case votes
+    case inferences
 }
 
 /// A control request with its parameters parsed and checked (Specs/control.md). On the wire it is
@@ -37,10 +38,15 @@ public enum ControlRequest: Sendable, Hashable, Codable {
     case epochExport(epoch: UInt64)
     /// nil: the current epoch.
     case votes(epoch: UInt64?)
+    /// The newest inference records (at most `limit`, 1…`maxInferencesLimit`), of `epoch`'s tickets when given.
+    case inferences(epoch: UInt64?, limit: Int)
 
     /// `messages` answers at most this many per request, 1000 unless asked.
     public static let maxMessagesLimit = 10_000
     public static let defaultMessagesLimit = 1000
+    /// `inferences` answers at most this many records per request, 100 unless asked.
+    public static let maxInferencesLimit = 1000
+    public static let defaultInferencesLimit = 100
 
     static let topicRule = "1-64 characters of a-z 0-9 / . _ -"
 
@@ -60,6 +66,7 @@ public enum ControlRequest: Sendable, Hashable, Codable {
         case .declare: .declare
         case .epochExport: .epochExport
         case .votes: .votes
+        case .inferences: .inferences
         }
     }
 
@@ -78,6 +85,7 @@ public enum ControlRequest: Sendable, Hashable, Codable {
         case let .epoch(e): return epoch(e)
         case let .weights(e): return epoch(e)
         case let .votes(e): return epoch(e)
+        case let .inferences(e, limit): return epoch(e).merging(["limit": "\(limit)"]) { $1 }
         case let .declare(model, action):
             switch action {
             case let .delegate(target): return ["model": model, "action": "delegate", "target": target.hex]
@@ -141,6 +149,10 @@ public enum ControlRequest: Sendable, Hashable, Codable {
         case .epoch: self = .epoch(try epoch())
         case .weights: self = .weights(epoch: try epoch())
         case .votes: self = .votes(epoch: try epoch())
+        case .inferences:
+            let limit = try integer("limit", default: Self.defaultInferencesLimit, minimum: 1,
+                                    "a number of records from 1 (at most \(Self.maxInferencesLimit) are answered)")
+            self = .inferences(epoch: try epoch(), limit: min(limit, Self.maxInferencesLimit))
         case .declare:
             guard let model = params["model"], !model.isEmpty else { throw bad("model", "a model id of the network file") }
             switch params["action"] {

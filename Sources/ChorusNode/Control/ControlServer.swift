@@ -78,6 +78,9 @@ extension Node {
         case let .votes(epoch):
             guard let result = votes(epoch) else { return fail(.noEpochs, on: connection) }
             reply(ControlResponse(result: result), on: connection)
+        case let .inferences(epoch, limit):
+            let records = inferences(epoch: epoch, limit: limit).map(InferencesResult.Record.init)
+            reply(ControlResponse(result: InferencesResult(records: records, recording: inferenceRecords != nil)), on: connection)
         case .mesh:
             reply(ControlResponse(result: meshStatus()), on: connection)
         case .members:

@@ -1,0 +1,50 @@
+/// `inferences`: the inference receipts this node recorded as executor or gateway (newest first).
+public struct InferencesResult: Codable, Sendable, Equatable {
+    public struct Record: Codable, Sendable, Equatable {
+        public var receiptID: String
+        public var requestID: String
+        /// "executor", "gateway" or both.
+        public var roles: [String]
+        public var model: String
+        /// The ticket's epoch: the final table that routed the request and whose beacon seeded the tape.
+        public var epoch: UInt64
+        public var gateway: String
+        public var executor: String
+        public var promptTokens: UInt32
+        public var outputTokens: UInt32
+        /// stop, length or cancelled (the receipt's finish reason).
+        public var finish: String
+        public var seed: String
+        public var firstTokenMs: UInt32
+        public var totalMs: UInt32
+        public var recordedAtMs: UInt64
+
+        enum CodingKeys: String, CodingKey {
+            case roles, model, epoch, gateway, executor, finish, seed
+            case receiptID = "receipt_id", requestID = "request_id", promptTokens = "prompt_tokens", outputTokens = "output_tokens"
+            case firstTokenMs = "first_token_ms", totalMs = "total_ms", recordedAtMs = "recorded_at_ms"
+        }
+
+        init(_ r: InferenceRecord) {
+            let receipt = r.receipt.receipt
+            receiptID = r.receiptID.hex
+            requestID = receipt.requestID.hex
+            roles = (r.roles.contains(.executor) ? ["executor"] : []) + (r.roles.contains(.gateway) ? ["gateway"] : [])
+            model = receipt.model
+            epoch = r.ticket.epoch
+            gateway = receipt.gateway.hex
+            executor = receipt.executor.hex
+            promptTokens = receipt.promptTokens
+            outputTokens = receipt.outputTokens
+            finish = receipt.finish.description
+            seed = receipt.seed.hex
+            firstTokenMs = receipt.firstTokenMs
+            totalMs = receipt.totalMs
+            recordedAtMs = r.recordedAtMs
+        }
+    }
+
+    public var records: [Record]
+    /// Whether this node keeps records at all (it has a store).
+    public var recording: Bool
+}
