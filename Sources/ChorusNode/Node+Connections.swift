@@ -100,9 +100,8 @@ extension Node {
 
     private func makeLink(id: PeerLink.ID, direction: ConnectionManager.Direction, connection: TCPConnection,
                           role: NoiseHandshake.Role) -> PeerLink {
-        let extensions = advertisedAddress.map { [(type: IdentityProof.listenAddressExtension, value: Array($0.utf8))] } ?? []
         let handshake = NoiseHandshake(role: role, networkID: configuration.networkID, identity: signingKey,
-                                       localStatic: noiseStatic, ephemeral: .generate(), extensions: extensions)
+                                       localStatic: noiseStatic, ephemeral: .generate(), extensions: handshakeExtensions)
         return PeerLink(id: id, direction: direction, connection: connection, handshake: handshake,
                         maxMessageSize: configuration.maxMessageSize, sendLimits: configuration.sendLimits) { link, event in
             self.linkEvent(link, event)  // runs on the loop, which is this actor's executor
@@ -123,6 +122,8 @@ extension Node {
             temporaryLinkMessage(link, bytes)
         case let .established(proof):
             counters.handshakesCompleted += 1
+            // A peer on another network file is closed here, before it counts as a session.
+            guard networkMatches(proof, on: link) else { return }
             let advertised = proof.listenAddress.flatMap { try? NetAddress(parsing: $0) }
             perform(manager.onHandshakeComplete(link.id, identity: proof.identity, advertised: advertised, now: now()))
         case let .message(bytes):

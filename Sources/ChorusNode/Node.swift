@@ -40,6 +40,8 @@ public actor Node {
     var pingWaiters: [PingKey: PingWaiter] = [:]
     /// The address announced in handshakes, once listening.
     var advertisedAddress: String?
+    /// Peers found on another network file (Node+NetworkCheck.swift), by key.
+    var networkMismatches: [Ed25519.PublicKey: NetworkMismatchInfo] = [:]
     var isRunning = false
     /// Gossip (Services/Gossip): the router, its heartbeat, what the CLI can ask about, and the
     /// `seq` of own statements.
@@ -315,7 +317,7 @@ public actor Node {
             uptimeSeconds: Self.seconds(startedAt.duration(to: .now)), counters: currentCounters,
             meshPeers: gossip.router.mesh.values.reduce(0) { $0 + $1.count }, delivered: gossip.router.counters.firstDeliveries,
             duplicates: gossip.router.counters.duplicates, invalid: gossip.router.counters.invalid, role: peerRole, poc: pocStatus(),
-            members: membershipCounts())
+            members: membershipCounts(), networkMismatches: networkMismatchList)
     }
 
     public func peers() -> [PeerInfo] {

@@ -197,6 +197,10 @@ struct DevnetCommand: AsyncParsableCommand {
         if !json {
             print("devnet: \(nodes) nodes in \(root) (node-i: data and chorusd.log) on 127.0.0.1:\(basePort + 1)"
                   + (nodes > 1 ? "-\(basePort + nodes)" : "") + " (TCP, and UDP for SWIM); Ctrl-C stops them")
+            // Its own file, with its own genesis: the one a joining node or `epoch verify` needs.
+            if let epochFile {
+                print("devnet: network file \(epochFile) (join: chorusd run --network-file \(epochFile) --seed 127.0.0.1:\(basePort + 1))")
+            }
             if apiBasePort > 0 {
                 let model = smollm2 && haveSmolLM2 ? smolLM2 : "MODEL"
                 print("devnet: OpenAI-compatible API on http://127.0.0.1:\(apiBasePort + 1)/v1"

@@ -15,6 +15,9 @@ public enum CloseReason: Hashable, Sendable, CustomStringConvertible {
     case shuttingDown
     /// SWIM confirmed the peer dead (Specs/membership.md §10); not an offence.
     case memberDead
+    /// The peer's network file differs from this node's (another parameters digest): no session
+    /// can agree on an epoch, and no retry can fix it (Specs/transport.md §2).
+    case networkMismatch(String)
 
     /// True when the peer did something wrong and deserves a temporary ban.
     public var isMisbehaviour: Bool {
@@ -40,6 +43,7 @@ public enum CloseReason: Hashable, Sendable, CustomStringConvertible {
         case .connectionFailed: return "connection_failed"
         case .shuttingDown: return "shutting_down"
         case .memberDead: return "member_dead"
+        case .networkMismatch: return "network_mismatch"
         }
     }
 
@@ -48,6 +52,7 @@ public enum CloseReason: Hashable, Sendable, CustomStringConvertible {
         case let .handshakeFailed(why): return "handshake failed: \(why)"
         case let .protocolViolation(why): return "protocol violation: \(why)"
         case let .connectionFailed(why): return "connection failed: \(why)"
+        case let .networkMismatch(why): return "network mismatch: \(why)"
         default: return String(code.map { $0 == "_" ? " " : $0 })
         }
     }

@@ -61,6 +61,10 @@ public struct ConnectionManager: Sendable {
     private var sessions: [Ed25519.PublicKey: ConnectionID] = [:]
     private var candidates: [NetAddress: Candidate] = [:]
     private var ownAddresses: Set<NetAddress> = []
+    /// Addresses of peers on another network file (`onIncompatible`): never dialed again in this
+    /// run. At most `maxIncompatibleAddresses`; beyond, such an address only backs off.
+    private var incompatibleAddresses: Set<NetAddress> = []
+    public static let maxIncompatibleAddresses = 1024
     private var bannedIdentities: [Ed25519.PublicKey: MonotonicTime] = [:]
     private var bannedHosts: [NetAddress.Host: MonotonicTime] = [:]
     /// Identities SWIM confirmed dead, with when: dialed at once, beyond the outbound target if
@@ -114,7 +118,7 @@ public struct ConnectionManager: Sendable {
 
     /// Adds dialable addresses (seeds, stored peers, peer exchange). Known addresses keep their state.
     public mutating func addCandidates(_ addresses: [(NetAddress, Ed25519.PublicKey?)]) {
-        for (address, identity) in addresses where !ownAddresses.contains(address) {
+        for (address, identity) in addresses where !ownAddresses.contains(address) && !incompatibleAddresses.contains(address) {
             if var existing = candidates[address] {
                 if let identity { existing.identity = identity }
                 candidates[address] = existing
@@ -257,6 +261,20 @@ public struct ConnectionManager: Sendable {
         if case let .established(identity) = c.state { bannedIdentities[identity] = until }
         if !c.address.isLoopback { bannedHosts[c.address.host] = until }
         return closeConnection(id, reason: reason, now: now)
+    }
+
+    /// The peer on `id` runs another network file (Specs/transport.md §2): close it, and when this
+    /// node dialed it, stop dialing that address (as for its own addresses): retrying cannot help,
+    /// and a peer restarted with the right file dials back or is learned again after a restart.
+    public mutating func onIncompatible(_ id: ConnectionID, reason: CloseReason, now: MonotonicTime) -> [Directive] {
+        guard let c = connections[id] else { return [] }
+        if c.direction == .outbound, incompatibleAddresses.count < Self.maxIncompatibleAddresses {
+            incompatibleAddresses.insert(c.address)
+            candidates[c.address] = nil
+        }
+        var directives = closeConnection(id, reason: reason, now: now)
+        directives += dialIfNeeded(now: now)
+        return directives
     }
 
     /// SWIM confirmed `identity` dead: its session is closed (its mesh slots go to others) unless

@@ -63,6 +63,8 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var poc: PoCStatus? = nil
     /// SWIM's view: alive, suspect and dead members (nil when membership is not running).
     public var members: MemberCounts? = nil
+    /// Peers whose network file differs from this node's (Specs/transport.md §2); nil when none.
+    public var networkMismatches: [NetworkMismatchInfo]? = nil
 
     enum CodingKeys: String, CodingKey {
         case role, poc
@@ -77,6 +79,7 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         case counters
         case meshPeers = "mesh_peers"
         case delivered, duplicates, invalid, members
+        case networkMismatches = "network_mismatches"
     }
 }
 

@@ -98,6 +98,7 @@ extension Node {
     static let closeReasonCodes: [String] = [
         CloseReason.duplicateSession, .inboundLimit, .groupLimit, .banned, .selfConnection, .handshakeTimeout, .handshakeFailed(""),
         .protocolViolation(""), .idleTimeout, .peerClosed, .connectionFailed(""), .shuttingDown, .memberDead,
+        .networkMismatch(""),
     ].map(\.code)
 
     /// The checks of `/readyz`: the node has peers, its worker (if it has one) is healthy, and it

@@ -179,6 +179,7 @@ final class PeerLink {
         case .inboundLimit, .groupLimit: return 4
         case .banned: return 5
         case .selfConnection: return 6
+        case .networkMismatch: return 7
         default: return 0
         }
     }

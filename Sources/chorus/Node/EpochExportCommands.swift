@@ -54,8 +54,10 @@ struct EpochVerifyCommand: AsyncParsableCommand {
         discussion: """
             The network parameters come from --network-file, or else from the network file \
             embedded in the export. Needs no running node.
+            A devnet's nodes use the network file it wrote, DIR/network.toml (Network/devnet/network.toml \
+            is only its template, with another genesis).
             EXAMPLE:
-              chorus epoch verify epoch-3.json --network-file Network/devnet/network.toml --json
+              chorus epoch verify epoch-3.json --network-file devnet/network.toml --json
             """
     )
 

@@ -36,6 +36,12 @@ struct StatusCommand: AsyncParsableCommand {
         if !c.closes.isEmpty {
             print("closes         " + c.closes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
         }
+        // A peer on another network file: said first-hand, since no retry can fix it.
+        for m in status.networkMismatches ?? [] {
+            print("NETWORK FILE   differs from peer \(m.peer.prefix(16))'s (\(m.address)): parameters digest \(m.ownParametersDigest.prefix(16)), "
+                  + "genesis \(m.ownGenesis) here; \(m.peerParametersDigest.prefix(16)), genesis \(m.peerGenesis) there "
+                  + "(\(m.sessionsClosed) session(s) closed); run every node with the same --network-file")
+        }
         if let poc = status.poc {
             let w = poc.worker
             print("worker         \(w.endpoint): \(w.healthy ? "healthy" : "UNHEALTHY")\(w.lastError.map { " (last error: \($0))" } ?? ""); models \(w.models.joined(separator: ", "))")

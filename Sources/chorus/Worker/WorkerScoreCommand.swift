@@ -9,7 +9,8 @@ struct WorkerScoreCommand: AsyncParsableCommand {
         abstract: "Score a completion under a prompt: each completion token's logprob and the top alternatives.",
         discussion: """
             The completion is run teacher-forced (one forward pass over prompt and completion), as a \
-            validator re-runs an executor's output.
+            validator re-runs an executor's output. Each line shows a completion token (id and \
+            text), its logprob, then the top alternatives (id, text, logprob).
 
             EXAMPLES:
               chorus worker score --model smollm2-135m --prompt "What is the capital of France?" --completion "Paris."
@@ -57,9 +58,16 @@ struct WorkerScoreCommand: AsyncParsableCommand {
             if json {
                 try Console.printJSONLine(output)
             } else {
+                // Ids alone say nothing to a reader: each id is shown with its text (quoted, escapes
+                // visible), looked up once per distinct id.
+                var texts: [Int: String] = [:]
+                for id in scored.tokens.flatMap({ [$0.id] + $0.top.map(\.id) }) where texts[id] == nil {
+                    texts[id] = try await worker.detokenize(DetokenizeRequest(model: loaded.id, tokens: [id], skipSpecial: false)).text
+                }
+                func shown(_ id: Int) -> String { "\(id) \(String(reflecting: texts[id] ?? ""))" }
                 for t in scored.tokens {
-                    let alternatives = t.top.map { "\($0.id):\(String(format: "%.3f", $0.logprob))" }.joined(separator: " ")
-                    print("\(t.id)\t\(String(format: "%.4f", t.logprob))\t\(alternatives)")
+                    let alternatives = t.top.map { "\(shown($0.id)) \(String(format: "%.3f", $0.logprob))" }.joined(separator: ", ")
+                    print("\(shown(t.id))\t\(String(format: "%.4f", t.logprob))\t\(alternatives)")
                 }
             }
         }
