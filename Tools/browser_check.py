@@ -9,7 +9,7 @@ Checks:
               a spread of brightness
   dom         the live data is in the page: the node's key, the current epoch (as /status.json
               says, or the next), the last final epoch, the peer count, a weight table row for this
-              node and a PoC bar chart per model; no error banner
+              node and a PoC bar chart per model; no error banner, no uncaught script error
 
     Tools/test-browser.sh [--out DIR] [--nodes 5] [--base-port 27700] [--timeout 300]
 
@@ -215,8 +215,12 @@ def main():
         failures += [f"screenshot {k}: {m}" for k, ok in checks.items() if not ok]
 
         after = status(url)["node"]
-        dom = chromium(o.chromium, url, "--dump-dom")
+        with urllib.request.urlopen(url + "status.json", timeout=5) as r:
+            results["status_json_bytes"] = len(r.read())
+        # Console messages (an uncaught script error among them) go to stderr with --enable-logging.
+        dom = chromium(o.chromium, url, "--dump-dom", "--enable-logging=stderr", "--v=0")
         open(os.path.join(o.out, "status-page.html"), "w").write(dom.stdout)
+        open(os.path.join(o.out, "chromium.log"), "w").write(dom.stderr)
         parsed = Texts()
         parsed.feed(dom.stdout)
         t = parsed.texts
@@ -231,6 +235,7 @@ def main():
             "bar_charts": t.get("weight-charts", "").count("PoC weight: ") == len(after["models"]),
             "epoch_strip": "final" in t.get("epoch-strip", ""),
             "no_banner": "display: none" in parsed.styles.get("banner", "") or not t.get("banner", "").strip(),
+            "no_script_error": "Uncaught" not in dom.stderr,
         }
         results["checks"]["dom"] = checks
         results["dom"] = {k: t.get(k, "").strip()[:80] for k in ["node-id", "current-epoch", "current-stage", "last-final-epoch", "peer-count"]}

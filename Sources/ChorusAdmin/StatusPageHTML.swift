@@ -173,9 +173,18 @@ enum StatusPageHTML {
         // Lines over a shared x axis; lines: [{name, color, points: [[x, y]]}].
         function lineChart(lines, xLabel) {
           const w = 560, h = 130, left = 44, right = 6;
-          const s = svg(w, h + 34);
+          // The legend wraps onto more rows when the names (model ids can be long) do not fit one.
+          const legend = [];
+          let lx = left, ly = 0;
+          for (const l of lines) {
+            const width = 30 + 6.5 * Math.min(l.name.length, 70);
+            if (lx + width > w && lx > left) { lx = left; ly += 15; }
+            legend.push([l, lx, ly]);
+            lx += width;
+          }
           const xs = lines.flatMap(l => l.points.map(p => p[0])), ys = lines.flatMap(l => l.points.map(p => p[1]));
-          if (!xs.length) { s.appendChild(sv("text", {x: 4, y: 14}, "no data yet")); return s; }
+          if (!xs.length) { const e = svg(w, 20); e.appendChild(sv("text", {x: 0, y: 14}, "no data yet")); return e; }
+          const s = svg(w, h + 34 + ly);
           const x0 = Math.min(...xs), x1 = Math.max(...xs), top = Math.max(1, ...ys);
           const X = x => left + (x1 === x0 ? (w - left - right) / 2 : (x - x0) / (x1 - x0) * (w - left - right));
           const Y = y => 6 + (h - 12) * (1 - y / top);
@@ -192,11 +201,9 @@ enum StatusPageHTML {
             const last = l.points[l.points.length - 1];
             s.appendChild(sv("circle", {cx: X(last[0]).toFixed(1), cy: Y(last[1]).toFixed(1), r: 3, fill: l.color}));
           }
-          let lx = left;
-          for (const l of lines) {
-            s.appendChild(sv("rect", {x: lx, y: h + 20, width: 10, height: 10, fill: l.color}));
-            s.appendChild(sv("text", {x: lx + 14, y: h + 29}, l.name));
-            lx += 30 + 6.5 * Math.min(l.name.length, 40);
+          for (const [l, x, y] of legend) {
+            s.appendChild(sv("rect", {x: x, y: h + 20 + y, width: 10, height: 10, fill: l.color}));
+            s.appendChild(sv("text", {x: x + 14, y: h + 29 + y}, l.name));
           }
           return s;
         }
