@@ -214,7 +214,7 @@ let package = Package(
             name: "ChorusAdminTests",
             dependencies: [
                 "ChorusAdmin", "ChorusNode", "ChorusHTTP", "ChorusLoop", "ChorusCrypto", "ChorusProtocol", "ChorusNetworkFile",
-                "ChorusCompute", "ChorusWorkerAPI", "ChorusStore", "ChorusWire",
+                "ChorusCompute", "ChorusWorkerAPI", "ChorusStore", "ChorusWire", "ChorusInference",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,3 +1,4 @@
+import ChorusInference
 import ChorusNode
 import Foundation
 import Testing
@@ -20,10 +21,11 @@ import Testing
         return []
     }
 
-    /// The `chorus_...` names in a PromQL expression, histogram series mapped to their family.
+    /// The `chorus_...` and `vllm:...` names in a PromQL expression, histogram series mapped to their family.
     static func metricNames(in expression: String) -> Set<String> {
-        let regex = try! Regex("chorus_[a-z0-9_]+")
-        let histograms = Set(NodeMetricNames.all.filter { $0.kind == .histogram }.map(\.name))
+        let regex = try! Regex("chorus_[a-z0-9_]+|vllm:[a-z0-9_]+")
+        let histograms = Set(NodeMetricNames.all.filter { $0.kind == .histogram }.map(\.name)
+            + InferenceMetricNames.all.filter { $0.kind == .histogram }.map(\.name))
         return Set(expression.matches(of: regex).map { match -> String in
             let name = String(expression[match.range])
             for suffix in ["_bucket", "_sum", "_count"] where name.hasSuffix(suffix) {
@@ -42,7 +44,8 @@ import Testing
         let panels = try #require(dashboard["panels"] as? [[String: Any]])
         #expect(panels.filter { $0["type"] as? String != "row" }.count >= 20)
 
-        let exported = Set(NodeMetricNames.all.map(\.name))
+        // The node's families and, where the API listens, its vLLM-named inference families.
+        let exported = Set(NodeMetricNames.all.map(\.name) + InferenceMetricNames.all.map(\.name))
         let queries = Self.queries(in: dashboard)
         #expect(queries.count >= 30)
         var used: Set<String> = []
