@@ -68,7 +68,7 @@ struct DaemonLogHandler: LogHandler {
         for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) {
             object[key] = "\(value)"
         }
-        object["ts"] = Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
+        object["ts"] = Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))  // UTC, "Z"
         object["level"] = event.level.rawValue
         object["label"] = label
         object["message"] = "\(event.message)"
