@@ -10,8 +10,10 @@ Checks:
   dom         the live data is in the page: the node's key, the current epoch (as /status.json
               says, or the next), the last final epoch, the peer count, a weight table row for this
               node and a PoC bar chart per model; no error banner, no uncaught script error
+  audit index a verify-only node beside the devnet writes DATA_DIR/audit/index.html: its
+              screenshot is not blank and it links epoch 1's report, which exists
 
-    Tools/test-browser.sh [--out DIR] [--nodes 5] [--base-port 27700] [--timeout 300]
+    Tools/test-browser.sh [--out DIR] [--nodes 5] [--base-port P] [--timeout 300]
 
 Prints a JSON summary on stdout (the screenshot's path among it); exits 1 when a check fails.
 """
@@ -150,6 +152,50 @@ def chromium(binary, url, *flags, timeout=120):
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
 
 
+def start_auditor(o, base, devnet_dir, directory, devnet):
+    """A verify-only node beside the devnet (port base + nodes + 1, seeded with node 1), once the
+    devnet has written its network file: it writes an audit report per final epoch and the index."""
+    network = os.path.join(devnet_dir, "network.toml")
+    for _ in range(60):
+        if os.path.exists(network) or devnet.poll() is not None:
+            break
+        time.sleep(0.5)
+    chorusd = os.path.join(o.bin, "chorusd")
+    shutil.rmtree(directory, ignore_errors=True)
+    subprocess.run([chorusd, "init", "--data-dir", directory, "--listen", f"127.0.0.1:{base + o.nodes + 1}"],
+                   check=True, capture_output=True)
+    return subprocess.Popen([chorusd, "run", "--data-dir", directory, "--verify-only", "--network-file", network,
+                             "--seed", f"127.0.0.1:{base + 1}", "--admin-listen", "off"],
+                            stdout=open(os.path.join(directory, "chorusd.log"), "w"), stderr=subprocess.STDOUT)
+
+
+def check_audit_index(o, directory, results):
+    """The auditor's index page in the browser: not blank, and a link to epoch 1's report, which exists."""
+    index = os.path.join(directory, "audit", "index.html")
+    for _ in range(60):
+        if os.path.exists(index) and 'href="epoch-1.html"' in open(index).read():
+            break
+        time.sleep(1)
+    else:
+        return [f"audit index: no {index} linking epoch 1 within 60 s"]
+    png = os.path.join(o.out, "audit-index.png")
+    if os.path.exists(png):
+        os.remove(png)
+    chromium(o.chromium, "file://" + index, f"--screenshot={png}")
+    if not os.path.exists(png):
+        return ["audit index: chromium wrote no screenshot"]
+    m = measure(png)
+    dom = chromium(o.chromium, "file://" + index, "--dump-dom").stdout
+    checks = {
+        "size": (m["width"], m["height"]) == WINDOW,
+        "not_blank": m["colours"] >= 10 and m["off_background"] >= 0.005,
+        "links_epoch_1": 'href="epoch-1.html"' in dom and os.path.exists(os.path.join(directory, "audit", "epoch-1.html")),
+    }
+    results["audit_index"] = {"path": index, "screenshot": png, **m}
+    results["checks"]["audit_index"] = checks
+    return [f"audit index {k}: {m}" for k, ok in checks.items() if not ok]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=os.path.join(ROOT, ".build", "browser-check"), help="screenshot, DOM and devnet data go here")
@@ -162,7 +208,7 @@ def main():
 
     base = o.base_port
     while not base:
-        candidate = free_port_range(o.nodes)
+        candidate = free_port_range(o.nodes + 1)
         if ports_free(range(candidate + 2000, candidate + 2001 + o.nodes)):
             base = candidate
     os.makedirs(o.out, exist_ok=True)
@@ -176,8 +222,11 @@ def main():
                               stdout=devnet_log, stderr=subprocess.STDOUT, cwd=ROOT)
     results = {"url": url, "checks": {}}
     failures = []
+    auditor = None
     try:
         started = time.time()
+        auditor_dir = os.path.join(o.out, "auditor")
+        auditor = start_auditor(o, base, devnet_dir, auditor_dir, devnet)
         snapshot = None
         while time.time() - started < o.timeout:
             if devnet.poll() is not None:
@@ -240,7 +289,14 @@ def main():
         results["checks"]["dom"] = checks
         results["dom"] = {k: t.get(k, "").strip()[:80] for k in ["node-id", "current-epoch", "current-stage", "last-final-epoch", "peer-count"]}
         failures += [f"dom {k}: {results['dom']}" for k, ok in checks.items() if not ok]
+        failures += check_audit_index(o, auditor_dir, results)
     finally:
+        if auditor:
+            auditor.send_signal(signal.SIGINT)
+            try:
+                auditor.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                auditor.kill()
         devnet.send_signal(signal.SIGINT)
         try:
             devnet.wait(timeout=60)

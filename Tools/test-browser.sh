@@ -4,9 +4,11 @@
 # (Debian's `chromium`, installed here when missing) loads node 1's page at http://127.0.0.1:PORT/.
 # The screenshot must not be blank (its pixels are decoded and measured), and the DOM after the
 # page's script ran must hold the node's live data: its key, the current and last final epoch,
-# its peers, the weight table. About 2 minutes after the build.
+# its peers, the weight table. A verify-only node beside the devnet writes its audit reports, and
+# the index page linking them is screenshotted too. About 2 minutes after the build.
 #
-#   Tools/test-browser.sh [--out DIR] [--nodes 5] [--base-port 27700]   # screenshot: DIR/status-page.png
+#   Tools/test-browser.sh [--out DIR] [--nodes 5] [--base-port P]
+#   # default DIR .build/browser-check: status-page.png, status-page.html (DOM), audit-index.png
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Tools/install-deps.sh >&2

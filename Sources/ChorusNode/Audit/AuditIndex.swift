@@ -113,7 +113,7 @@ public struct AuditIndex: Codable, Sendable, Equatable {
             td.l,th.l{text-align:left;font-family:monospace}.ok{color:#070}.bad{color:#b00}.muted{color:#777}
             </style></head><body>
             <h1>Audit reports: \(AuditReport.escape(networkID))</h1>
-            <p>\(entries.count) epochs: <b class="ok">\(matching) match the certificate</b>, \
+            <p>\(entries.count) epoch\(entries.count == 1 ? "" : "s"): <b class="ok">\(matching) match the certificate</b>, \
             <b class="\(differing > 0 ? "bad" : "muted")">\(differing) differ</b>, \(pending) without a certificate yet.</p>
 
             """
@@ -139,7 +139,7 @@ public struct AuditIndex: Codable, Sendable, Equatable {
         guard !shown.isEmpty else { return "<p class=\"muted\">No report yet.</p>\n" }
         let barWidth = 6, height = 80
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(shown.count * barWidth + 2)\" height=\"\(height + 2)\" role=\"img\">"
-            + "<title>signer share per epoch</title>\n"
+            + "<title>signer share per epoch</title><rect width=\"100%\" height=\"100%\" fill=\"#f2f2f2\"/>\n"
         for (i, e) in shown.enumerated() {
             let h = Int((min(max(e.signerShare, 0), 1) * Double(height)).rounded())
             let color = e.matches ? "#4a7fb0" : e.certifiedDigest == nil ? "#bbb" : "#b00"
