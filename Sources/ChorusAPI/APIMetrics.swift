@@ -33,7 +33,9 @@ struct MeteredInferenceBackend: InferenceBackend {
             request.finished(outcome)
             return outcome
         } catch {
-            request.failed()
+            // A request the backend refused as invalid (4xx: no chat template, a prompt over the
+            // context) was never served, as vLLM rejects such requests before counting them.
+            request.failed(served: error.status >= 500)
             throw error
         }
     }
@@ -88,19 +90,20 @@ private final class MeteredRequest: Sendable {
     func clientLeft() { state.withLock { $0.clientLeft = true } }
 
     func finished(_ outcome: CompletionOutcome) {
-        guard let clientLeft = end() else { return }
+        guard let clientLeft = end(served: true) else { return }
         Counter(label: InferenceMetricNames.promptTokens, dimensions: model, factory: factory).increment(by: outcome.promptTokens)
         Counter(label: InferenceMetricNames.generationTokens, dimensions: model, factory: factory).increment(by: outcome.completionTokens)
         count(clientLeft ? "abort" : outcome.finishReason.rawValue)
     }
 
-    func failed() {
-        guard end() != nil else { return }
+    func failed(served: Bool) {
+        guard end(served: served) != nil, served else { return }
         count("error")
     }
 
-    /// Leaves the gauge the request is in and records its latency; nil when it had ended already.
-    private func end() -> Bool? {
+    /// Leaves the gauge the request is in and, for a request that was served, records its latency;
+    /// whether the client left, nil when it had ended already.
+    private func end(served: Bool) -> Bool? {
         let now = ContinuousClock.now
         guard let (started, clientLeft) = state.withLock({ s -> (Bool, Bool)? in
             guard !s.ended else { return nil }
@@ -108,7 +111,7 @@ private final class MeteredRequest: Sendable {
             return (s.firstPiece != nil, s.clientLeft)
         }) else { return nil }
         meter(started ? InferenceMetricNames.requestsRunning : InferenceMetricNames.requestsWaiting).decrement()
-        timer(InferenceMetricNames.endToEndLatency).recordNanoseconds(admitted.duration(to: now).wholeNanoseconds)
+        if served { timer(InferenceMetricNames.endToEndLatency).recordNanoseconds(admitted.duration(to: now).wholeNanoseconds) }
         return clientLeft
     }
 

@@ -44,7 +44,7 @@ public enum InferenceMetricNames {
         Family(name: promptTokens, kind: .counter, help: "Prompt tokens of finished requests, by model.", buckets: []),
         Family(name: generationTokens, kind: .counter, help: "Generated tokens of finished requests, by model.", buckets: []),
         Family(name: requestSuccess, kind: .counter,
-               help: "Requests that ended, by model and finished_reason: stop, length, abort (the client went away) or error.", buckets: []),
+               help: "Requests that ended, by model and finished_reason: stop, length, abort (the client went away) or error (the node or its executors failed; requests refused as invalid are not counted).", buckets: []),
     ]
 
     /// Help text by family name.

@@ -122,6 +122,39 @@ import Testing
         }
     }
 
+    /// A test double for a backend that fails: model `invalid` is refused as a bad request (400),
+    /// model `broken` fails as a node would when no executor answers (502).
+    struct FailingInferenceBackendForTests: InferenceBackend {
+        func models() async throws(OpenAIError) -> [String] { ["broken", "invalid"] }
+
+        func run(_ job: InferenceJob, limits: APILimits,
+                 onDelta: @escaping @Sendable (CompletionDelta) -> Bool) async throws(OpenAIError) -> CompletionOutcome {
+            if job.model == "invalid" { throw .invalid("messages", "The model `invalid` has no chat template.") }
+            throw OpenAIError(status: 502, message: "No executor answered.", type: "server_error")
+        }
+    }
+
+    /// A failure of the node counts as `error`; a request refused as invalid was never served and
+    /// counts nowhere (as in vLLM); neither stays in the waiting gauge.
+    @Test func failuresCountAsErrorsButInvalidRequestsDoNot() async throws {
+        let factory = ChorusMetricsFactory()
+        let server = try await APIServer.start(backend: FailingInferenceBackendForTests(), listen: .tcp(host: "127.0.0.1", port: 0),
+                                               access: APIAccess(keys: []), metrics: factory)
+        let url = server.url + "/v1/chat/completions"
+        let broken = try await APIServerTests.call(url, body: #"{"model":"broken","messages":[{"role":"user","content":"hi"}]}"#)
+        let invalid = try await APIServerTests.call(url, body: #"{"model":"invalid","messages":[{"role":"user","content":"hi"}]}"#)
+        await server.stop()
+        #expect(broken.status == 502 && invalid.status == 400)
+        let scrape = ScrapeForTests(factory.registry)
+        #expect(scrape.value(#"vllm:request_success_total{model_name="broken",finished_reason="error"}"#) == 1)
+        #expect(scrape.value(#"vllm:e2e_request_latency_seconds_count{model_name="broken"}"#) == 1)
+        #expect(!scrape.body.contains(#"vllm:request_success_total{model_name="invalid""#))
+        #expect(scrape.value(#"vllm:e2e_request_latency_seconds_count{model_name="invalid"}"#) == nil)
+        for model in ["broken", "invalid"] {
+            #expect(scrape.value(#"vllm:num_requests_waiting{model_name="\#(model)"}"#) == 0)
+        }
+    }
+
     /// `promtool check metrics` where it is installed (Tools/install-deps.sh): the text must parse,
     /// and the only lint it may report is the ':' in vLLM's names, which it reports on vLLM's own
     /// `/metrics` too (a recording-rule convention; the names are kept so vLLM dashboards work).
