@@ -46,23 +46,36 @@ import Testing
         #expect(refusal["message"]?.contains("log_level: \"loud\": expected one of trace, debug, info") == true, "\(refusal)")
         #expect(Self.status(apiPort, key: "old-key") == 200)
 
-        // Seeds, log level, keys and a listen address (which needs a restart) change; SIGHUP.
+        // A keys file with no key: the old key stays in force (the API never opens by accident).
+        try configured.write(toFile: config, atomically: true, encoding: .utf8)
+        try "# nothing yet\n".write(toFile: one + "/api.keys", atomically: true, encoding: .utf8)
+        kill(pid, SIGHUP)
+        #expect(DaemonCLITests.waitUntil(.seconds(5)) { Self.log(one).contains { ($0["message"] ?? "").hasPrefix("API keys not reloaded") } })
+        #expect(Self.status(apiPort, key: "old-key") == 200)
+        #expect(Self.status(apiPort, key: nil) == 401)
+
+        // Seeds, log level, keys, the API's rate and a listen address (which needs a restart) change; SIGHUP.
         #expect(!Self.log(one).contains { $0["level"] == "debug" })
         let edited = configured.replacingOccurrences(of: "seeds = []", with: "seeds = [\"127.0.0.1:\(port2)\"]\nlog_level = \"debug\"")
             .replacingOccurrences(of: "listen = [\"127.0.0.1:\(port1)\"]", with: "listen = [\"127.0.0.1:\(port1 == 65535 ? 1 : port1 + 1)\"]")
+            + "\n[api]\nrequests_per_minute = 1\nburst = 2\n"
         #expect(edited != configured)
         try edited.write(toFile: config, atomically: true, encoding: .utf8)
         try "# rotated\nnew-key\n".write(toFile: one + "/api.keys", atomically: true, encoding: .utf8)
         kill(pid, SIGHUP)
-        #expect(DaemonCLITests.waitUntil(.seconds(5)) { Self.log(one).contains { $0["message"] == "configuration reloaded" } })
-        let reloaded = try #require(Self.log(one).first { $0["message"] == "configuration reloaded" })
-        #expect(reloaded["applied"] == "log_level,seeds,api_keys", "\(reloaded)")
+        #expect(DaemonCLITests.waitUntil(.seconds(5)) { Self.log(one).contains { $0["message"] == "configuration reloaded" && $0["applied"] != "nothing changed" } })
+        let reloaded = try #require(Self.log(one).last { $0["message"] == "configuration reloaded" })
+        #expect(reloaded["applied"] == "log_level,seeds,api_keys,api", "\(reloaded)")
         #expect(reloaded["restart_needed"] == "listen", "\(reloaded)")
         #expect(reloaded["seeds_added"] == "127.0.0.1:\(port2)", "\(reloaded)")
         #expect(reloaded["api_keys"] == "1")
+        #expect(reloaded["api_rate"] == "1/min burst 2")
 
+        // The new key is accepted and the old one refused; the new budget: 2 at once, then 429.
         #expect(Self.status(apiPort, key: "new-key") == 200)
         #expect(Self.status(apiPort, key: "old-key") == 401)
+        #expect(Self.status(apiPort, key: "new-key") == 200)
+        #expect(Self.status(apiPort, key: "new-key") == 429)
         #expect(DaemonCLITests.waitUntil(.seconds(10)) { DaemonCLITests.peerKeys(one) == [keys[1]] })
         #expect(DaemonCLITests.waitUntil(.seconds(5)) { Self.log(one).contains { $0["level"] == "debug" } })
         // The same process throughout, still on its first listen address.
