@@ -134,6 +134,12 @@ final class MembershipService {
                                                  "to": "\(new)"]
                 if new == .alive && old == nil {
                     logger.debug("member joined", metadata: metadata)
+                    // A member learned through SWIM is a peer the connection rules may dial while
+                    // outbound slots are free: peer exchange alone can miss one that started
+                    // listening after its neighbours' exchanges (two nodes that both dialed only the
+                    // seed and its early peers never met, and a validator then had no session to
+                    // fetch the other's proofs from).
+                    if let address = machine.address(of: id) ?? addresses[id] { host.emit(.dialCandidates([(address, id)])) }
                 } else {
                     logger.info("member status changed", metadata: metadata)
                 }
