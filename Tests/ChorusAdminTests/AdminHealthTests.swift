@@ -97,16 +97,18 @@ import Testing
         extra.close()
     }
 
-    @Test func servesGetOnlyWithoutBodiesOnItsThreePaths() async throws {
+    @Test func servesGetOnlyWithoutBodiesOnItsPaths() async throws {
         let a = try await AdminNodeForTests()
         let client = AdminClientForTests()
         defer { Task { await a.shutdown(); await client.shutdown() } }
-        let post = try await client.get(a.admin.url, "/metrics", method: .POST)
-        #expect(post.status == 405 && post.body.contains("GET only"))
-        let withBody = try await client.get(a.admin.url, "/metrics", body: String(repeating: "x", count: 10_000))
-        #expect(withBody.status == 413 && withBody.body.contains("no request body"))
+        for path in ["/metrics", "/", "/status.json"] {
+            let post = try await client.get(a.admin.url, path, method: .POST)
+            #expect(post.status == 405 && post.body.contains("GET only"), "\(path)")
+            let withBody = try await client.get(a.admin.url, path, body: String(repeating: "x", count: 10_000))
+            #expect(withBody.status == 413 && withBody.body.contains("no request body"), "\(path)")
+        }
         let unknown = try await client.get(a.admin.url, "/status")
-        #expect(unknown.status == 404 && unknown.body.contains("/metrics, /healthz and /readyz"))
+        #expect(unknown.status == 404 && unknown.body.contains("/, /status.json, /metrics, /healthz and /readyz"))
     }
 
     /// More requests than `maxInFlight` while the node cannot answer: the extra one is refused
