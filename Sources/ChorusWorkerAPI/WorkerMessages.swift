@@ -641,12 +641,16 @@ public struct ScoreRequestMessage: Codable, Sendable, Equatable {
     public var promptTokens: [Int]
     public var completionTokens: [Int]
     public var topLogprobs: Int?
+    /// A validator's check (worker.md §6.2, inference.md §7.1): with it, each scored token also
+    /// reports what this sampling (its `tape_seed` the receipt's seed) chooses there.
+    public var sampling: SamplingMessage?
 
-    public init(model: String, promptTokens: [Int], completionTokens: [Int], topLogprobs: Int? = nil) {
+    public init(model: String, promptTokens: [Int], completionTokens: [Int], topLogprobs: Int? = nil, sampling: SamplingMessage? = nil) {
         self.model = model
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
         self.topLogprobs = topLogprobs
+        self.sampling = sampling
     }
 }
 
@@ -654,11 +658,29 @@ public struct ScoredTokenMessage: Codable, Sendable, Equatable {
     public var id: Int
     public var logprob: Double
     public var top: [TopEntry]
+    /// Only when the request gave `sampling`.
+    public var choice: ChoiceMessage?
 
-    public init(id: Int, logprob: Double, top: [TopEntry]) {
+    public init(id: Int, logprob: Double, top: [TopEntry], choice: ChoiceMessage? = nil) {
         self.id = id
         self.logprob = logprob
         self.top = top
+        self.choice = choice
+    }
+}
+
+/// `choice` of a scored token: the token the request's sampling chooses at this position from the
+/// worker's own logits, the kept-set size, and the choice's score minus the scored token's (0 when
+/// they are the same token; absent when the scored token is outside the kept set).
+public struct ChoiceMessage: Codable, Sendable, Equatable {
+    public var token: Int
+    public var kept: Int
+    public var margin: Double?
+
+    public init(token: Int, kept: Int, margin: Double?) {
+        self.token = token
+        self.kept = kept
+        self.margin = margin
     }
 }
 

@@ -28,8 +28,9 @@ public struct GeneratedToken: Sendable, Equatable, Hashable, Codable {
     public var token: Int
     public var logprob: Double
     public var top: [TokenLogprob]
-    /// How the token was chosen: the tape's decision (kept-set size, margin), or greedy's; nil for
-    /// scored (teacher-forced) tokens, which nothing chose.
+    /// How the token was chosen: the tape's decision (kept-set size, margin), or greedy's. For a
+    /// scored (teacher-forced) token: what the request's sampling would have chosen there, with its
+    /// margin over the scored token (`marginToOther`); nil when scored without sampling.
     public var choice: TapeChoice?
 
     public init(token: Int, logprob: Double, top: [TokenLogprob], choice: TapeChoice? = nil) {
@@ -124,6 +125,7 @@ extension LlamaModel {
             guard !r.promptTokens.isEmpty else { throw .emptySequence(index: i) }
             guard !r.completionTokens.isEmpty else { throw .invalidRequest(reason: "request \(i) has no completion tokens to score") }
             guard r.topLogprobs >= 0 else { throw .invalidRequest(reason: "top_logprobs must be ≥ 0") }
+            try r.sampling?.validate()
             for id in r.completionTokens where id < 0 || id >= config.vocabularySize {
                 throw .unknownToken(id: id, vocabularySize: config.vocabularySize)
             }
@@ -133,13 +135,14 @@ extension LlamaModel {
             sequences.append(ForwardSequence(tokens: input, logits: .rows(first..<(first + r.completionTokens.count))))
         }
         let out = try forward(sequences)
-        return requests.enumerated().map { i, r in
+        return try requests.enumerated().map { (i, r) throws(ComputeError) -> [GeneratedToken] in
             let m = out.logits[i]
-            return r.completionTokens.enumerated().map { k, token in
+            return try r.completionTokens.enumerated().map { (k, token) throws(ComputeError) -> GeneratedToken in
                 let row = m[k]
                 let lse = LogProbabilities.logSumExp(row)
                 return GeneratedToken(token: token, logprob: Double(row[row.startIndex + token]) - lse,
-                                      top: LogProbabilities.top(r.topLogprobs, of: row, logSumExp: lse))
+                                      top: LogProbabilities.top(r.topLogprobs, of: row, logSumExp: lse),
+                                      choice: try r.sampling?.choose(row, position: k, against: token))
             }
         }
     }
@@ -150,10 +153,14 @@ public struct ScoreRequest: Sendable, Equatable {
     public var promptTokens: [Int]
     public var completionTokens: [Int]
     public var topLogprobs: Int
+    /// When set, each position also reports the token this sampling would choose from its logits
+    /// (the tape's position is the output index), for a validator's flip count.
+    public var sampling: SamplingParameters?
 
-    public init(promptTokens: [Int], completionTokens: [Int], topLogprobs: Int = 0) {
+    public init(promptTokens: [Int], completionTokens: [Int], topLogprobs: Int = 0, sampling: SamplingParameters? = nil) {
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
         self.topLogprobs = topLogprobs
+        self.sampling = sampling
     }
 }

@@ -48,10 +48,12 @@ public struct SamplingParameters: Sendable, Equatable, Hashable {
         if let problem = tape.problem { throw .invalidSampling(reason: problem) }
     }
 
-    /// Chooses output position `position`'s token from one row of logits.
-    func choose(_ row: ArraySlice<Float>, position: Int) throws(ComputeError) -> TapeChoice {
+    /// Chooses output position `position`'s token from one row of logits; with `against`, also
+    /// the choice's margin over that token (a validator's check, Specs/inference.md §7.1).
+    func choose(_ row: ArraySlice<Float>, position: Int, against: Int? = nil) throws(ComputeError) -> TapeChoice {
         do {
-            return try InferenceTape.choose(row, sampling: tape, tape: isGreedy ? nil : InferenceTape(seed: tapeSeed), position: position)
+            return try InferenceTape.choose(row, sampling: tape, tape: isGreedy ? nil : InferenceTape(seed: tapeSeed), position: position,
+                                            against: against)
         } catch {
             throw .invalidSampling(reason: "position \(position): \(error)")
         }

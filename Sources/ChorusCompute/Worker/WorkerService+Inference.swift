@@ -51,15 +51,22 @@ extension WorkerService {
         }
         let stops = request.stopTokens ?? loaded.resident.tokenizer?.eosID.map { [$0] } ?? []
         try Self.checkTokens(stops, vocabulary: c.vocabularySize, field: "stop_tokens")
-        let s = request.sampling ?? SamplingMessage()
+        let (sampling, seed) = try Self.sampling(request.sampling ?? SamplingMessage())
+        return PreparedGeneration(loaded: loaded, request: GenerationRequest(
+            promptTokens: request.promptTokens, maxTokens: maxTokens, sampling: sampling, stopTokens: Set(stops), topLogprobs: topLogprobs),
+            seed: seed)
+    }
+
+    /// The sampling of a request (worker.md §6.1) and the u64 seed it used (nil: greedy or a tape
+    /// seed). The tape key is `tape_seed` (the inference seed of Specs/inference.md §3) or one
+    /// derived from the u64 `seed` (a random one when neither is given).
+    static func sampling(_ s: SamplingMessage) throws(WorkerError) -> (SamplingParameters, seed: UInt64?) {
         let temperature = s.temperature ?? 0
         guard temperature.isFinite, temperature >= 0 else { throw .invalid("sampling.temperature", "must be a number ≥ 0") }
         let topK = s.topK ?? 0
         guard topK >= 0 else { throw .invalid("sampling.top_k", "must be ≥ 0 (0 = off)") }
         let topP = s.topP ?? 1
         guard topP > 0, topP <= 1 else { throw .invalid("sampling.top_p", "must be in (0, 1]") }
-        // Tape key: `tape_seed` (the inference seed of Specs/inference.md §3) or one derived from
-        // the u64 `seed` (a random one when neither is given).
         var tapeSeed: Bytes32?
         if let hex = s.tapeSeed {
             guard s.seed == nil else { throw .invalid("sampling.tape_seed", "give at most one of 'seed' and 'tape_seed'") }
@@ -73,9 +80,7 @@ extension WorkerService {
         let sampling = greedy ? SamplingParameters.greedy
             : SamplingParameters(temperature: temperature, topP: topP, topK: topK,
                                  tapeSeed: tapeSeed ?? SamplingParameters.tapeSeed(workerSeed: seed ?? 0))
-        return PreparedGeneration(loaded: loaded, request: GenerationRequest(
-            promptTokens: request.promptTokens, maxTokens: maxTokens, sampling: sampling, stopTokens: Set(stops), topLogprobs: topLogprobs),
-            seed: seed)
+        return (sampling, seed)
     }
 
     public func generate(_ request: GenerateRequest,
@@ -139,15 +144,31 @@ extension WorkerService {
         guard (0...limits.maxTopLogprobs).contains(topLogprobs) else {
             throw .invalid("top_logprobs", "must be in [0, \(limits.maxTopLogprobs)]")
         }
+        // A check recomputes the executor's tape: it needs the tape's key unless the sampling is greedy.
+        var sampling: SamplingParameters?
+        if let s = request.sampling {
+            guard s.seed == nil else { throw .invalid("sampling.seed", "a score request's sampling takes tape_seed (the receipt's seed), not seed") }
+            let parsed = try Self.sampling(s).0
+            guard parsed.isGreedy || s.tapeSeed != nil else {
+                throw .invalid("sampling.tape_seed", "required unless the sampling is greedy (temperature 0 or top_k 1)")
+            }
+            sampling = parsed
+        }
         try beginServing()
         defer { endServing() }
-        let scoring = ScoreRequest(promptTokens: request.promptTokens, completionTokens: request.completionTokens, topLogprobs: topLogprobs)
+        let scoring = ScoreRequest(promptTokens: request.promptTokens, completionTokens: request.completionTokens, topLogprobs: topLogprobs,
+                                   sampling: sampling)
         let scored = try await BlockingWork.run { () throws(WorkerError) -> [GeneratedToken] in
             do { return try engine.score([scoring])[0] } catch { throw .internalError("scoring failed: \(error)") }
         }
         return ScoreMessage(model: request.model,
-                            tokens: scored.map { ScoredTokenMessage(id: $0.token, logprob: $0.logprob,
-                                                                    top: $0.top.map { TopEntry(id: $0.token, logprob: $0.logprob) }) },
+                            tokens: scored.map { t in
+                                ScoredTokenMessage(id: t.token, logprob: t.logprob, top: t.top.map { TopEntry(id: $0.token, logprob: $0.logprob) },
+                                                   choice: t.choice.map { c in
+                                                       ChoiceMessage(token: c.token, kept: c.kept,
+                                                                     margin: c.marginToOther.flatMap { $0.isFinite ? $0 : nil })
+                                                   })
+                            },
                             usage: UsageMessage(promptTokens: request.promptTokens.count, completionTokens: request.completionTokens.count))
     }
 

@@ -229,6 +229,33 @@ import Testing
         #expect(sampled.seed == 7)
     }
 
+    /// A validator's check (worker.md §6.2): scoring a tape-sampled generation with the same
+    /// sampling and tape seed chooses every generated token again (no flips); another seed flips
+    /// some; a non-greedy check without the tape's key is refused.
+    @Test func scoringWithTheTapeRechoosesWhatWasGenerated() async throws {
+        let service = try await Self.service()
+        let m = "chorus/synthetic-tiny", prompt = Array("check".utf8).map(Int.init)
+        let seed = String(repeating: "5a", count: 32)
+        let sampling = SamplingMessage(temperature: 1.2, topK: 50, topP: 0.95, tapeSeed: seed)
+        let generated = try await service.generate(GenerateRequest(model: m, promptTokens: prompt, maxTokens: 24, sampling: sampling,
+                                                                   stopTokens: [])) { _ in true }
+        let ids = generated.tokens.map(\.id)
+        let check = try await service.score(ScoreRequestMessage(model: m, promptTokens: prompt, completionTokens: ids, sampling: sampling))
+        #expect(check.tokens.map { $0.choice?.token } == ids.map { Optional($0) })
+        #expect(check.tokens.allSatisfy { $0.choice?.margin == 0 })
+        var other = sampling
+        other.tapeSeed = String(repeating: "a5", count: 32)
+        let wrong = try await service.score(ScoreRequestMessage(model: m, promptTokens: prompt, completionTokens: ids, sampling: other))
+        #expect(zip(wrong.tokens, ids).contains { $0.choice?.token != $1 })
+        let greedy = try await service.score(ScoreRequestMessage(model: m, promptTokens: prompt, completionTokens: ids,
+                                                                 sampling: SamplingMessage(temperature: 0)))
+        #expect(greedy.tokens.allSatisfy { $0.choice != nil })
+        await Self.expectError("invalid_request", field: "sampling.tape_seed") {
+            _ = try await service.score(ScoreRequestMessage(model: m, promptTokens: prompt, completionTokens: ids,
+                                                            sampling: SamplingMessage(temperature: 1)))
+        }
+    }
+
     @Test func inferenceErrorsNameTheField() async throws {
         let service = try await Self.service()
         let m = "chorus/synthetic-tiny"
