@@ -19,8 +19,11 @@ struct CatchUpLog: Service, CustomStringConvertible {
                 let now = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
                 switch progress.observe(current: status.epoch, lastFinal: status.lastFinalEpoch, now: now) {
                 case let .catchingUp(done, total, lastFinal, current)?:
-                    logger.info("catching up missed epochs", metadata: [
-                        "final": "\(done) of \(total)", "last_final": "\(lastFinal.map { "\($0)" } ?? "none")", "current": "\(current)"])
+                    // Without peers there is nobody to catch up from: say so rather than promise progress.
+                    let peers = await node.connectedPeers.count
+                    logger.info(peers == 0 ? "behind the network's epochs, with no peer to catch up from" : "catching up missed epochs",
+                                metadata: ["final": "\(done) of \(total)", "last_final": "\(lastFinal.map { "\($0)" } ?? "none")",
+                                           "current": "\(current)", "peers": "\(peers)"])
                 case let .caughtUp(epochs, seconds)?:
                     logger.info("caught up on missed epochs", metadata: ["epochs": "\(epochs)", "seconds": "\(Int(seconds.rounded()))"])
                 case nil:

@@ -231,7 +231,11 @@ struct RunCommand: AsyncParsableCommand {
             try await node.startControlServer(path: directory.controlSocket)
             if let poc { await node.attachPoC(worker: poc.link, faults: poc.faults, artifacts: poc.artifacts) }
             if let engine {
+                // The replay reads and verifies every stored epoch statement: seconds for a long history.
+                logger.info("replaying stored epochs", metadata: ["store": "\(directory.storeDirectory)"])
+                let replay = ContinuousClock.now
                 await node.attachEpochs(engine, networkFile: networkFileText, auditDirectory: verifyOnly ? directory.auditDirectory : nil)
+                logger.info("stored epochs replayed", metadata: ["seconds": "\(ByteCount.seconds(replay.duration(to: .now)))"])
             }
             admin = try await AdminServer.launch(node: node, registry: metrics.registry, setting: adminListen ?? configuration.adminListen,
                                                  nodeListen: configuration.listen, logger: logger)
