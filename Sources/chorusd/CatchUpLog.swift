@@ -3,8 +3,9 @@ import Logging
 import ServiceLifecycle
 
 /// Logs a node's catch-up on missed epochs (`CatchUpProgress`) while `chorusd run` follows a
-/// network: every 5 s it reads the current and last final epoch; a line while behind ("N of M"
-/// epochs made final), and one when in step again. Silent while the node keeps up.
+/// network: every 5 s it reads the current and last final epoch; while behind, a line ("N of M"
+/// epochs made final) whenever an epoch became final or 30 s passed, and one when in step again.
+/// Silent while the node keeps up.
 struct CatchUpLog: Service, CustomStringConvertible {
     let node: Node
     let logger: Logger
