@@ -1,3 +1,4 @@
+import ChorusCrypto
 import ChorusProtocol
 
 /// What the admin listener's status page shows (`GET /status.json`, README "Status page"): the
@@ -143,32 +144,41 @@ extension Node {
             }
             let finals = state.finalTables.keys.sorted()
             if let last = finals.last, let table = state.finalTables[last]?.table {
-                var result = WeightsResult(table)
-                let own = result.participants.first { $0.participant == publicKey.hex }
-                result.participants.sort { ($0.weight, $1.participant) > ($1.weight, $0.participant) }
-                result.participants = NodeStatusSnapshot.cut(result.participants, to: limits.participants, name: "weights.participants", into: &truncated)
-                result.confirmations = NodeStatusSnapshot.cut(result.confirmations, to: limits.participants,
-                                                              name: "weights.confirmations", into: &truncated)
-                snapshot.weights = result
-                snapshot.ownEntry = own
+                (snapshot.weights, snapshot.ownEntry) = NodeStatusSnapshot.listed(table, own: publicKey.raw, limits: limits, truncated: &truncated)
             }
             snapshot.history = finals.suffix(max(limits.history, 0)).compactMap { epoch in
-                state.finalTables[epoch].map { weightPoint($0.table) }
+                state.finalTables[epoch].map { NodeStatusSnapshot.point($0.table, own: publicKey.raw) }
             }
         }
         snapshot.truncated = truncated
         return snapshot
     }
+}
 
-    private func weightPoint(_ table: WeightTable) -> NodeStatusSnapshot.WeightPoint {
-        var point = NodeStatusSnapshot.WeightPoint(epoch: table.epoch, totalWeight: 0, ownWeight: 0, modelWeight: [:], ownModelWeight: [:])
+extension NodeStatusSnapshot {
+    /// `table` as the page lists it: participants by weight (largest first, then by key) and
+    /// confirmation records, each cut to `limits.participants`; and the row of `own`, listed or not.
+    public static func listed(_ table: WeightTable, own: Bytes32, limits: Limits,
+                              truncated: inout [String: Int]) -> (weights: WeightsResult, own: WeightsResult.Participant?) {
+        var result = WeightsResult(table)
+        let ownRow = result.participants.first { $0.participant == own.hex }
+        result.participants.sort { ($0.weight, $1.participant) > ($1.weight, $0.participant) }
+        result.participants = cut(result.participants, to: limits.participants, name: "weights.participants", into: &truncated)
+        result.confirmations = cut(result.confirmations, to: limits.participants, name: "weights.confirmations", into: &truncated)
+        return (result, ownRow)
+    }
+
+    /// One point of the weight history: `table`'s total weight, `own`'s, and per model the
+    /// accepted PoC weight in all and `own`'s.
+    public static func point(_ table: WeightTable, own: Bytes32) -> WeightPoint {
+        var point = WeightPoint(epoch: table.epoch, totalWeight: 0, ownWeight: 0, modelWeight: [:], ownModelWeight: [:])
         for entry in table.entries {
-            let own = entry.participant == publicKey.raw
+            let isOwn = entry.participant == own
             point.totalWeight &+= entry.weight
-            if own { point.ownWeight = entry.weight }
+            if isOwn { point.ownWeight = entry.weight }
             for model in entry.models where model.accepted {
                 point.modelWeight[model.model, default: 0] &+= model.pocWeight
-                if own { point.ownModelWeight[model.model, default: 0] &+= model.pocWeight }
+                if isOwn { point.ownModelWeight[model.model, default: 0] &+= model.pocWeight }
             }
         }
         return point

@@ -110,6 +110,29 @@ import Testing
         #expect(cut.scores.count <= 1)
     }
 
+    /// A final table of 200 participants: 64 listed, heaviest first, `truncated` says 200, and
+    /// the node's own row comes along although it is the lightest; the history point sums the
+    /// accepted PoC weight only.
+    @Test func weightsAreCutToTheLimitAndKeepTheOwnRow() throws {
+        func key(_ i: Int) -> Bytes32 { Bytes32((0..<32).map { UInt8(truncatingIfNeeded: $0 == 0 ? i >> 8 : $0 == 1 ? i : 7) })! }
+        let entries = (0..<200).map { i in
+            WeightEntry(participant: key(i), weight: UInt64(1000 + i), votingWeight: UInt64(1000 + i), models: [
+                ModelEntry(model: "a", mode: .direct, committedCount: 1, accepted: true, pocWeight: UInt64(i), votingPower: 0),
+                ModelEntry(model: "b", mode: .direct, committedCount: 1, accepted: i % 2 == 0, pocWeight: 10, votingPower: 0),
+            ])
+        }
+        let table = WeightTable(networkID: "n", epoch: 7, parametersDigest: .zero, previousDigest: .zero, reveals: [], nonRevealers: [],
+                                equivocators: [], entries: entries)
+        var truncated: [String: Int] = [:]
+        let (weights, own) = NodeStatusSnapshot.listed(table, own: key(0), limits: NodeStatusSnapshot.Limits(), truncated: &truncated)
+        #expect(weights.participants.count == 64 && truncated["weights.participants"] == 200)
+        #expect(weights.participants.map(\.weight) == (0..<64).map { UInt64(1199 - $0) })
+        #expect(own?.participant == key(0).hex && own?.weight == 1000)
+        let point = NodeStatusSnapshot.point(table, own: key(0))
+        #expect(point.epoch == 7 && point.totalWeight == (0..<200).reduce(0) { $0 + UInt64(1000 + $1) } && point.ownWeight == 1000)
+        #expect(point.modelWeight == ["a": UInt64((0..<200).reduce(0, +)), "b": 1000] && point.ownModelWeight == ["a": 0, "b": 10])
+    }
+
     /// `NodeStatusSnapshot.Limits`' defaults are what README "Status page" states.
     @Test func defaultLimitsAreTheDocumentedOnes() {
         let limits = NodeStatusSnapshot.Limits()
