@@ -237,12 +237,13 @@ struct RunCommand: AsyncParsableCommand {
                 await node.attachEpochs(engine, networkFile: networkFileText, auditDirectory: verifyOnly ? directory.auditDirectory : nil)
                 logger.info("stored epochs replayed", metadata: ["seconds": "\(ByteCount.seconds(replay.duration(to: .now)))"])
             }
-            admin = try await AdminServer.launch(node: node, registry: metrics.registry, setting: adminListen ?? configuration.adminListen,
-                                                 nodeListen: configuration.listen, logger: logger)
             api = try await Self.startInference(node: node, listen: apiListen ?? configuration.apiListen,
                                                 keysFile: configuration.apiKeysFile, rate: Self.apiRate(configuration),
                                                 directory: directory, worker: verifyOnly ? nil : poc?.link.api, metrics: metrics)
             if let api { logger.info("API listening", metadata: ["url": "\(api.url)"]) }
+            // Last, so that /readyz and the status page only answer once everything else runs.
+            admin = try await AdminServer.launch(node: node, registry: metrics.registry, setting: adminListen ?? configuration.adminListen,
+                                                 nodeListen: configuration.listen, logger: logger)
         } catch {
             await api?.stop()
             await admin?.stop()
