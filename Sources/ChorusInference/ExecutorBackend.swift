@@ -34,6 +34,19 @@ public struct GeneratedOutput: Sendable, Equatable {
     }
 }
 
+/// What a validator's model chooses at one output position of a re-run (Specs/inference.md §7.1):
+/// the sampler's token from its own logits, and that token's score minus the executor's (0 when
+/// they agree; nil when the executor's token is outside the kept set).
+public struct RecomputedChoice: Sendable, Equatable {
+    public var token: Int
+    public var margin: Double?
+
+    public init(token: Int, margin: Double?) {
+        self.token = token
+        self.margin = margin
+    }
+}
+
 /// What a node runs inference on when it is the executor: a job is first prepared (tokenized and
 /// bounded), then generated from the tape a gateway's ticket seeds, so the receipt can name the
 /// exact ids. Running a job without a ticket (`run`) generates from a random seed.
@@ -44,6 +57,12 @@ public protocol ExecutorBackend: InferenceBackend {
     /// (nil: a random seed). `onDelta` returning false stops the generation at its next token.
     func generate(_ job: InferenceJob, prepared: PreparedJob, tapeSeed: [UInt8]?,
                   onDelta: @escaping @Sendable (CompletionDelta) -> Bool) async throws(OpenAIError) -> GeneratedOutput
+
+    /// A validator's re-run: the model teacher-forced over `prompt ‖ output`, choosing each output
+    /// position's token with `sampling` (its temperature, top-k and top-p) from the tape keyed by
+    /// `tapeSeed` (nil: greedy). One choice per output token.
+    func recompute(model: String, promptTokens: [Int], outputTokens: [Int], sampling: InferenceJob,
+                   tapeSeed: [UInt8]?) async throws(OpenAIError) -> [RecomputedChoice]
 }
 
 extension ExecutorBackend {

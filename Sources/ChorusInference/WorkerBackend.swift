@@ -120,6 +120,19 @@ public struct WorkerBackend: ExecutorBackend {
             tokens: tokens, stopSequenceEnd: stopSequenceEnd, cancelled: cancelled || result.finishReason == "cancelled")
     }
 
+    public func recompute(model: String, promptTokens: [Int], outputTokens: [Int], sampling: InferenceJob,
+                          tapeSeed: [UInt8]?) async throws(OpenAIError) -> [RecomputedChoice] {
+        let worker = self.worker
+        let request = ScoreRequestMessage(
+            model: model, promptTokens: promptTokens, completionTokens: outputTokens,
+            sampling: SamplingMessage(temperature: sampling.temperature, topK: sampling.topK, topP: sampling.topP, tapeSeed: tapeSeed.map(Self.hex)))
+        let scored = try await mapped { try await worker.score(request) }
+        return try scored.tokens.map { (t) throws(OpenAIError) -> RecomputedChoice in
+            guard let choice = t.choice else { throw .internalError("This node's worker does not report tape choices when scoring; it cannot check inferences.") }
+            return RecomputedChoice(token: choice.token, margin: choice.margin)
+        }
+    }
+
     private static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)

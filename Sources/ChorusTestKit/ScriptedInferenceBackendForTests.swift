@@ -12,10 +12,14 @@ public final class ScriptedInferenceBackendForTests: ExecutorBackend {
     public let pace: Duration?
     public let executor: String
     private let gate: Mutex<Bool>
-    private let counts = Mutex((started: 0, stoppedEarly: 0))
+    private let counts = Mutex((started: 0, stoppedEarly: 0, rechecks: 0))
 
-    public init(pieces: [String], pace: Duration? = nil, held: Bool = false, executor: String = "local") {
+    /// Output positions at which `recompute` disagrees with what `generate` made.
+    public let flipsAt: Set<Int>
+
+    public init(pieces: [String], pace: Duration? = nil, held: Bool = false, executor: String = "local", flipsAt: Set<Int> = []) {
         self.pieces = pieces
+        self.flipsAt = flipsAt
         self.pace = pace
         self.executor = executor
         gate = Mutex(held)
@@ -26,6 +30,8 @@ public final class ScriptedInferenceBackendForTests: ExecutorBackend {
     /// Runs started, and runs that ended because `onDelta` said stop.
     public var started: Int { counts.withLock { $0.started } }
     public var stoppedEarly: Int { counts.withLock { $0.stoppedEarly } }
+    /// Re-runs (`recompute`) started.
+    public var rechecks: Int { counts.withLock { $0.rechecks } }
 
     public func models() async throws(OpenAIError) -> [String] { ["scripted"] }
 
@@ -34,6 +40,19 @@ public final class ScriptedInferenceBackendForTests: ExecutorBackend {
     public func prepare(_ job: InferenceJob, limits: APILimits) async throws(OpenAIError) -> PreparedJob {
         guard job.model == "scripted" else { throw .unknownModel(job.model, available: ["scripted"]) }
         return PreparedJob(promptTokens: [1, 2, 3], maxTokens: min(job.maxTokens ?? pieces.count, pieces.count), stopTokens: [])
+    }
+
+    /// A validator's re-run: the ids `prepare` and `generate` would make are chosen again (piece `i`
+    /// is `100 + i`), except at positions listed in `flipsAt`, where it chooses another id (a model
+    /// that disagrees there).
+    public func recompute(model: String, promptTokens: [Int], outputTokens: [Int], sampling: InferenceJob,
+                          tapeSeed: [UInt8]?) async throws(OpenAIError) -> [RecomputedChoice] {
+        guard model == "scripted" else { throw .unknownModel(model, available: ["scripted"]) }
+        counts.withLock { $0.rechecks += 1 }
+        while gate.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(5)) }
+        return outputTokens.indices.map { i in
+            flipsAt.contains(i) ? RecomputedChoice(token: 100 + i + 1_000, margin: 2) : RecomputedChoice(token: 100 + i, margin: 0)
+        }
     }
 
     /// Piece `i` is token id `100 + i`; the tape seed is ignored (no model to sample from).

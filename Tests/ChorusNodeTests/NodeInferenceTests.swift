@@ -70,6 +70,72 @@ import Testing
         #expect(await eventually { await b.node.inferenceReport()?.served == 0 })
     }
 
+    /// Runs one forwarded request from `a` to `b` and returns the record the gateway keeps.
+    func served(by b: NodeHarnessForTests, via a: NodeHarnessForTests) async throws -> InferenceRecord {
+        let id = SecureRandom.bytes32()
+        let events = try #require(await a.node.forwardInference(id, Self.job, to: b.key.publicKey))
+        let (_, last, issued) = await collect(events, id: id, gateway: a.node)
+        guard case let .end(_, receipt, output, stopEnd)? = last, let issued else { throw CancellationError() }
+        return InferenceRecord(roles: .gateway, request: issued.request, ticket: issued.ticket, gatewaySignature: issued.signature,
+                               receipt: receipt, output: output, stopSequenceEnd: stopEnd, recordedAtMs: 0)
+    }
+
+    /// Members of the model's group re-run what a gateway announces (Specs/inference.md §6-7): a
+    /// validator whose model agrees finds no flips and records `valid`; one whose model disagrees
+    /// at every position records `invalid`; neither checks what it cannot verify.
+    @Test func groupMembersRecheckAnnouncedInferences() async throws {
+        let pieces = ["The ", "capital ", "is ", "Paris."]
+        let (a, b) = try await pair(ScriptedInferenceBackendForTests(pieces: pieces))
+        let dirs = [temporaryDirectory("validator-c"), temporaryDirectory("validator-d")]
+        defer { for d in dirs { try? FileManager.default.removeItem(atPath: d) } }
+        var validators: [NodeHarnessForTests] = []
+        for (dir, flips) in zip(dirs, [Set<Int>(), Set([0, 1, 2, 3])]) {
+            var configuration = NodeHarnessForTests.testConfiguration(seeds: [a.address])
+            configuration.servedModels = ["scripted"]
+            let v = try await NodeHarnessForTests(configuration: configuration, storeDirectory: dir)
+            await v.node.attachInference(local: ScriptedInferenceBackendForTests(pieces: pieces, flipsAt: flips))
+            validators.append(v)
+        }
+        let started = validators
+        defer { Task { await a.shutdown(); await b.shutdown(); for v in started { await v.shutdown() } } }
+        #expect(await eventually { await a.node.connectedPeers.count == 3 })
+        let record = try await served(by: b, via: a)
+        await a.node.announce(record, to: validators.map(\.key.publicKey) + [b.key.publicKey])
+        for (v, valid) in zip(validators, [true, false]) {
+            #expect(await eventually { await v.node.inferences(epoch: nil, limit: 10).first?.check != nil })
+            let check = try #require(await v.node.inferences(epoch: nil, limit: 10).first?.check)
+            #expect(check.positions == 4 && check.flips == (valid ? 0 : 4) && check.valid == valid)
+            #expect(await v.node.inferenceReport()?.checksRun == 1)
+        }
+        // The executor never checks its own inference (it was not even sent one).
+        #expect(await a.node.inferenceReport()?.announced == 2)
+        // A tampered announcement (output ids that the receipt does not bind) is not checked.
+        var forged = record
+        forged.output[0] += 1
+        await a.node.announce(forged, to: [validators[0].key.publicKey])
+        #expect(await eventually { await validators[0].node.inferenceReport()?.announcementsInvalid == 1 })
+        #expect(await validators[0].node.inferenceReport()?.checksRun == 1)
+    }
+
+    /// A member runs at most `maxPendingChecks` checks at once; announcements beyond are dropped.
+    @Test func checksABoundedNumberAtOnce() async throws {
+        var settings = InferenceService.Settings()
+        settings.maxPendingChecks = 2
+        let (a, b) = try await pair(ScriptedInferenceBackendForTests(pieces: ["x"]))
+        var configuration = NodeHarnessForTests.testConfiguration(seeds: [a.address])
+        configuration.servedModels = ["scripted"]
+        let v = try await NodeHarnessForTests(configuration: configuration)
+        let held = ScriptedInferenceBackendForTests(pieces: ["x"], held: true)
+        await v.node.attachInference(local: held, settings: settings)
+        defer { Task { await a.shutdown(); await b.shutdown(); await v.shutdown() } }
+        #expect(await eventually { await a.node.connectedPeers.count == 2 })
+        for _ in 0..<5 { await a.node.announce(try await served(by: b, via: a), to: [v.key.publicKey]) }
+        #expect(await eventually { await v.node.inferenceReport()?.announcementsDropped == 3 })
+        #expect(held.rechecks == 2)
+        held.release()
+        #expect(await eventually { await v.node.inferenceReport()?.checksRun == 2 })
+    }
+
     /// Past `maxServedPerPeer` jobs for one gateway the executor answers 503 at once; the held
     /// ones finish once released.
     @Test func anExecutorBoundsTheJobsOfOneGateway() async throws {
@@ -189,6 +255,8 @@ import Testing
             .prepared(id: id, issued.request),
             .ticket(id: id, issued.ticket, signature: issued.signature),
             .end(id: id, finish: .stop, receipt: receipt, output: [5, 6, 7], stopSequenceEnd: 2),
+            .announce(id: receipt.id, InferenceRecord(roles: [], request: issued.request, ticket: issued.ticket, gatewaySignature: issued.signature,
+                                                      receipt: receipt, output: [5, 6, 7], stopSequenceEnd: 2, recordedAtMs: 0)),
             .error(id: id, .overloaded("busy")),
             .cancel(id: id),
         ]

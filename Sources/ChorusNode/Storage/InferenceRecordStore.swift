@@ -4,16 +4,36 @@ import ChorusStore
 import ChorusWire
 import Synchronization
 
-/// One inference this node took part in, as executor, gateway or both: the canonical request, the
-/// ticket and its signature, the executor's receipt and the payload (output ids) it binds. Kept so
-/// that `chorus inferences` can show them and so the payload outlives the request (validators
-/// re-run it, Specs/inference.md §7).
+/// One inference this node took part in, as executor, gateway or validator: the canonical request,
+/// the ticket and its signature, the executor's receipt, the payload (output ids) it binds, and a
+/// validator's check of it. Kept so that `chorus inferences` can show them and so the payload
+/// outlives the request (validators re-run it, Specs/inference.md §7).
 public struct InferenceRecord: Sendable, Equatable {
     public struct Roles: OptionSet, Sendable, Hashable {
         public let rawValue: UInt8
         public init(rawValue: UInt8) { self.rawValue = rawValue }
         public static let executor = Roles(rawValue: 1)
         public static let gateway = Roles(rawValue: 2)
+        /// A member of the model's group that re-ran it (`check`).
+        public static let validator = Roles(rawValue: 4)
+    }
+
+    /// A validator's re-run (Specs/inference.md §7): positions compared, flips (and how many of
+    /// them fell outside its kept set), the verdict of the exact flip test, and the time it took.
+    public struct Check: Sendable, Equatable {
+        public var positions: UInt32
+        public var flips: UInt32
+        public var outOfSet: UInt32
+        public var valid: Bool
+        public var durationMs: UInt32
+
+        public init(positions: UInt32, flips: UInt32, outOfSet: UInt32, valid: Bool, durationMs: UInt32) {
+            self.positions = positions
+            self.flips = flips
+            self.outOfSet = outOfSet
+            self.valid = valid
+            self.durationMs = durationMs
+        }
     }
 
     public var roles: Roles
@@ -24,6 +44,7 @@ public struct InferenceRecord: Sendable, Equatable {
     public var output: [UInt32]
     public var stopSequenceEnd: UInt32?
     public var recordedAtMs: UInt64
+    public var check: Check?
 
     public var receiptID: Bytes32 { receipt.id }
 
@@ -38,6 +59,13 @@ public struct InferenceRecord: Sendable, Equatable {
         receipt.encode(to: &w)
         w.writeArray(output) { $0.writeU32($1) }
         w.writeOptional(stopSequenceEnd) { $0.writeU32($1) }
+        w.writeOptional(check) { w, c in
+            w.writeU32(c.positions)
+            w.writeU32(c.flips)
+            w.writeU32(c.outOfSet)
+            w.writeU8(c.valid ? 1 : 0)
+            w.writeU32(c.durationMs)
+        }
         return w.bytes
     }
 
@@ -57,8 +85,13 @@ public struct InferenceRecord: Sendable, Equatable {
             let stopEnd = try r.readOptional(field: "inference-record.stop_sequence_end") { (r: inout WireReader) throws(WireError) in
                 try r.readU32(field: "inference-record.stop_sequence_end")
             }
+            let check = try r.readOptional(field: "inference-record.check") { (r: inout WireReader) throws(WireError) -> Check in
+                Check(positions: try r.readU32(field: "inference-record.check.positions"), flips: try r.readU32(field: "inference-record.check.flips"),
+                      outOfSet: try r.readU32(field: "inference-record.check.out_of_set"), valid: try r.readU8(field: "inference-record.check.valid") == 1,
+                      durationMs: try r.readU32(field: "inference-record.check.duration_ms"))
+            }
             return InferenceRecord(roles: roles, request: request, ticket: ticket, gatewaySignature: signature, receipt: receipt,
-                                   output: output, stopSequenceEnd: stopEnd, recordedAtMs: recordedAt)
+                                   output: output, stopSequenceEnd: stopEnd, recordedAtMs: recordedAt, check: check)
         }
     }
 }

@@ -19,6 +19,10 @@ public enum InferenceMessage: Sendable, Equatable {
     case end(id: Bytes32, finish: ChorusInference.FinishReason, receipt: SignedInferenceReceipt, output: [UInt32], stopSequenceEnd: UInt32?)
     case error(id: Bytes32, OpenAIError)
     case cancel(id: Bytes32)
+    /// A gateway tells a member of the model's group about an inference it checked: the request,
+    /// ticket, receipt and output ids, so the member can decide to re-run it (inference.md §6).
+    /// The id is the receipt's.
+    case announce(id: Bytes32, InferenceRecord)
 
     public static let version: UInt8 = 2
 
@@ -39,6 +43,7 @@ public enum InferenceMessage: Sendable, Equatable {
         case let .end(id, _, _, _, _): id
         case let .error(id, _): id
         case let .cancel(id): id
+        case let .announce(id, _): id
         }
     }
 
@@ -51,6 +56,7 @@ public enum InferenceMessage: Sendable, Equatable {
         case .cancel: 5
         case .prepared: 6
         case .ticket: 7
+        case .announce: 8
         }
     }
 
@@ -107,6 +113,13 @@ public enum InferenceMessage: Sendable, Equatable {
             w.writeOptional(e.param) { w, p in w.writeString(p) }
         case .cancel:
             break
+        case let .announce(_, record):
+            record.request.encode(to: &w)
+            record.ticket.encode(to: &w)
+            w.writeSignature(record.gatewaySignature)
+            record.receipt.encode(to: &w)
+            w.writeArray(record.output) { $0.writeU32($1) }
+            w.writeOptional(record.stopSequenceEnd) { $0.writeU32($1) }
         }
         return w.bytes
     }
@@ -160,6 +173,19 @@ public enum InferenceMessage: Sendable, Equatable {
             case 5: return .cancel(id: id)
             case 6: return .prepared(id: id, try InferenceRequest(from: &r))
             case 7: return .ticket(id: id, try InferenceTicket(from: &r), signature: try r.readSignature(field: "inference.gateway_signature"))
+            case 8:
+                let request = try InferenceRequest(from: &r)
+                let ticket = try InferenceTicket(from: &r)
+                let signature = try r.readSignature(field: "inference.gateway_signature")
+                let receipt = try SignedInferenceReceipt(from: &r)
+                let output = try r.readArray(field: "inference.output", maxCount: Int(InferenceRequest.maxOutputTokens), minElementSize: 4) {
+                    (r: inout WireReader) throws(WireError) -> UInt32 in try r.readU32(field: "inference.output.id")
+                }
+                let stopEnd = try r.readOptional(field: "inference.stop_sequence_end") { (r: inout WireReader) throws(WireError) in
+                    try r.readU32(field: "inference.stop_sequence_end")
+                }
+                return .announce(id: id, InferenceRecord(roles: [], request: request, ticket: ticket, gatewaySignature: signature, receipt: receipt,
+                                                         output: output, stopSequenceEnd: stopEnd, recordedAtMs: 0))
             default: throw .invalidValue(field: "inference.kind", reason: "unknown message kind \(kind)")
             }
         }

@@ -29,6 +29,11 @@ final class InferenceService {
         var idleTimeout: Duration = .seconds(60)
         /// A job prepared for a gateway that sends no ticket within this is dropped.
         var ticketTimeout: Duration = .seconds(30)
+        /// Checks (re-runs of announced inferences) running or waiting at once; announcements
+        /// beyond are dropped and counted (a flood of them must not queue worker time without end).
+        var maxPendingChecks = 8
+        /// The check rate and the flip test (Specs/inference.md §6-7).
+        var checkParameters = InferenceCheckParameters.defaults
     }
 
     /// What the executor side needs from the node: its identity (it signs receipts), the network
@@ -40,6 +45,8 @@ final class InferenceService {
         var beacon: (UInt64) -> Bytes32?
         var unixMillis: @Sendable () -> UInt64
         var record: (InferenceRecord) -> Void
+        /// Whether this node runs `model` (only those inferences it can re-run).
+        var runs: (String) -> Bool
     }
 
     /// What the gateway side hears about a forwarded request.
@@ -87,6 +94,8 @@ final class InferenceService {
     private let post: @Sendable (@escaping @Sendable (InferenceService) -> Void) -> Void
     private let logger: Logger
     private var served: [ServedKey: Served] = [:]
+    /// Receipts being checked here (at most `maxPendingChecks`).
+    private var checking: Set<Bytes32> = []
     private var servedPerPeer: [Ed25519.PublicKey: Int] = [:]
     private var pending: [Bytes32: Pending] = [:]
     private(set) var breakers = CircuitBreakers()
@@ -99,6 +108,14 @@ final class InferenceService {
         var executorFailures = 0
         var malformed = 0
         var receiptsRefused = 0
+        var announced = 0
+        /// Announced inferences this node re-ran, and those whose verdict was invalid.
+        var checksRun = 0
+        var checksFailed = 0
+        /// Announcements not taken: over the bound, for a model not run here, not drawn, or not
+        /// checking out (`announcementsInvalid`).
+        var announcementsDropped = 0
+        var announcementsInvalid = 0
     }
 
     init(host: any ServiceHost, settings: Settings = Settings(), local: (any ExecutorBackend)?, context: Context, limits: APILimits = APILimits(),
@@ -134,6 +151,7 @@ final class InferenceService {
         case let .end(id, finish, receipt, output, stopEnd):
             deliver(id, from: peer, .end(finish, receipt: receipt, output: output, stopSequenceEnd: stopEnd), last: true)
         case let .error(id, error): deliver(id, from: peer, .error(error), last: true)
+        case let .announce(id, record): announced(id, record, from: peer)
         }
     }
 
@@ -172,6 +190,7 @@ final class InferenceService {
         let awaitTicket: @Sendable (InferenceRequest) -> Void = { request in
             post { $0.awaitTicket(key, request: request, tickets: ticketContinuation) }
         }
+        // Bound to a local first: see `announced`.
         let run = Self.execute
         Task {
             let result = await run(id, job, local, limits, signing, unixMillis, tickets, flag, peer, onLoop, awaitTicket)
@@ -306,6 +325,93 @@ final class InferenceService {
         arm(id, after: settings.firstEventTimeout)
         counters.forwarded += 1
         return events
+    }
+
+    // MARK: - Checks (Specs/inference.md §6-7)
+
+    /// Tells `members` of the model's group (not the executor, not this node) about an inference
+    /// this gateway checked, so each can decide privately whether to re-run it.
+    func announce(_ record: InferenceRecord, to members: [Ed25519.PublicKey]) {
+        let bytes = InferenceMessage.announce(id: record.receiptID, record).encoded()
+        for member in members where member != record.receipt.receipt.executor && member != context.key.publicKey {
+            if host.send(bytes, tag: Self.tag, to: member, priority: .forward) { counters.announced += 1 }
+        }
+    }
+
+    /// An inference a gateway announced: taken when this node runs its model, has room, the
+    /// receipt checks against its ticket (§5.1) and this node's private draw (§6) says so; then
+    /// re-run off the loop and the verdict recorded.
+    private func announced(_ id: Bytes32, _ record: InferenceRecord, from peer: Ed25519.PublicKey) {
+        let receipt = record.receipt.receipt
+        guard id == record.receiptID, let local, context.runs(receipt.model), checking.count < settings.maxPendingChecks,
+              !checking.contains(id), receipt.executor != context.key.publicKey else {
+            counters.announcementsDropped += 1
+            return
+        }
+        guard let beacon = context.beacon(record.ticket.epoch),
+              (try? IssuedTicket(request: record.request, ticket: record.ticket, signature: record.gatewaySignature, beacon: beacon)
+                .check(record.receipt, from: receipt.executor, output: record.output, stopSequenceEnd: record.stopSequenceEnd)) != nil else {
+            counters.announcementsInvalid += 1
+            logger.warning("an announced inference does not check", metadata: ["gateway": "\(peer.hex.prefix(16))", "receipt": "\(id.hex.prefix(16))"])
+            return
+        }
+        let rate = InferenceCheckSampler.rate(traffic: 0, parameters: settings.checkParameters)
+        guard InferenceCheckSampler.decide(key: context.key, networkID: context.networkID, receipt: receipt, rate: rate).checks else {
+            counters.announcementsDropped += 1
+            return
+        }
+        checking.insert(id)
+        let parameters = settings.checkParameters, post = self.post, unixMillis = context.unixMillis
+        // Bound to a local first: calling the static method by `Self.` inside the task trips the
+        // compiler's region-based isolation checker (Swift 6.3, "pattern ... does not understand").
+        let recheck = Self.recheck
+        Task {
+            let outcome = await recheck(record, local, parameters)
+            post { service in service.checked(record, outcome, at: unixMillis()) }
+        }
+    }
+
+    /// Re-runs `record` on `local` teacher-forced with the receipt's seed and counts flips.
+    private static func recheck(_ record: InferenceRecord, on local: any ExecutorBackend,
+                                parameters: InferenceCheckParameters) async -> Result<InferenceRecord.Check, OpenAIError> {
+        let request = record.request
+        var sampling = InferenceJob(model: request.model, input: .text(""))
+        sampling = TicketedInference.canonicalJob(sampling, request)
+        if request.isGreedy { sampling.temperature = 0 }
+        let clock = ContinuousClock(), start = clock.now
+        let output = record.output.map(Int.init)
+        do throws(OpenAIError) {
+            let choices = try await local.recompute(model: request.model, promptTokens: request.promptTokens.map(Int.init), outputTokens: output,
+                                                    sampling: sampling, tapeSeed: request.isGreedy ? nil : record.receipt.receipt.seed.bytes)
+            guard choices.count == output.count else { throw .internalError("the worker re-ran \(choices.count) of \(output.count) positions") }
+            let flips = zip(choices, output).filter { $0.token != $1 }
+            let outOfSet = flips.filter { $0.0.margin == nil }.count
+            return .success(InferenceRecord.Check(
+                positions: UInt32(output.count), flips: UInt32(flips.count), outOfSet: UInt32(outOfSet),
+                valid: FlipTest.passes(flips: flips.count, positions: output.count, parameters: parameters),
+                durationMs: milliseconds(start.duration(to: clock.now))))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func checked(_ record: InferenceRecord, _ outcome: Result<InferenceRecord.Check, OpenAIError>, at now: UInt64) {
+        checking.remove(record.receiptID)
+        switch outcome {
+        case let .success(check):
+            counters.checksRun += 1
+            if !check.valid { counters.checksFailed += 1 }
+            var kept = record
+            kept.roles = .validator
+            kept.check = check
+            kept.recordedAtMs = now
+            context.record(kept)
+            logger.info("checked an inference", metadata: [
+                "receipt": "\(record.receiptID.hex.prefix(16))", "executor": "\(record.receipt.receipt.executor.hex.prefix(16))",
+                "flips": "\(check.flips)", "positions": "\(check.positions)", "verdict": "\(check.valid ? "valid" : "invalid")"])
+        case let .failure(error):
+            logger.warning("could not check an inference", metadata: ["receipt": "\(record.receiptID.hex.prefix(16))", "error": "\(error.message)"])
+        }
     }
 
     /// Sends the ticket the gateway signed for the executor's prepared request.

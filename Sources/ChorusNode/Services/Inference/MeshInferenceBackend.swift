@@ -85,9 +85,11 @@ public struct MeshInferenceBackend: InferenceBackend {
                         throw .internalError("The executor \(executor.short)'s receipt does not match what it sent (\(error.description)).")
                     }
                     await node.executorAnswered(executor, ok: true)
-                    await node.keep(InferenceRecord(roles: .gateway, request: issued.request, ticket: issued.ticket,
-                                                    gatewaySignature: issued.signature, receipt: receipt, output: output,
-                                                    stopSequenceEnd: stopSequenceEnd, recordedAtMs: UInt64(clamping: Node.unixMillis())))
+                    let record = InferenceRecord(roles: .gateway, request: issued.request, ticket: issued.ticket,
+                                                 gatewaySignature: issued.signature, receipt: receipt, output: output,
+                                                 stopSequenceEnd: stopSequenceEnd, recordedAtMs: UInt64(clamping: Node.unixMillis()))
+                    await node.keep(record)
+                    await node.announce(record)
                     return CompletionOutcome(finishReason: finish, promptTokens: Int(receipt.receipt.promptTokens),
                                              completionTokens: output.count, executor: executor.hex,
                                              requestID: issued.ticket.requestID.hex, receiptID: receipt.id.hex)
@@ -135,8 +137,10 @@ public struct MeshInferenceBackend: InferenceBackend {
         } catch {
             throw .internalError("This node's own receipt does not check (\(error.description)); this is a bug.")
         }
-        await node.keep(InferenceRecord(roles: [.executor, .gateway], request: request, ticket: issued.ticket, gatewaySignature: issued.signature,
-                                        receipt: receipt, output: ids, stopSequenceEnd: stopEnd, recordedAtMs: UInt64(clamping: Node.unixMillis())))
+        let record = InferenceRecord(roles: [.executor, .gateway], request: request, ticket: issued.ticket, gatewaySignature: issued.signature,
+                                     receipt: receipt, output: ids, stopSequenceEnd: stopEnd, recordedAtMs: UInt64(clamping: Node.unixMillis()))
+        await node.keep(record)
+        await node.announce(record)
         var outcome = output.outcome
         outcome.executor = node.publicKey.hex
         outcome.requestID = issued.ticket.requestID.hex

@@ -28,7 +28,8 @@ extension Node {
             key: signingKey, networkID: inferenceNetworkID,
             beacon: { [unowned self] epoch in self.assumeIsolated { $0.beacon(epoch: epoch) } },
             unixMillis: { UInt64(clamping: Node.unixMillis()) },
-            record: { [unowned self] record in self.assumeIsolated { $0.keep(record) } })
+            record: { [unowned self] record in self.assumeIsolated { $0.keep(record) } },
+            runs: { [unowned self] model in self.assumeIsolated { $0.inference?.servesLocally == true && $0.configuration.servedModels.contains(model) } })
         inference = InferenceService(host: serviceHost, settings: settings, local: local, context: context, limits: limits,
                                      logger: logger) { [weak self] body in
             guard let self else { return }
@@ -78,6 +79,19 @@ extension Node {
         inference?.receiptRefused()
         logger.warning("refused an executor's receipt", metadata: ["executor": "\(executor.hex.prefix(16))", "receipt": "\(receipt.id.hex.prefix(16))",
                                                                   "reason": "\(reason)"])
+    }
+
+    /// Tells the model's group (members of the last final table's group with a session here)
+    /// about an inference this gateway checked, so they may re-run it (Specs/inference.md §6).
+    func announce(_ record: InferenceRecord) {
+        guard inference != nil, let table = weights(nil) else { return }
+        let members = ExecutorDraw.group(model: record.request.model, in: table).map { Ed25519.PublicKey($0.participant) }
+        announce(record, to: members)
+    }
+
+    /// Announces `record` to those of `members` this node has a session with.
+    func announce(_ record: InferenceRecord, to members: [Ed25519.PublicKey]) {
+        inference?.announce(record, to: members.filter { manager.establishedPeers[$0] != nil })
     }
 
     /// `inferences`: the newest records (at most `limit`), of `epoch`'s tickets when given.
@@ -157,6 +171,13 @@ public struct InferenceReport: Codable, Sendable, Equatable {
     public var openCircuits: Int
     /// Receipts from executors that failed this gateway's check.
     public var receiptsRefused: Int
+    /// Announcements sent to group members; checks this node ran and how many failed; announcements
+    /// it did not take, and those that did not check out.
+    public var announced: Int
+    public var checksRun: Int
+    public var checksFailed: Int
+    public var announcementsDropped: Int
+    public var announcementsInvalid: Int
 }
 
 extension Node {
@@ -165,6 +186,8 @@ extension Node {
         let c = s.counters
         return InferenceReport(pending: s.pendingCount, served: s.servedCount, servedForPeers: c.servedForPeers,
                                refusedBusy: c.refusedBusy, forwarded: c.forwarded, executorFailures: c.executorFailures,
-                               malformed: c.malformed, openCircuits: s.openCircuits().count, receiptsRefused: c.receiptsRefused)
+                               malformed: c.malformed, openCircuits: s.openCircuits().count, receiptsRefused: c.receiptsRefused,
+                               announced: c.announced, checksRun: c.checksRun, checksFailed: c.checksFailed,
+                               announcementsDropped: c.announcementsDropped, announcementsInvalid: c.announcementsInvalid)
     }
 }
