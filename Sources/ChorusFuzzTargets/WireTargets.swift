@@ -136,6 +136,9 @@ enum WireTargets {
         guard let proof = try? IdentityProof.verify(payload, noiseStatic: proofPrefix.noiseStatic) else { return }
         check(proof.encoded == payload, "identity proof does not re-encode to its payload")
         _ = proof.listenAddress
+        if let claim = proof.networkParameters {
+            check(NetworkParametersClaim(encoded: claim.encoded) == claim, "network parameters claim does not round-trip")
+        }
     }
 
     /// The input is a sequence of plaintext transport messages, each `length (1 byte) ‖ plaintext`
