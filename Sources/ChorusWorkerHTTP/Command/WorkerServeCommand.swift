@@ -53,11 +53,19 @@ public struct WorkerServeCommand: AsyncParsableCommand {
             let entry: WorkerModelCatalog
             do { entry = try WorkerModelCatalog.resolve(name) } catch { throw ValidationError("--model: \(error)") }
             guard let load = entry.load else { throw ValidationError("--model \(name): give a catalog name or ID=PATH") }
+            // Progress on stderr (stdout is the READY line a supervisor waits for): a GGUF file takes
+            // seconds to read and check, and the operator should see what the worker waits on.
+            let size = load.path.flatMap { (try? FileManager.default.attributesOfItem(atPath: $0))?[.size] as? Int }
+            Self.progress("loading \(entry.id)" + (load.path.map { " from \($0)" } ?? " (synthetic)")
+                          + (size.map { String(format: " (%.1f MB)", Double($0) / 1e6) } ?? ""))
+            let started = ContinuousClock.now
             do {
                 _ = try await service.loadModel(load)
             } catch {
                 throw StartFailure(description: "cannot load \(name): \(error)")
             }
+            let took = started.duration(to: .now).components
+            Self.progress("loaded \(entry.id) in " + String(format: "%.1f s", Double(took.seconds) + Double(took.attoseconds) * 1e-18))
         }
         let token: String?
         do { token = try WorkerToken.resolve(token: self.token, file: tokenFile, createFile: true) } catch {
@@ -76,6 +84,10 @@ public struct WorkerServeCommand: AsyncParsableCommand {
         await signals.wait()
         _ = await service.stop()
         await server.stop()
+    }
+
+    private static func progress(_ line: String) {
+        FileHandle.standardError.write(Data("worker serve: \(line)\n".utf8))
     }
 }
 
