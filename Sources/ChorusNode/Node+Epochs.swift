@@ -27,7 +27,7 @@ extension Node {
     ///   - auditDirectory: where a verify-only node writes its per-epoch audit reports.
     public func attachEpochs(_ engine: EpochEngine, networkFile: String? = nil, auditDirectory: String? = nil) {
         epochs = EpochState(engine: engine, networkFile: networkFile, auditDirectory: auditDirectory)
-        checkNetworkOfEstablishedPeers()
+        networkClaimAttached()
         replayStoredEpochs()
         let timer = LoopTimer(on: loop)
         timer.schedule(after: .zero, repeatingEvery: Self.epochTickInterval) { [weak self] in

@@ -38,12 +38,6 @@ extension Node {
     /// Peers listed at most; later ones are logged and counted only.
     static let maxNetworkMismatches = 64
 
-    /// This node's claim; nil on a node that follows no epochs (a relay checks nothing).
-    var networkClaim: NetworkParametersClaim? {
-        guard let parameters = epochs?.engine.parameters else { return nil }
-        return NetworkParametersClaim(parametersDigest: parameters.digest, genesisUnixMs: parameters.genesisUnixMs)
-    }
-
     /// The identity proof's extensions: the listen address, and the network claim when epochs run.
     var handshakeExtensions: [(type: UInt8, value: [UInt8])] {
         var extensions = advertisedAddress.map { [(type: IdentityProof.listenAddressExtension, value: Array($0.utf8))] } ?? []
@@ -81,9 +75,13 @@ extension Node {
         return false
     }
 
-    /// Epochs attached after sessions came up (chorusd dials its seeds first): their claims are
-    /// checked now.
-    func checkNetworkOfEstablishedPeers() {
+    /// Epochs were attached: from now on handshakes carry this node's claim (`networkClaim`; nil
+    /// on a node that follows no epochs, which checks nothing). Sessions that came up before
+    /// (chorusd dials its seeds first) have their peers' claims checked now.
+    func networkClaimAttached() {
+        networkClaim = epochs.map {
+            NetworkParametersClaim(parametersDigest: $0.engine.parameters.digest, genesisUnixMs: $0.engine.parameters.genesisUnixMs)
+        }
         for link in links.values.sorted(by: { $0.id < $1.id }) where link.isEstablished && !link.isTemporary {
             if let proof = link.remote { _ = networkMatches(proof, on: link) }
         }

@@ -42,6 +42,9 @@ public actor Node {
     var advertisedAddress: String?
     /// Peers found on another network file (Node+NetworkCheck.swift), by key.
     var networkMismatches: [Ed25519.PublicKey: NetworkMismatchInfo] = [:]
+    /// This node's network claim, computed once when epochs are attached (the digest encodes
+    /// every genesis participant: too much to redo for each handshake).
+    var networkClaim: NetworkParametersClaim?
     var isRunning = false
     /// Gossip (Services/Gossip): the router, its heartbeat, what the CLI can ask about, and the
     /// `seq` of own statements.
