@@ -107,6 +107,36 @@ import Testing
         #expect(lines.last?["message"] == "stopped cleanly")
     }
 
+    /// With a network file and a model: the model load says what it loads and how long it took, a
+    /// node far behind with no peer says so, and SIGINT stops PoC on the worker between the admin
+    /// listener and the node.
+    @Test func aPoCNodeReportsItsModelLoadAndStopsItsWorkerBeforeTheNode() throws {
+        let dir = try TemporaryDirectoryForTests()
+        let one = dir.file("n1")
+        let port = try DaemonCLITests.freePort()
+        let result = try ChorusBinaryForTests.run(["init", "--data-dir", one, "--listen", "127.0.0.1:\(port)"], binary: "chorusd")
+        #expect(result.status == 0, "\(result.stderr)")
+        // The devnet file's genesis is long past: a lone node is far behind and has nobody to ask.
+        let networkFile = EpochCLITests.packageRoot.appendingPathComponent("Network/devnet/network.toml").path
+        let daemon = try Daemon(dataDir: one, arguments: ["--network-file", networkFile, "--model", "chorus/synthetic-devnet"])
+        try #require(DaemonCLITests.waitUntil(.seconds(30)) { Self.log(one).contains { $0["message"] == "node running" } },
+                     "\((try? String(contentsOfFile: one + "/daemon.log", encoding: .utf8)) ?? "")")
+        #expect(DaemonCLITests.waitUntil(.seconds(10)) { Self.log(one).contains { $0["message"] == "behind the network's epochs, with no peer to catch up from" } })
+        kill(daemon.process.processIdentifier, SIGINT)
+        daemon.process.waitUntilExit()
+        #expect(daemon.process.terminationStatus == 0)
+        let lines = Self.log(one)
+        let loading = try #require(lines.first { $0["message"] == "loading model" })
+        #expect(loading["model"] == "chorus/synthetic-devnet" && loading["step"] == "1 of 1" && loading["source"] == "synthetic")
+        let loaded = try #require(lines.first { $0["message"] == "model loaded" })
+        #expect(loaded["seconds"].flatMap(Double.init) != nil, "\(loaded)")
+        let behind = try #require(lines.first { ($0["message"] ?? "").hasPrefix("behind the network's epochs") })
+        #expect(behind["peers"] == "0" && behind["last_final"] == "none", "\(behind)")
+        #expect(lines.first { $0["message"] == "stopping" }?["signal"] == "SIGINT")
+        #expect(lines.filter { $0["message"] == "service stopped" }.compactMap { $0["service"] }
+                == ["admin listener", "worker", "node", "storage writer"])
+    }
+
     /// `--log-file` with a 4 KiB bound: the file is renamed to FILE.1 when full, neither passes the
     /// bound, every line is whole JSON, and the newest line is in the live file.
     @Test func theLogFileIsRotatedAtItsBound() throws {
