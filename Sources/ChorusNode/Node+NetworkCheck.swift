@@ -1,6 +1,6 @@
 import ChorusCrypto
 import ChorusMesh
-import ChorusProtocol
+public import ChorusProtocol
 import Foundation
 import Logging
 
@@ -73,6 +73,13 @@ extension Node {
             + "\(theirDigest.prefix(16)) (genesis \(Self.isoTime(theirs.genesisUnixMs))) at the peer"
         perform(manager.onIncompatible(link.id, reason: .networkMismatch(reason), now: now()))
         return false
+    }
+
+    /// Sets the claim before `start` (chorusd, which attaches epochs only after its first dials),
+    /// so that no handshake goes out without it: two nodes started at once with different files
+    /// would otherwise both connect before either could tell.
+    public func announceNetwork(_ parameters: NetworkParameters) {
+        networkClaim = NetworkParametersClaim(parametersDigest: parameters.digest, genesisUnixMs: parameters.genesisUnixMs)
     }
 
     /// Epochs were attached: from now on handshakes carry this node's claim (`networkClaim`; nil

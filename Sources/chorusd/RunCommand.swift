@@ -227,6 +227,8 @@ struct RunCommand: AsyncParsableCommand {
         var admin: AdminServer?
         var api: APIServer?
         do {
+            // The network file's digest goes into the first handshakes (Specs/transport.md §2).
+            if let engine { await node.announceNetwork(engine.parameters) }
             try await node.start()
             try await node.startControlServer(path: directory.controlSocket)
             if let poc { await node.attachPoC(worker: poc.link, faults: poc.faults, artifacts: poc.artifacts) }
