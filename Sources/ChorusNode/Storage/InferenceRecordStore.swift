@@ -48,17 +48,39 @@ public struct InferenceRecord: Sendable, Equatable {
 
     public var receiptID: Bytes32 { receipt.id }
 
-    func encoded() -> [UInt8] {
-        var w = WireWriter()
-        w.writeU8(1)
-        w.writeU8(roles.rawValue)
-        w.writeU64(recordedAtMs)
+    /// The payload a gateway announces and a record stores: request ‖ ticket ‖ gateway signature ‖
+    /// signed receipt ‖ output ids ‖ optional stop-sequence end (inference-routing.md §4, kind 8).
+    func encodePayload(to w: inout WireWriter) {
         request.encode(to: &w)
         ticket.encode(to: &w)
         w.writeSignature(gatewaySignature)
         receipt.encode(to: &w)
         w.writeArray(output) { $0.writeU32($1) }
         w.writeOptional(stopSequenceEnd) { $0.writeU32($1) }
+    }
+
+    /// Reads what `encodePayload` wrote, as a record with no roles.
+    static func decodePayload(_ r: inout WireReader) throws(WireError) -> InferenceRecord {
+        let request = try InferenceRequest(from: &r)
+        let ticket = try InferenceTicket(from: &r)
+        let signature = try r.readSignature(field: "inference.gateway_signature")
+        let receipt = try SignedInferenceReceipt(from: &r)
+        let output = try r.readArray(field: "inference.output", maxCount: Int(InferenceRequest.maxOutputTokens), minElementSize: 4) {
+            (r: inout WireReader) throws(WireError) -> UInt32 in try r.readU32(field: "inference.output.id")
+        }
+        let stopEnd = try r.readOptional(field: "inference.stop_sequence_end") { (r: inout WireReader) throws(WireError) in
+            try r.readU32(field: "inference.stop_sequence_end")
+        }
+        return InferenceRecord(roles: [], request: request, ticket: ticket, gatewaySignature: signature, receipt: receipt, output: output,
+                               stopSequenceEnd: stopEnd, recordedAtMs: 0)
+    }
+
+    func encoded() -> [UInt8] {
+        var w = WireWriter()
+        w.writeU8(1)
+        w.writeU8(roles.rawValue)
+        w.writeU64(recordedAtMs)
+        encodePayload(to: &w)
         w.writeOptional(check) { w, c in
             w.writeU32(c.positions)
             w.writeU32(c.flips)
@@ -75,23 +97,15 @@ public struct InferenceRecord: Sendable, Equatable {
             guard version == 1 else { throw .unknownVersion(what: "inference-record", version: Int(version), highestKnown: 1) }
             let roles = Roles(rawValue: try r.readU8(field: "inference-record.roles"))
             let recordedAt = try r.readU64(field: "inference-record.recorded_at_ms")
-            let request = try InferenceRequest(from: &r)
-            let ticket = try InferenceTicket(from: &r)
-            let signature = try r.readSignature(field: "inference-record.gateway_signature")
-            let receipt = try SignedInferenceReceipt(from: &r)
-            let output = try r.readArray(field: "inference-record.output", maxCount: Int(InferenceRequest.maxOutputTokens), minElementSize: 4) {
-                (r: inout WireReader) throws(WireError) -> UInt32 in try r.readU32(field: "inference-record.output.id")
-            }
-            let stopEnd = try r.readOptional(field: "inference-record.stop_sequence_end") { (r: inout WireReader) throws(WireError) in
-                try r.readU32(field: "inference-record.stop_sequence_end")
-            }
-            let check = try r.readOptional(field: "inference-record.check") { (r: inout WireReader) throws(WireError) -> Check in
+            var record = try decodePayload(&r)
+            record.roles = roles
+            record.recordedAtMs = recordedAt
+            record.check = try r.readOptional(field: "inference-record.check") { (r: inout WireReader) throws(WireError) -> Check in
                 Check(positions: try r.readU32(field: "inference-record.check.positions"), flips: try r.readU32(field: "inference-record.check.flips"),
                       outOfSet: try r.readU32(field: "inference-record.check.out_of_set"), valid: try r.readU8(field: "inference-record.check.valid") == 1,
                       durationMs: try r.readU32(field: "inference-record.check.duration_ms"))
             }
-            return InferenceRecord(roles: roles, request: request, ticket: ticket, gatewaySignature: signature, receipt: receipt,
-                                   output: output, stopSequenceEnd: stopEnd, recordedAtMs: recordedAt, check: check)
+            return record
         }
     }
 }

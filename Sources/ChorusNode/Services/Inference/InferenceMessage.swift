@@ -114,12 +114,7 @@ public enum InferenceMessage: Sendable, Equatable {
         case .cancel:
             break
         case let .announce(_, record):
-            record.request.encode(to: &w)
-            record.ticket.encode(to: &w)
-            w.writeSignature(record.gatewaySignature)
-            record.receipt.encode(to: &w)
-            w.writeArray(record.output) { $0.writeU32($1) }
-            w.writeOptional(record.stopSequenceEnd) { $0.writeU32($1) }
+            record.encodePayload(to: &w)
         }
         return w.bytes
     }
@@ -173,19 +168,7 @@ public enum InferenceMessage: Sendable, Equatable {
             case 5: return .cancel(id: id)
             case 6: return .prepared(id: id, try InferenceRequest(from: &r))
             case 7: return .ticket(id: id, try InferenceTicket(from: &r), signature: try r.readSignature(field: "inference.gateway_signature"))
-            case 8:
-                let request = try InferenceRequest(from: &r)
-                let ticket = try InferenceTicket(from: &r)
-                let signature = try r.readSignature(field: "inference.gateway_signature")
-                let receipt = try SignedInferenceReceipt(from: &r)
-                let output = try r.readArray(field: "inference.output", maxCount: Int(InferenceRequest.maxOutputTokens), minElementSize: 4) {
-                    (r: inout WireReader) throws(WireError) -> UInt32 in try r.readU32(field: "inference.output.id")
-                }
-                let stopEnd = try r.readOptional(field: "inference.stop_sequence_end") { (r: inout WireReader) throws(WireError) in
-                    try r.readU32(field: "inference.stop_sequence_end")
-                }
-                return .announce(id: id, InferenceRecord(roles: [], request: request, ticket: ticket, gatewaySignature: signature, receipt: receipt,
-                                                         output: output, stopSequenceEnd: stopEnd, recordedAtMs: 0))
+            case 8: return .announce(id: id, try InferenceRecord.decodePayload(&r))
             default: throw .invalidValue(field: "inference.kind", reason: "unknown message kind \(kind)")
             }
         }

@@ -186,14 +186,13 @@ final class InferenceService {
         servedPerPeer[peer, default: 0] += 1
         counters.servedForPeers += 1
         let limits = self.limits, post = self.post, signing = context.key, unixMillis = context.unixMillis
-        let onLoop: @Sendable (@escaping @Sendable (InferenceService) -> Void) -> Void = { body in post(body) }
         let awaitTicket: @Sendable (InferenceRequest) -> Void = { request in
             post { $0.awaitTicket(key, request: request, tickets: ticketContinuation) }
         }
         // Bound to a local first: see `announced`.
         let run = Self.execute
         Task {
-            let result = await run(id, job, local, limits, signing, unixMillis, tickets, flag, peer, onLoop, awaitTicket)
+            let result = await run(id, job, local, limits, signing, unixMillis, tickets, flag, peer, post, awaitTicket)
             post { service in service.finishServed(key, result.message, result.record) }
         }
     }

@@ -64,6 +64,13 @@ public struct MeshInferenceBackend: InferenceBackend {
                     issued = ticket
                     await node.sendTicket(id, ticket)
                 case let .delta(delta):
+                    // Text before the ticket was not sampled from the tape the ticket seeds.
+                    guard issued != nil else {
+                        await node.cancelInference(id)
+                        await node.executorAnswered(executor, ok: false)
+                        reasons.append("\(executor.short): sent text before its ticket")
+                        break
+                    }
                     emitted = true
                     sent += 1
                     if !onDelta(delta) {
