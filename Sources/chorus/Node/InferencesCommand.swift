@@ -41,11 +41,11 @@ struct InferencesCommand: AsyncParsableCommand {
         guard !result.records.isEmpty else {
             return print(epoch.map { "no inferences with tickets of epoch \($0)" } ?? "no inferences yet")
         }
-        print("receipt       role      model                     epoch  executor      prompt  output  finish     ttft ms  total ms")
+        print("receipt       role       model                     epoch  executor      prompt  output  finish     ttft ms  total ms")
         for r in result.records {
             let role = r.roles == ["executor", "gateway"] ? "both" : r.roles.joined(separator: "+")
             let model = String((r.model.split(separator: "/").last ?? "").prefix(25))
-            print("\(r.receiptID.prefix(12))  \(role.padding(toLength: 8, withPad: " ", startingAt: 0))  "
+            print("\(r.receiptID.prefix(12))  \(role.padding(toLength: 9, withPad: " ", startingAt: 0))  "
                   + "\(model.padding(toLength: 25, withPad: " ", startingAt: 0)) \(String(r.epoch).leftPadded(5))  \(r.executor.prefix(12))  "
                   + "\(String(r.promptTokens).leftPadded(6))  \(String(r.outputTokens).leftPadded(6))  "
                   + "\(r.finish.padding(toLength: 9, withPad: " ", startingAt: 0))  \(String(r.firstTokenMs).leftPadded(7))  \(String(r.totalMs).leftPadded(8))"
