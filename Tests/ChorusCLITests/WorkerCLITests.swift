@@ -88,6 +88,10 @@ import Testing
         if rates.count == 2, factors.count == 2 {
             #expect(abs(factors[0] * rates[0] - rates[1]) <= 0.01 * rates[1] + 0.1)
         }
+        // Progress on stderr for each model's load, warm-up and measurement (stdout stays JSON).
+        for step in ["[1/2] chorus/synthetic-tiny: loading", "[2/2] chorus/synthetic-devnet: measuring for 1.0 s"] {
+            #expect(r.stderr.contains("calibrate: \(step)"), "\(r.stderr)")
+        }
     }
 
     @Test func badInvocationsExitTwoWithAReason() throws {

@@ -81,6 +81,12 @@ struct WorkerCalibrateCommand: AsyncParsableCommand {
         var processCPUSeconds: Double?
     }
 
+    static func progress(_ line: String) { Console.error("calibrate: \(line)") }
+
+    static func seconds(_ d: Duration) -> String {
+        String(format: "%.1f", Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)
+    }
+
     /// User + system CPU seconds of this process so far.
     static func processCPUSeconds() -> Double {
         var usage = rusage()
@@ -121,11 +127,17 @@ struct WorkerCalibrateCommand: AsyncParsableCommand {
         try await workerCall {
             let info = try await worker.info()
             var measured: [(WorkerModelCatalog, Measurement)] = []
-            for entry in entries {
+            for (index, entry) in entries.enumerated() {
                 guard let seqLen = entry.defaultSeqLen else {
                     throw CLIFailure.usage("model \(entry.id) has no default seq_len; calibrate catalog models")
                 }
+                // Progress on stderr (stdout stays the result, JSON included): loading can take
+                // seconds, the warm-up a batch, the measurement --seconds.
+                let step = "[\(index + 1)/\(entries.count)] \(entry.id)"
+                Self.progress("\(step): loading")
+                let loadStart = ContinuousClock.now
                 _ = try await entry.ensureLoaded(on: worker)
+                Self.progress("\(step): loaded in \(Self.seconds(loadStart.duration(to: .now))) s; warming up (one batch, not counted)")
                 let job = try await worker.startJob(PoCJobRequest(model: entry.id, seed: seed, participant: participant,
                                                                   params: PoCParamsMessage(seqLen: seqLen)))
                 // Pull while it runs so back-pressure never pauses it. The first batch warms up
@@ -152,6 +164,7 @@ struct WorkerCalibrateCommand: AsyncParsableCommand {
                     if wait > 0 { _ = try await pull(until: .now + .milliseconds(Int(wait * 1000)), batches: 0) }
                 }
                 let warm = try await worker.job(job.id)
+                Self.progress("\(step): measuring for \(seconds) s (and at least one more batch)")
                 let measuredFrom = Date().timeIntervalSince1970
                 let firstMeasuredBatch = warm.lastSeq
                 let wallStart = ContinuousClock.now, cpuStart = Self.processCPUSeconds()
