@@ -367,6 +367,7 @@ enum StatusPageHTML {
             kv(byId("inference"), [
               ["pending", r.pending], ["serving", r.served], ["served for peers", fmt(r.servedForPeers)], ["forwarded", fmt(r.forwarded)],
               ["refused busy", fmt(r.refusedBusy)], ["executor failures", fmt(r.executorFailures)], ["malformed", fmt(r.malformed)],
+              ["receipts refused", fmt(r.receiptsRefused)], ["checks run", fmt(r.checksRun)], ["checks failed", fmt(r.checksFailed)],
               ["open circuits", r.openCircuits],
             ]);
           }

@@ -320,7 +320,7 @@ public actor Node {
             uptimeSeconds: Self.seconds(startedAt.duration(to: .now)), counters: currentCounters,
             meshPeers: gossip.router.mesh.values.reduce(0) { $0 + $1.count }, delivered: gossip.router.counters.firstDeliveries,
             duplicates: gossip.router.counters.duplicates, invalid: gossip.router.counters.invalid, role: peerRole, poc: pocStatus(),
-            members: membershipCounts(), networkMismatches: networkMismatchList)
+            members: membershipCounts(), networkMismatches: networkMismatchList, inference: inferenceReport())
     }
 
     public func peers() -> [PeerInfo] {

@@ -65,9 +65,11 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var members: MemberCounts? = nil
     /// Peers whose network file differs from this node's (Specs/transport.md §2); nil when none.
     public var networkMismatches: [NetworkMismatchInfo]? = nil
+    /// Inference routing, serving and checks (absent before inference is attached).
+    public var inference: InferenceReport? = nil
 
     enum CodingKeys: String, CodingKey {
-        case role, poc
+        case role, poc, inference
         case publicKey = "public_key"
         case networkID = "network_id"
         case listenAddresses = "listen_addresses"

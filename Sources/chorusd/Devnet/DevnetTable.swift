@@ -3,8 +3,9 @@ import Foundation
 
 /// The devnet's table: one row per node with its sessions (peers, gossip mesh), where it is in the epoch schedule, the
 /// last final table it holds (digest prefix: equal prefixes mean the nodes agree), its weight per
-/// model in that table and its PoC activity; below it, one line per reason a node is idle.
-/// Inference is not shown: the node counts no inference requests yet.
+/// model in that table, its PoC activity and its inference counters (requests it forwarded as a
+/// gateway, served for other gateways, and checks it ran as a validator); below it, one line per
+/// reason a node is idle.
 struct DevnetTable {
     let views: [DevnetNodeView]
     /// Node numbers (from 1) whose process exited.
@@ -23,7 +24,7 @@ struct DevnetTable {
     /// Column titles; a column is as wide as its title (longer cells overflow).
     func columns(_ models: [String]) -> [String] {
         ["node", "key     ", "peers", "mesh", "epoch", "stage      ", "final", "digest  "]
-            + models.map { "w:" + Self.title($0) } + ["n/s  ", "commits", "votes", "worker"]
+            + models.map { "w:" + Self.title($0) } + ["n/s  ", "commits", "votes", "fwd/srv/chk", "worker"]
     }
 
     /// The table's rows, header first, then the notes.
@@ -52,9 +53,9 @@ struct DevnetTable {
                 let confirming = poc.generation.contains { $0.running && $0.window != nil }
                 let worker = (poc.worker.healthy ? "ok" : "UNHEALTHY") + (confirming ? " (confirmation PoC)" : "")
                     + (poc.faults.isEmpty ? "" : " fault: " + poc.faults.joined(separator: ","))
-                cells += [String(format: "%.0f", view.noncesPerSecond ?? 0), "\(poc.commits)", "\(poc.votes)", worker]
+                cells += [String(format: "%.0f", view.noncesPerSecond ?? 0), "\(poc.commits)", "\(poc.votes)", Self.inference(s), worker]
             } else {
-                cells += ["-", "-", "-", "(no PoC)"]
+                cells += ["-", "-", "-", Self.inference(s), "(no PoC)"]
             }
             lines.append(zip(cells, widths + [0]).enumerated().map { column, pair in
                 // Text columns (key, stage, digest, worker) left-aligned, numbers right-aligned.
@@ -87,6 +88,12 @@ struct DevnetTable {
         guard stage != "generation" else { return nil }
         return "idle in epoch \(epoch.epoch): it started after the epoch's generation stage, and PoC runs only in "
             + "generation; it generates from epoch \(epoch.epoch + 1) on"
+    }
+
+    /// Requests forwarded / served for other gateways / checks run (failed checks in parentheses).
+    static func inference(_ status: NodeStatus) -> String {
+        guard let i = status.inference else { return "-" }
+        return "\(i.forwarded)/\(i.servedForPeers)/\(i.checksRun)" + (i.checksFailed > 0 ? " (\(i.checksFailed) failed)" : "")
     }
 
     static func pad(_ text: String, _ width: Int, alignRight: Bool) -> String {
