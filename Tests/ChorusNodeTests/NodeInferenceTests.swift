@@ -212,6 +212,9 @@ import Testing
         #expect(try await mesh.models() == ["scripted"])
         let outcome = try await mesh.run(Self.job, limits: APILimits()) { _ in true }
         #expect(outcome.completionTokens == 1)
+        // Without a final table a ticket names epoch 0 (no beacon yet); no other epoch is taken.
+        #expect(await a.node.beacon(epoch: 0) == .zero)
+        #expect(await a.node.beacon(epoch: 1) == nil)
         // Served under a ticket like a routed request: its receipt is recorded once, with both roles.
         #expect(await eventually { await a.node.inferences(epoch: nil, limit: 10).count == 1 })  // the store writes off the loop
         let records = await a.node.inferences(epoch: nil, limit: 10)

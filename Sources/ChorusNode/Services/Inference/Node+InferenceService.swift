@@ -43,10 +43,14 @@ extension Node {
     /// The network tickets name: the epoch engine's, else the mesh's.
     var inferenceNetworkID: String { epochs?.engine.parameters.networkID ?? configuration.networkID }
 
-    /// The beacon of `epoch` (nil when this node has no final table for it); epoch 0 before any.
+    /// The beacon of a ticket's `epoch`, nil when this node will not take it: epoch 0 (no beacon,
+    /// a predictable tape) only while it has no final table itself, otherwise its last final epoch
+    /// or the one before (a gateway one table behind), so a gateway cannot pick an old or empty
+    /// beacon to choose its tape.
     func beacon(epoch: UInt64) -> Bytes32? {
-        if epoch == 0 { return TicketedInference.beacon(of: nil) }
-        guard let table = epochs?.finalTables[epoch]?.table else { return nil }
+        let last = epochs?.finalTables.keys.max()
+        if epoch == 0 { return last == nil ? TicketedInference.beacon(of: nil) : nil }
+        guard let last, epoch + 1 >= last, let table = epochs?.finalTables[epoch]?.table else { return nil }
         return TicketedInference.beacon(of: table)
     }
 
