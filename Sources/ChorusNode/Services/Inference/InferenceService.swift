@@ -224,31 +224,17 @@ final class InferenceService {
                 throw .overloaded("The gateway sent no ticket for the prepared request; it was dropped.")
             }
             let issued = try arrival.get()
-            let startedAt = unixMillis()
-            let clock = ContinuousClock()
-            let start = clock.now
-            let firstPiece = Mutex<Duration?>(nil)
-            let output = try await local.generate(TicketedInference.canonicalJob(job, request), prepared: prepared,
-                                                  tapeSeed: issued.seed.bytes) { delta in
-                firstPiece.withLock { if $0 == nil { $0 = start.duration(to: clock.now) } }
+            let generated = try await TicketedInference.generate(job, prepared, under: issued, on: local, key: key, roles: .executor,
+                                                                 unixMillis: unixMillis) { delta in
                 onLoop { $0.send(.delta(id: id, delta), to: peer, orCancel: flag) }
                 return !flag.isSet
             }
-            let receipt = try TicketedInference.receipt(
-                request: request, ticket: issued.ticket, seed: issued.seed, key: key, output: output, startedAtMs: startedAt,
-                firstTokenMs: milliseconds(firstPiece.withLock { $0 } ?? .zero), totalMs: milliseconds(start.duration(to: clock.now)))
-            let ids = output.tokens.map { UInt32(clamping: $0) }
-            let stopEnd = output.stopSequenceEnd.map { UInt32(clamping: $0) }
-            let record = InferenceRecord(roles: .executor, request: request, ticket: issued.ticket, gatewaySignature: issued.signature,
-                                         receipt: receipt, output: ids, stopSequenceEnd: stopEnd, recordedAtMs: unixMillis())
-            return (.end(id: id, finish: output.outcome.finishReason, receipt: receipt, output: ids, stopSequenceEnd: stopEnd), record)
+            let record = generated.record
+            return (.end(id: id, finish: generated.output.outcome.finishReason, receipt: record.receipt, output: record.output,
+                         stopSequenceEnd: record.stopSequenceEnd), record)
         } catch {
             return (.error(id: id, error), nil)
         }
-    }
-
-    static func milliseconds(_ d: Duration) -> UInt32 {
-        UInt32(clamping: d.components.seconds * 1_000 + d.components.attoseconds / 1_000_000_000_000_000)
     }
 
     /// The job is prepared: tells the gateway its canonical request and waits (bounded) for the ticket.
@@ -388,7 +374,7 @@ final class InferenceService {
             return .success(InferenceRecord.Check(
                 positions: UInt32(output.count), flips: UInt32(flips.count), outOfSet: UInt32(outOfSet),
                 valid: FlipTest.passes(flips: flips.count, positions: output.count, parameters: parameters),
-                durationMs: milliseconds(start.duration(to: clock.now))))
+                durationMs: UInt32(clamping: start.duration(to: clock.now).nanoseconds / 1_000_000)))
         } catch {
             return .failure(error)
         }

@@ -1,7 +1,6 @@
 import ChorusCrypto
 public import ChorusInference
 import ChorusProtocol
-import Synchronization
 
 /// The gateway: what a node's API runs requests on (Specs/inference-routing.md §3). Each request
 /// gets a random 32-byte id; the executor is drawn from the model's group (`Node.chooseExecutor`),
@@ -124,34 +123,21 @@ public struct MeshInferenceBackend: InferenceBackend {
         let prepared = try await local.prepare(job, limits: limits)
         let request = try TicketedInference.canonicalRequest(job, prepared)
         let issued = try await node.issueTicket(for: request)
-        let startedAt = UInt64(clamping: Node.unixMillis())
-        let clock = ContinuousClock()
-        let start = clock.now
-        let firstPiece = Mutex<Duration?>(nil)
-        let output = try await local.generate(TicketedInference.canonicalJob(job, request), prepared: prepared,
-                                              tapeSeed: issued.seed.bytes) { delta in
-            firstPiece.withLock { if $0 == nil { $0 = start.duration(to: clock.now) } }
-            return onDelta(delta)
-        }
-        let receipt = try TicketedInference.receipt(
-            request: request, ticket: issued.ticket, seed: issued.seed, key: node.signingKey, output: output, startedAtMs: startedAt,
-            firstTokenMs: InferenceService.milliseconds(firstPiece.withLock { $0 } ?? .zero),
-            totalMs: InferenceService.milliseconds(start.duration(to: clock.now)))
-        let ids = output.tokens.map { UInt32(clamping: $0) }
-        let stopEnd = output.stopSequenceEnd.map { UInt32(clamping: $0) }
+        let generated = try await TicketedInference.generate(job, prepared, under: issued, on: local, key: node.signingKey,
+                                                             roles: [.executor, .gateway], unixMillis: { UInt64(clamping: Node.unixMillis()) },
+                                                             onDelta: onDelta)
+        let record = generated.record
         do throws(ProtocolError) {
-            try issued.check(receipt, from: node.publicKey, output: ids, stopSequenceEnd: stopEnd)
+            try issued.check(record.receipt, from: node.publicKey, output: record.output, stopSequenceEnd: record.stopSequenceEnd)
         } catch {
             throw .internalError("This node's own receipt does not check (\(error.description)); this is a bug.")
         }
-        let record = InferenceRecord(roles: [.executor, .gateway], request: request, ticket: issued.ticket, gatewaySignature: issued.signature,
-                                     receipt: receipt, output: ids, stopSequenceEnd: stopEnd, recordedAtMs: UInt64(clamping: Node.unixMillis()))
         await node.keep(record)
         await node.announce(record)
-        var outcome = output.outcome
+        var outcome = generated.output.outcome
         outcome.executor = node.publicKey.hex
         outcome.requestID = issued.ticket.requestID.hex
-        outcome.receiptID = receipt.id.hex
+        outcome.receiptID = record.receiptID.hex
         return outcome
     }
 }

@@ -1,6 +1,8 @@
 import ChorusCrypto
 import ChorusInference
+import ChorusMesh
 import ChorusProtocol
+import Synchronization
 
 /// The pieces of Specs/inference.md that gateway and executor share when a request runs under a
 /// ticket: the canonical request of a prepared job, the job as the tape must sample it, the
@@ -42,17 +44,36 @@ enum TicketedInference {
                               reveals: table.reveals).value
     }
 
-    /// The executor's signed receipt for `output` (§5).
-    static func receipt(request: InferenceRequest, ticket: InferenceTicket, seed: Bytes32, key: Ed25519.SigningKey, output: GeneratedOutput,
-                        startedAtMs: UInt64, firstTokenMs: UInt32, totalMs: UInt32) throws(OpenAIError) -> SignedInferenceReceipt {
+    /// The executor's work once its ticket is in hand, the same for a routed request and one this
+    /// node serves itself: generates `prepared` from the ticket's tape with exactly the canonical
+    /// sampling, times it, signs the receipt (§5) and returns the output with the record of it.
+    static func generate(
+        _ job: InferenceJob, _ prepared: PreparedJob, under issued: IssuedTicket, on local: any ExecutorBackend, key: Ed25519.SigningKey,
+        roles: InferenceRecord.Roles, unixMillis: @Sendable () -> UInt64, onDelta: @escaping @Sendable (CompletionDelta) -> Bool
+    ) async throws(OpenAIError) -> (output: GeneratedOutput, record: InferenceRecord) {
+        let startedAt = unixMillis()
+        let clock = ContinuousClock(), start = clock.now
+        let firstPiece = Mutex<Duration?>(nil)
+        let output = try await local.generate(canonicalJob(job, issued.request), prepared: prepared, tapeSeed: issued.seed.bytes) { delta in
+            firstPiece.withLock { if $0 == nil { $0 = start.duration(to: clock.now) } }
+            return onDelta(delta)
+        }
+        let totalMs = UInt32(clamping: start.duration(to: clock.now).nanoseconds / 1_000_000)
+        let firstTokenMs = min(totalMs, UInt32(clamping: (firstPiece.withLock { $0 } ?? .zero).nanoseconds / 1_000_000))
+        let ids = output.tokens.map { UInt32(clamping: $0) }
         let finish: InferenceFinish = output.cancelled ? .cancelled : (output.outcome.finishReason == .length ? .length : .stop)
+        let receipt: SignedInferenceReceipt
         do {
-            return try InferenceReceipt(request: request, ticket: ticket, seed: seed, executor: key.publicKey,
-                                        output: output.tokens.map { UInt32(clamping: $0) }, finish: finish, startedAtMs: startedAtMs,
-                                        firstTokenMs: min(firstTokenMs, totalMs), totalMs: totalMs).sign(with: key)
+            receipt = try InferenceReceipt(request: issued.request, ticket: issued.ticket, seed: issued.seed, executor: key.publicKey,
+                                           output: ids, finish: finish, startedAtMs: startedAt, firstTokenMs: firstTokenMs,
+                                           totalMs: totalMs).sign(with: key)
         } catch {
             throw .internalError("The executor could not sign its receipt: \(error.description)")
         }
+        let record = InferenceRecord(roles: roles, request: issued.request, ticket: issued.ticket, gatewaySignature: issued.signature,
+                                     receipt: receipt, output: ids, stopSequenceEnd: output.stopSequenceEnd.map { UInt32(clamping: $0) },
+                                     recordedAtMs: unixMillis())
+        return (output, record)
     }
 }
 
