@@ -126,7 +126,7 @@ let package = Package(
 
         // MARK: - Inference jobs (what a request asks, how it ends, the errors users see) and the backend that runs them
         // on a worker; shared by the HTTP API and the node's routing service, without HTTP.
-        .target(name: "ChorusInference", dependencies: ["ChorusWorkerAPI"], swiftSettings: strict),
+        .target(name: "ChorusInference", dependencies: ["ChorusWorkerAPI", "ChorusCrypto"], swiftSettings: strict),
 
         // MARK: - OpenAI-compatible API (README "OpenAI-compatible API"): parsing, bounds, SSE, keys; runs jobs on an
         // InferenceBackend (the node's router or its worker), so it needs the worker protocol but not the engine.

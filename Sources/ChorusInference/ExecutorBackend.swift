@@ -1,3 +1,5 @@
+public import ChorusCrypto
+
 /// The canonical form of a job on one model (Specs/inference.md §1): the prompt as token ids after
 /// the model's chat template, the output budget resolved against the context, and the ids that end
 /// a generation. The executor prepares a job, the gateway signs a ticket over exactly this, and the
@@ -53,16 +55,16 @@ public struct RecomputedChoice: Sendable, Equatable {
 public protocol ExecutorBackend: InferenceBackend {
     func prepare(_ job: InferenceJob, limits: APILimits) async throws(OpenAIError) -> PreparedJob
 
-    /// Generates `prepared` with `job`'s sampling; `tapeSeed` (32 bytes) keys the public tape
+    /// Generates `prepared` with `job`'s sampling; `tapeSeed` keys the public tape
     /// (nil: a random seed). `onDelta` returning false stops the generation at its next token.
-    func generate(_ job: InferenceJob, prepared: PreparedJob, tapeSeed: [UInt8]?,
+    func generate(_ job: InferenceJob, prepared: PreparedJob, tapeSeed: Bytes32?,
                   onDelta: @escaping @Sendable (CompletionDelta) -> Bool) async throws(OpenAIError) -> GeneratedOutput
 
     /// A validator's re-run: the model teacher-forced over `prompt ‖ output`, choosing each output
     /// position's token with `sampling` (its temperature, top-k and top-p) from the tape keyed by
     /// `tapeSeed` (nil: greedy). One choice per output token.
     func recompute(model: String, promptTokens: [Int], outputTokens: [Int], sampling: InferenceJob,
-                   tapeSeed: [UInt8]?) async throws(OpenAIError) -> [RecomputedChoice]
+                   tapeSeed: Bytes32?) async throws(OpenAIError) -> [RecomputedChoice]
 }
 
 extension ExecutorBackend {

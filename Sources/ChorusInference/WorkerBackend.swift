@@ -1,3 +1,4 @@
+public import ChorusCrypto
 public import ChorusWorkerAPI
 import Synchronization
 
@@ -54,12 +55,12 @@ public struct WorkerBackend: ExecutorBackend {
         return PreparedJob(promptTokens: prompt, maxTokens: maxTokens, stopTokens: model.eosId.map { [$0] } ?? [])
     }
 
-    public func generate(_ job: InferenceJob, prepared: PreparedJob, tapeSeed: [UInt8]?,
+    public func generate(_ job: InferenceJob, prepared: PreparedJob, tapeSeed: Bytes32?,
                          onDelta: @escaping @Sendable (CompletionDelta) -> Bool) async throws(OpenAIError) -> GeneratedOutput {
         let worker = self.worker
         let sampling = SamplingMessage(temperature: job.temperature, topK: job.topK, topP: job.topP,
                                        seed: tapeSeed == nil ? UInt64.random(in: .min ... .max) : nil,
-                                       tapeSeed: tapeSeed.map(Self.hex))
+                                       tapeSeed: tapeSeed?.hex)
         let request = GenerateRequest(model: job.model, promptTokens: prepared.promptTokens, maxTokens: prepared.maxTokens,
                                       sampling: sampling, topLogprobs: job.topLogprobs, stopTokens: prepared.stopTokens, stream: true)
 
@@ -121,21 +122,16 @@ public struct WorkerBackend: ExecutorBackend {
     }
 
     public func recompute(model: String, promptTokens: [Int], outputTokens: [Int], sampling: InferenceJob,
-                          tapeSeed: [UInt8]?) async throws(OpenAIError) -> [RecomputedChoice] {
+                          tapeSeed: Bytes32?) async throws(OpenAIError) -> [RecomputedChoice] {
         let worker = self.worker
         let request = ScoreRequestMessage(
             model: model, promptTokens: promptTokens, completionTokens: outputTokens,
-            sampling: SamplingMessage(temperature: sampling.temperature, topK: sampling.topK, topP: sampling.topP, tapeSeed: tapeSeed.map(Self.hex)))
+            sampling: SamplingMessage(temperature: sampling.temperature, topK: sampling.topK, topP: sampling.topP, tapeSeed: tapeSeed?.hex))
         let scored = try await mapped { try await worker.score(request) }
         return try scored.tokens.map { (t) throws(OpenAIError) -> RecomputedChoice in
             guard let choice = t.choice else { throw .internalError("This node's worker does not report tape choices when scoring; it cannot check inferences.") }
             return RecomputedChoice(token: choice.token, margin: choice.margin)
         }
-    }
-
-    private static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
     }
 
     private func mapped<T>(_ body: () async throws -> T) async throws(OpenAIError) -> T {

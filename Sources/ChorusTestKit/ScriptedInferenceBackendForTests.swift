@@ -1,3 +1,4 @@
+public import ChorusCrypto
 public import ChorusInference
 import Synchronization
 
@@ -46,7 +47,7 @@ public final class ScriptedInferenceBackendForTests: ExecutorBackend {
     /// is `100 + i`), except at positions listed in `flipsAt`, where it chooses another id (a model
     /// that disagrees there).
     public func recompute(model: String, promptTokens: [Int], outputTokens: [Int], sampling: InferenceJob,
-                          tapeSeed: [UInt8]?) async throws(OpenAIError) -> [RecomputedChoice] {
+                          tapeSeed: Bytes32?) async throws(OpenAIError) -> [RecomputedChoice] {
         guard model == "scripted" else { throw .unknownModel(model, available: ["scripted"]) }
         counts.withLock { $0.rechecks += 1 }
         while gate.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(5)) }
@@ -56,7 +57,7 @@ public final class ScriptedInferenceBackendForTests: ExecutorBackend {
     }
 
     /// Piece `i` is token id `100 + i`; the tape seed is ignored (no model to sample from).
-    public func generate(_ job: InferenceJob, prepared: PreparedJob, tapeSeed: [UInt8]?,
+    public func generate(_ job: InferenceJob, prepared: PreparedJob, tapeSeed: Bytes32?,
                          onDelta: @escaping @Sendable (CompletionDelta) -> Bool) async throws(OpenAIError) -> GeneratedOutput {
         counts.withLock { $0.started += 1 }
         var tokens: [Int] = []

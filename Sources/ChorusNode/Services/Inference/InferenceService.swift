@@ -367,7 +367,7 @@ final class InferenceService {
         let output = record.output.map(Int.init)
         do throws(OpenAIError) {
             let choices = try await local.recompute(model: request.model, promptTokens: request.promptTokens.map(Int.init), outputTokens: output,
-                                                    sampling: sampling, tapeSeed: request.isGreedy ? nil : record.receipt.receipt.seed.bytes)
+                                                    sampling: sampling, tapeSeed: request.isGreedy ? nil : record.receipt.receipt.seed)
             guard choices.count == output.count else { throw .internalError("the worker re-ran \(choices.count) of \(output.count) positions") }
             let flips = zip(choices, output).filter { $0.token != $1 }
             let outOfSet = flips.filter { $0.0.margin == nil }.count

@@ -54,7 +54,7 @@ enum TicketedInference {
         let startedAt = unixMillis()
         let clock = ContinuousClock(), start = clock.now
         let firstPiece = Mutex<Duration?>(nil)
-        let output = try await local.generate(canonicalJob(job, issued.request), prepared: prepared, tapeSeed: issued.seed.bytes) { delta in
+        let output = try await local.generate(canonicalJob(job, issued.request), prepared: prepared, tapeSeed: issued.seed) { delta in
             firstPiece.withLock { if $0 == nil { $0 = start.duration(to: clock.now) } }
             return onDelta(delta)
         }
