@@ -361,7 +361,7 @@ enum StatusPageHTML {
         }
 
         function renderInference(n) {
-          const r = n.inference;
+          const r = n.status.inference;
           if (!r) { kv(byId("inference"), [["inference", "off"]]); }
           else {
             kv(byId("inference"), [
@@ -396,7 +396,8 @@ enum StatusPageHTML {
           record("mesh", t, n.status.mesh_peers);
           if (n.status.members) record("alive", t, n.status.members.alive);
           if (n.status.poc) for (const g of n.status.poc.generation) record("rate:" + g.model, t, g.running ? g.nonces_per_second : 0);
-          if (n.inference) for (const k of ["servedForPeers", "forwarded", "executorFailures"]) record(k, t, n.inference[k]);
+          const inference = n.status.inference;
+          if (inference) for (const k of ["servedForPeers", "forwarded", "executorFailures"]) record(k, t, inference[k]);
           renderOverview(d, n);
           renderEpochs(n);
           renderWeights(n);

@@ -85,12 +85,11 @@ public struct NodeStatusSnapshot: Codable, Sendable, Equatable {
     /// This node's row of that table, listed or not.
     public var ownEntry: WeightsResult.Participant?
     public var history: [WeightPoint]
-    public var inference: InferenceReport?
     /// List name → its length before it was cut to `Limits` (only the lists that were cut).
     public var truncated: [String: Int]
 
     enum CodingKeys: String, CodingKey {
-        case status, peers, mesh, scores, models, timeline, weights, history, inference, truncated
+        case status, peers, mesh, scores, models, timeline, weights, history, truncated
         case unixMs = "unix_ms"
         case servedModels = "served_models"
         case ownEntry = "own_entry"
@@ -119,7 +118,7 @@ extension Node {
             unixMs: now, status: status(), peers: NodeStatusSnapshot.cut(peers(), to: limits.peers, name: "peers", into: &truncated),
             mesh: topics,
             scores: NodeStatusSnapshot.cut(mesh.scores.sorted { $0.score > $1.score }, to: limits.meshPeers, name: "scores", into: &truncated),
-            models: [], servedModels: [], timeline: nil, weights: nil, ownEntry: nil, history: [], inference: inferenceReport(),
+            models: [], servedModels: [], timeline: nil, weights: nil, ownEntry: nil, history: [],
             truncated: [:])
         if let state = epochs {
             let engine = state.engine
