@@ -54,16 +54,21 @@ public struct InferenceRecord: Sendable, Equatable {
         request.encode(to: &w)
         ticket.encode(to: &w)
         w.writeSignature(gatewaySignature)
+        Self.writeResult(receipt, output, stopSequenceEnd, to: &w)
+    }
+
+    /// The executor's result: signed receipt ‖ output ids ‖ optional stop-sequence end, the body
+    /// of a request's end (inference-routing.md §4, kind 3, after the finish byte) and the tail of
+    /// the payload.
+    static func writeResult(_ receipt: SignedInferenceReceipt, _ output: [UInt32], _ stopSequenceEnd: UInt32?, to w: inout WireWriter) {
         receipt.encode(to: &w)
         w.writeArray(output) { $0.writeU32($1) }
         w.writeOptional(stopSequenceEnd) { $0.writeU32($1) }
     }
 
-    /// Reads what `encodePayload` wrote, as a record with no roles.
-    static func decodePayload(_ r: inout WireReader) throws(WireError) -> InferenceRecord {
-        let request = try InferenceRequest(from: &r)
-        let ticket = try InferenceTicket(from: &r)
-        let signature = try r.readSignature(field: "inference.gateway_signature")
+    /// Reads what `writeResult` wrote.
+    static func readResult(_ r: inout WireReader) throws(WireError)
+        -> (receipt: SignedInferenceReceipt, output: [UInt32], stopSequenceEnd: UInt32?) {
         let receipt = try SignedInferenceReceipt(from: &r)
         let output = try r.readArray(field: "inference.output", maxCount: Int(InferenceRequest.maxOutputTokens), minElementSize: 4) {
             (r: inout WireReader) throws(WireError) -> UInt32 in try r.readU32(field: "inference.output.id")
@@ -71,8 +76,17 @@ public struct InferenceRecord: Sendable, Equatable {
         let stopEnd = try r.readOptional(field: "inference.stop_sequence_end") { (r: inout WireReader) throws(WireError) in
             try r.readU32(field: "inference.stop_sequence_end")
         }
-        return InferenceRecord(roles: [], request: request, ticket: ticket, gatewaySignature: signature, receipt: receipt, output: output,
-                               stopSequenceEnd: stopEnd, recordedAtMs: 0)
+        return (receipt, output, stopEnd)
+    }
+
+    /// Reads what `encodePayload` wrote, as a record with no roles.
+    static func decodePayload(_ r: inout WireReader) throws(WireError) -> InferenceRecord {
+        let request = try InferenceRequest(from: &r)
+        let ticket = try InferenceTicket(from: &r)
+        let signature = try r.readSignature(field: "inference.gateway_signature")
+        let result = try readResult(&r)
+        return InferenceRecord(roles: [], request: request, ticket: ticket, gatewaySignature: signature, receipt: result.receipt,
+                               output: result.output, stopSequenceEnd: result.stopSequenceEnd, recordedAtMs: 0)
     }
 
     func encoded() -> [UInt8] {

@@ -102,9 +102,7 @@ public enum InferenceMessage: Sendable, Equatable {
             w.writeSignature(signature)
         case let .end(_, finish, receipt, output, stopSequenceEnd):
             w.writeU8(finish == .stop ? 0 : 1)
-            receipt.encode(to: &w)
-            w.writeArray(output) { $0.writeU32($1) }
-            w.writeOptional(stopSequenceEnd) { $0.writeU32($1) }
+            InferenceRecord.writeResult(receipt, output, stopSequenceEnd, to: &w)
         case let .error(_, e):
             w.writeU16(UInt16(clamping: e.status))
             w.writeString(e.type)
@@ -147,14 +145,8 @@ public enum InferenceMessage: Sendable, Equatable {
                 case 1: .length
                 case let other: throw .invalidValue(field: "inference.finish", reason: "unknown finish reason \(other)")
                 }
-                let receipt = try SignedInferenceReceipt(from: &r)
-                let output = try r.readArray(field: "inference.output", maxCount: Int(InferenceRequest.maxOutputTokens), minElementSize: 4) {
-                    (r: inout WireReader) throws(WireError) -> UInt32 in try r.readU32(field: "inference.output.id")
-                }
-                let stopEnd = try r.readOptional(field: "inference.stop_sequence_end") { (r: inout WireReader) throws(WireError) in
-                    try r.readU32(field: "inference.stop_sequence_end")
-                }
-                return .end(id: id, finish: finish, receipt: receipt, output: output, stopSequenceEnd: stopEnd)
+                let result = try InferenceRecord.readResult(&r)
+                return .end(id: id, finish: finish, receipt: result.receipt, output: result.output, stopSequenceEnd: result.stopSequenceEnd)
             case 4:
                 let status = Int(try r.readU16(field: "inference.status"))
                 guard (400...599).contains(status) else { throw .invalidValue(field: "inference.status", reason: "\(status) is not an error status") }
