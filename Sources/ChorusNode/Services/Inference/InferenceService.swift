@@ -45,7 +45,7 @@ final class InferenceService {
         var beacon: (UInt64) -> Bytes32?
         var unixMillis: @Sendable () -> UInt64
         var record: (InferenceRecord) -> Void
-        /// Whether this node runs `model` (only those inferences it can re-run).
+        /// Whether this node runs `model` (only those inferences it can re-run, on `local`).
         var runs: (String) -> Bool
     }
 

@@ -29,7 +29,7 @@ extension Node {
             beacon: { [unowned self] epoch in self.assumeIsolated { $0.beacon(epoch: epoch) } },
             unixMillis: { UInt64(clamping: Node.unixMillis()) },
             record: { [unowned self] record in self.assumeIsolated { $0.keep(record) } },
-            runs: { [unowned self] model in self.assumeIsolated { $0.inference?.servesLocally == true && $0.configuration.servedModels.contains(model) } })
+            runs: { [unowned self] model in self.assumeIsolated { $0.configuration.servedModels.contains(model) } })
         inference = InferenceService(host: serviceHost, settings: settings, local: local, context: context, limits: limits,
                                      logger: logger) { [weak self] body in
             guard let self else { return }
